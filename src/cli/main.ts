@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The `autoglm` command line.
+import { Command } from 'commander';
+import { registerDoctor } from './doctor-command.js';
+import { registerQuantize } from './quantize-command.js';
+import { registerServe } from './serve-command.js';
+
+const program = new Command()
+  .name('autoglm')
+  .description('Open-AutoGLM: self-hosted LLM serving with an OpenAI-compatible API')
+  .version('0.1.0');
+
+registerServe(program);
+registerQuantize(program);
+registerDoctor(program);
+
+await program.parseAsync();

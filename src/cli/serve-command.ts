@@ -1,0 +1,123 @@
+// `autoglm serve`: one command from a GGUF file to an OpenAI-compatible API.
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { engineSettingsSchema, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
+import { serveModel, type RunningServer } from '../server/index.js';
+import { fail } from './errors.js';
+
+interface ServeFlags {
+  model?: string;
+  alias?: string;
+  host?: string;
+  port?: number;
+  parallel?: number;
+  contextSize?: number;
+  batchSize?: number;
+  threads?: number;
+  gpu?: string;
+  quantize?: string;
+  maxQueue?: number;
+  chatTemplate?: string;
+  bodyLimit?: number;
+  drainSeconds?: number;
+  logLevel: string;
+}
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a GGUF model behind an OpenAI-compatible API')
+    .option('-m, --model <spec>', 'GGUF path, model name, or hf:owner/repo/file.gguf (env AUTOGLM_MODEL)')
+    .option('--alias <name>', 'name clients use for the model')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on', int, 8080)
+    .option('--parallel <n>', 'sequences decoded together', int)
+    .option('-c, --context-size <tokens>', 'context tokens per sequence', int)
+    .option('--batch-size <tokens>', 'tokens per llama.cpp batch', int)
+    .option('-t, --threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', int)
+    .option('--gpu <backend>', 'auto | off | cuda | vulkan | metal')
+    .option('-q, --quantize <type>', 'quantize once into the cache, then serve (q8_0, q4_k_m, ...)')
+    .option('--max-queue <n>', 'requests that may wait for a sequence before 429', int)
+    .option('--chat-template <name>', 'auto | chatml | llama2 | general')
+    .option('--body-limit <bytes>', 'largest request body accepted', int)
+    .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', int)
+    .option('--log-level <level>', 'fatal | error | warn | info | debug', 'warn')
+    .action(async (flags: ServeFlags) => {
+      try {
+        await runServe(flags);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  const engineInput: EngineSettingsInput = {
+    model: flags.model ?? process.env.AUTOGLM_MODEL ?? undefined,
+    alias: flags.alias,
+    parallel: flags.parallel,
+    contextSize: flags.contextSize,
+    batchSize: flags.batchSize,
+    threads: flags.threads,
+    gpu: flags.gpu as EngineSettingsInput['gpu'],
+    quantize: flags.quantize as EngineSettingsInput['quantize'],
+    maxQueue: flags.maxQueue,
+    chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
+  };
+  const engine = engineSettingsSchema.parse(engineInput);
+  const server = serverSettingsSchema.parse({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
+  process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
+  const logger = pino({ level: flags.logLevel }, pino.destination(2));
+  const running = await serveModel({ engine, server, logger });
+  printBanner(running);
+  handleShutdown(running);
+}
+
+function printBanner({ url, engine, settings }: RunningServer): void {
+  const d = engine.description;
+  const mb = (statSync(d.path).size / 1e6).toFixed(1);
+  const example = JSON.stringify({ model: d.name, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 64 });
+  process.stdout.write(
+    [
+      `Open-AutoGLM is serving ${d.name} at ${url}/v1`,
+      `  model    ${d.path} (${mb} MB${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`,
+      `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
+      `  limits   body ${(settings.bodyLimitBytes / 2 ** 20).toFixed(1)} MiB, drain ${settings.drainSeconds}s`,
+      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /health /ready /metrics`,
+      '',
+      `Try it:`,
+      `  curl ${url}/v1/chat/completions -H 'content-type: application/json' -d '${example}'`,
+      '',
+      'Ctrl-C drains in-flight requests and exits.',
+      '',
+    ].join('\n'),
+  );
+}
+
+function handleShutdown(running: RunningServer): void {
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      process.stderr.write(`autoglm: ${signal} again, exiting without waiting\n`);
+      process.exit(130);
+    }
+    closing = true;
+    process.stderr.write(`autoglm: ${signal}: draining in-flight requests (up to ${running.settings.drainSeconds}s; again to force)\n`);
+    running.close().then(
+      () => {
+        process.stderr.write('autoglm: stopped\n');
+        process.exit(0);
+      },
+      (err) => fail(err),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,38 @@
+// Settings of the embedded engine and the server: one zod schema is the source of defaults, types and docs.
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+export const QUANT_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q6_k', 'q5_k_m', 'q5_k_s', 'q5_0', 'q5_1', 'q4_k_m', 'q4_k_s', 'q4_0', 'q4_1', 'q3_k_m', 'q3_k_s', 'q3_k_l', 'q2_k'] as const;
+export type QuantType = (typeof QUANT_TYPES)[number];
+
+export const GPU_CHOICES = ['auto', 'off', 'cuda', 'vulkan', 'metal'] as const;
+export type GpuChoice = (typeof GPU_CHOICES)[number];
+
+/** One core stays free for the event loop: llama.cpp spinning on every core starves the HTTP server. */
+export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1);
+
+export const engineSettingsSchema = z.object({
+  model: z.string().min(1).default('stories260K').describe('GGUF path, bare model name, or hf:owner/repo/file.gguf'),
+  alias: z.string().min(1).optional().describe('Name clients use for the model (default: derived from the file name)'),
+  quantize: z.enum(QUANT_TYPES).optional().describe('Quantize the model once into the cache, then serve the result'),
+  parallel: z.number().int().min(1).max(256).default(4).describe('Sequences decoded together (continuous batching)'),
+  contextSize: z.number().int().min(64).max(1_048_576).default(2048).describe('Tokens of context per sequence'),
+  batchSize: z.number().int().min(1).optional().describe('Tokens evaluated per llama.cpp batch (default: llama.cpp chooses)'),
+  threads: z.number().int().min(1).max(1024).default(defaultThreads).describe('CPU threads for llama.cpp'),
+  gpu: z.enum(GPU_CHOICES).default('auto').describe('GPU backend; auto picks one if present'),
+  maxQueue: z.number().int().min(0).default(64).describe('Requests that may wait for a free sequence before 429'),
+  chatTemplate: z.enum(['auto', 'chatml', 'llama2', 'general']).default('auto')
+    .describe("Chat template; auto uses the model's own, or ChatML when it has none"),
+});
+
+export type EngineSettings = z.infer<typeof engineSettingsSchema>;
+export type EngineSettingsInput = z.input<typeof engineSettingsSchema>;
+
+export const serverSettingsSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  bodyLimitBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Largest request body accepted (413 above)'),
+  drainSeconds: z.number().min(0).default(30).describe('How long shutdown waits for in-flight requests'),
+});
+
+export type ServerSettings = z.infer<typeof serverSettingsSchema>;

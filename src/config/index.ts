@@ -1,0 +1,3 @@
+// Door of the config room: settings schemas and model paths.
+export * from './engine-settings.js';
+export * from './paths.js';

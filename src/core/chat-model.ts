@@ -1,0 +1,120 @@
+// The one contract every layer speaks: engines, router, cache, reasoner and tenancy are all ChatModels.
+
+/** A message of a chat conversation, normalized from any wire format. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+/** What the caller wants generated: a chat to be rendered with a template, or raw text to continue. */
+export type ChatInput =
+  | { type: 'messages'; messages: ChatMessage[] }
+  | { type: 'text'; text: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name?: string; schema: Record<string, unknown> };
+
+/** Our own normalized request; wire formats are translated into it at the edge. */
+export interface ChatRequest {
+  model: string;
+  input: ChatInput;
+  /** Undefined means "as many as the context allows". */
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  /** OpenAI's penalties on tokens already generated, in [-2, 2]. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  stop: string[];
+  /** Keep generating past end-of-sequence until maxTokens (vLLM's and llama.cpp's ignore_eos), for benchmarks. */
+  ignoreEos?: boolean;
+  responseFormat: ResponseFormat;
+  /** Number of choices; engines see n = 1, `withChoices` fans out larger values. */
+  n: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from the KV cache instead of being evaluated again. */
+  cachedPromptTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+
+/** One step of a response stream. `index` is the choice index for n > 1. */
+export type ChatChunk =
+  | { type: 'text-delta'; index: number; text: string }
+  | { type: 'finish'; index: number; reason: FinishReason }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'error'; error: import('./errors.js').AutoglmError };
+
+/** Carried with every call: cancellation, identity and deadline. */
+export interface CallContext {
+  signal: AbortSignal;
+  requestId: string;
+  tenant?: string;
+  /** Epoch milliseconds after which the call should give up. */
+  deadline?: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  ownedBy: string;
+  created: number;
+  contextSize?: number;
+}
+
+export interface ChatModel {
+  /** The models this ChatModel can serve, as listed by /v1/models. */
+  models(): ModelInfo[];
+  stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk>;
+}
+
+/** A finished response, collected from a stream. */
+export interface ChatCompletion {
+  choices: { index: number; text: string; finishReason: FinishReason }[];
+  usage: Usage;
+}
+
+export function emptyUsage(): Usage {
+  return { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+}
+
+/** Runs a stream to its end and gathers the choices; an in-band error is thrown. */
+export async function complete(model: ChatModel, req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+  const choices = new Map<number, { index: number; text: string; finishReason: FinishReason }>();
+  let usage = emptyUsage();
+  const choice = (index: number) => {
+    let c = choices.get(index);
+    if (!c) choices.set(index, (c = { index, text: '', finishReason: 'stop' }));
+    return c;
+  };
+  for await (const chunk of model.stream(req, ctx)) {
+    switch (chunk.type) {
+      case 'text-delta':
+        choice(chunk.index).text += chunk.text;
+        break;
+      case 'finish':
+        choice(chunk.index).finishReason = chunk.reason;
+        break;
+      case 'usage':
+        usage = chunk.usage;
+        break;
+      case 'error':
+        throw chunk.error;
+      default:
+        assertNever(chunk);
+    }
+  }
+  return { choices: [...choices.values()].sort((a, b) => a.index - b.index), usage };
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,56 @@
+// n > 1: runs n single-choice streams side by side and merges them into one stream of indexed chunks.
+import type { CallContext, ChatChunk, ChatModel, ChatRequest, Usage } from './chat-model.js';
+import { emptyUsage } from './chat-model.js';
+
+/** Wraps a model that serves n = 1 so it serves any n; each choice gets its own seed so choices differ. */
+export function withChoices(inner: ChatModel): ChatModel {
+  return {
+    models: () => inner.models(),
+    stream(req, ctx) {
+      return req.n <= 1 ? inner.stream({ ...req, n: 1 }, ctx) : fanOut(inner, req, ctx);
+    },
+  };
+}
+
+async function* fanOut(inner: ChatModel, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const childCtx: CallContext = { ...ctx, signal: abort.signal };
+  const iterators = Array.from({ length: req.n }, (_, index) =>
+    inner.stream({ ...req, n: 1, seed: req.seed === undefined ? undefined : req.seed + index }, childCtx)[Symbol.asyncIterator](),
+  );
+  const pending = new Map(iterators.map((it, index) => [index, it.next().then((r) => ({ index, r }))]));
+  const usage: Usage = emptyUsage();
+  try {
+    while (pending.size > 0) {
+      const { index, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(index);
+        continue;
+      }
+      pending.set(index, iterators[index]!.next().then((next) => ({ index, r: next })));
+      const chunk = r.value;
+      if (chunk.type === 'usage') {
+        // The prompt is the caller's once, as OpenAI counts it; completions add up across choices.
+        if (index === 0) {
+          usage.promptTokens = chunk.usage.promptTokens;
+          usage.cachedPromptTokens = chunk.usage.cachedPromptTokens;
+        }
+        usage.completionTokens += chunk.usage.completionTokens;
+      } else if (chunk.type === 'error') {
+        yield chunk;
+        return;
+      } else {
+        yield { ...chunk, index };
+      }
+    }
+    yield { type: 'usage', usage };
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    abort.abort();
+    // Choices still running are abandoned; their late failures must not surface as unhandled rejections.
+    for (const next of pending.values()) next.catch(() => undefined);
+    await Promise.allSettled(iterators.map((it) => it.return?.()));
+  }
+}

@@ -1,0 +1,58 @@
+// One error type for the whole stack, rendered once in OpenAI's error shape.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'timeout_error';
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: string | null };
+}
+
+export class AutoglmError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    /** Seconds after which the caller may try again (sent as Retry-After). */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'AutoglmError';
+  }
+
+  /** Whether the same request may succeed if sent again later or elsewhere. */
+  get retryable(): boolean {
+    return this.status === 429 || this.status >= 500;
+  }
+
+  toJSON(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_value') =>
+  new AutoglmError(400, 'invalid_request_error', code, message, param);
+
+export const modelNotFound = (model: string, available: readonly string[] = []) =>
+  new AutoglmError(404, 'invalid_request_error', 'model_not_found',
+    `The model '${model}' does not exist.${available.length ? ` Available: ${available.join(', ')}.` : ' GET /v1/models lists the models served here.'}`, 'model');
+
+export const overloaded = (message: string, retryAfterSeconds: number) =>
+  new AutoglmError(429, 'rate_limit_error', 'server_overloaded', message, null, retryAfterSeconds);
+
+export const serverError = (message: string, code = 'internal_error') =>
+  new AutoglmError(500, 'server_error', code, message);
+
+/** Turns anything thrown into an AutoglmError without leaking internals to the client. */
+export function toAutoglmError(err: unknown): AutoglmError {
+  if (err instanceof AutoglmError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return serverError(`The server failed to complete the request: ${message}`);
+}

@@ -1,0 +1,4 @@
+// Door of the core room: the ChatModel contract, errors, and the wrappers every layer may use.
+export * from './chat-model.js';
+export * from './errors.js';
+export { withChoices } from './choices.js';

@@ -1,0 +1,226 @@
+// The embedded engine: a GGUF model run in-process by node-llama-cpp, as a ChatModel with parallel sequences.
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp';
+import { LRUCache } from 'lru-cache';
+import {
+  AutoglmError,
+  invalidRequest,
+  modelNotFound,
+  type CallContext,
+  type ChatChunk,
+  type ChatModel,
+  type ChatRequest,
+  type FinishReason,
+  type ModelInfo,
+} from '../../core/index.js';
+import { engineSettingsSchema, modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
+import { BoundedPool } from '../../scheduler/index.js';
+import { chatWrapperFor, renderChat, renderText, type RenderedPrompt } from './chat-template.js';
+import { ModelUnavailableError, resolveModel } from './model-file.js';
+import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
+import { quantizeCached } from './quantize.js';
+import { StopBuffer } from './stop-buffer.js';
+import { TokenTextDecoder } from './token-text.js';
+
+interface Slot {
+  readonly id: number;
+  readonly sequence: LlamaContextSequence;
+  readonly cachedTokens: readonly Token[];
+}
+
+export interface EngineStats {
+  parallel: number;
+  busySequences: number;
+  queueDepth: number;
+}
+
+export interface LoadedModelDescription {
+  name: string;
+  path: string;
+  contextSize: number;
+  settings: EngineSettings;
+  gpu: string;
+}
+
+/** OpenAI's default sampling, so unchanged clients see the behaviour they expect. */
+const DEFAULT_TEMPERATURE = 1;
+/** How many recent tokens frequency and presence penalties look at (llama.cpp server's default). */
+const PENALTY_WINDOW = 64;
+
+export class LlamaEngine implements ChatModel {
+  private readonly grammars = new LRUCache<string, Promise<LlamaGrammar>>({ max: 64 });
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly pool: BoundedPool<Slot, readonly Token[]>,
+    private readonly chatWrapper: ChatWrapper,
+    readonly description: LoadedModelDescription,
+  ) {}
+
+  /** Resolves, optionally quantizes, and loads a model. Fails with a one-line ModelUnavailableError. */
+  static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<LlamaEngine> {
+    const settings = engineSettingsSchema.parse(input);
+    const resolved = await resolveModel(settings.model, paths);
+    const path = settings.quantize ? await quantizeCached(resolved.path, settings.quantize, paths.cacheDir) : resolved.path;
+    const llama = await getLlama({ gpu: settings.gpu === 'off' ? false : settings.gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: path });
+    } catch (err) {
+      throw new ModelUnavailableError(`cannot load model ${path}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const context = await model.createContext({
+      sequences: settings.parallel,
+      contextSize: settings.contextSize,
+      threads: settings.threads,
+      batchSize: settings.batchSize,
+    });
+    const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
+      const sequence = context.getSequence();
+      return { id, sequence, get cachedTokens() { return sequence.contextTokens; } };
+    });
+    const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
+    const name = settings.alias ?? resolved.name;
+    const description = { name, path, contextSize: context.contextSize, settings, gpu: String(llama.gpu || 'off') };
+    return new LlamaEngine(llama, model, context, pool, chatWrapperFor(model, settings.chatTemplate), description);
+  }
+
+  get stats(): EngineStats {
+    return { parallel: this.pool.size, busySequences: this.pool.busy, queueDepth: this.pool.queueDepth };
+  }
+
+  models(): ModelInfo[] {
+    return [{ id: this.description.name, ownedBy: 'autoglm', created: this.created, contextSize: this.description.contextSize }];
+  }
+
+  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    if (req.model !== this.description.name) throw modelNotFound(req.model);
+    if (req.n !== 1) throw invalidRequest('the llama engine generates one choice per call; wrap it with withChoices for n > 1', 'n');
+    const prompt = this.render(req);
+    const maxTokens = this.completionBudget(prompt.tokens.length, req.maxTokens, req.input.type);
+    const grammar = await this.grammarState(req);
+    const slot = await this.pool.acquire(prompt.tokens, ctx.signal);
+    try {
+      yield* this.generate(slot, prompt, maxTokens, req, grammar, ctx.signal);
+    } finally {
+      this.pool.release(slot);
+    }
+  }
+
+  private async *generate(
+    slot: Slot,
+    prompt: RenderedPrompt,
+    maxTokens: number,
+    req: ChatRequest,
+    grammar: { state: LlamaGrammarEvaluationState; stops: string[]; trimEnd: boolean } | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatChunk> {
+    const { sequence } = slot;
+    const reused = reusableTokens(sequence.contextTokens, prompt.tokens);
+    if (sequence.nextTokenIndex > reused) {
+      await sequence.eraseContextTokenRanges([{ start: reused, end: sequence.nextTokenIndex }]);
+    }
+    const stops = new StopBuffer([...req.stop, ...prompt.stopTexts, ...(grammar?.stops ?? [])]);
+    const decoder = new TokenTextDecoder(this.model);
+    let completionTokens = 0;
+    let reason: FinishReason = 'length';
+    let trailing = '';
+    const emit = (text: string): string => {
+      if (!grammar?.trimEnd) return text;
+      // JSON grammars may pad with whitespace before their stop trigger; hold whitespace until more text follows.
+      const all = trailing + text;
+      const body = all.trimEnd();
+      trailing = all.slice(body.length);
+      return body;
+    };
+    const generated: Token[] = [];
+    const penalized = Boolean(req.frequencyPenalty || req.presencePenalty);
+    const tokens = sequence.evaluate(prompt.tokens.slice(reused), {
+      temperature: req.temperature ?? DEFAULT_TEMPERATURE,
+      topK: req.topK,
+      topP: req.topP,
+      minP: req.minP,
+      seed: req.seed,
+      grammarEvaluationState: grammar?.state,
+      repeatPenalty: penalized
+        ? { punishTokens: () => generated.slice(-PENALTY_WINDOW), frequencyPenalty: req.frequencyPenalty, presencePenalty: req.presencePenalty }
+        : undefined,
+    });
+    for await (const token of tokens) {
+      if (signal.aborted) {
+        reason = 'abort';
+        break;
+      }
+      if (!req.ignoreEos && this.model.isEogToken(token)) {
+        reason = 'stop';
+        break;
+      }
+      completionTokens++;
+      if (penalized) generated.push(token);
+      const step = stops.push(decoder.push(token));
+      const text = emit(step.emit);
+      if (text) yield { type: 'text-delta', index: 0, text };
+      if (step.stopped) {
+        reason = 'stop';
+        break;
+      }
+      if (completionTokens >= maxTokens) break;
+    }
+    const rest = emit(stops.flush());
+    if (rest) yield { type: 'text-delta', index: 0, text: rest };
+    if (reason === 'abort') return;
+    yield { type: 'finish', index: 0, reason };
+    yield { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };
+  }
+
+  private render(req: ChatRequest): RenderedPrompt {
+    return req.input.type === 'messages'
+      ? renderChat(this.chatWrapper, this.model, req.input.messages)
+      : renderText(this.model, req.input.text);
+  }
+
+  /** Tokens the completion may use; a prompt that leaves no room is the caller's mistake (400), as with OpenAI. */
+  private completionBudget(promptTokens: number, requested: number | undefined, kind: 'messages' | 'text'): number {
+    const limit = this.description.contextSize;
+    const available = limit - promptTokens;
+    const param = kind === 'messages' ? 'messages' : 'prompt';
+    if (available < 1) {
+      throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded',
+        `This model's maximum context length is ${limit} tokens. However, your ${param} resulted in ${promptTokens} tokens. Please reduce the length of the ${param}.`, param);
+    }
+    if (requested !== undefined && requested > available) {
+      throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded',
+        `This model's maximum context length is ${limit} tokens. However, you requested ${promptTokens + requested} tokens (${promptTokens} in the ${param}, ${requested} in the completion). Please reduce the length of the ${param} or completion.`, 'max_tokens');
+    }
+    return requested ?? available;
+  }
+
+  private async grammarState(req: ChatRequest) {
+    const format = req.responseFormat;
+    if (format.type === 'text') return undefined;
+    const key = format.type === 'json_object' ? 'json' : JSON.stringify(format.schema);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = format.type === 'json_object'
+        ? this.llama.getGrammarFor('json')
+        : this.llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+      this.grammars.set(key, grammar);
+    }
+    let resolved: LlamaGrammar;
+    try {
+      resolved = await grammar;
+    } catch (err) {
+      this.grammars.delete(key);
+      throw invalidRequest(`response_format.json_schema.schema is not supported: ${(err as Error).message}`, 'response_format.json_schema.schema');
+    }
+    const stops = resolved.stopGenerationTriggers.map((t) => (typeof t === 'string' ? t : t.toString()));
+    return { state: new LlamaGrammarEvaluationState({ model: this.model, grammar: resolved }), stops, trimEnd: resolved.trimWhitespaceSuffix };
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}

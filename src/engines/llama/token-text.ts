@@ -1,0 +1,25 @@
+// Streams token text safely: a multi-byte character split across tokens is held until it is whole.
+import type { LlamaModel, Token } from 'node-llama-cpp';
+
+const REPLACEMENT_CHAR = '\uFFFD';
+/** A UTF-8 character spans at most 4 bytes, so at most 4 byte-tokens can be pending. */
+const MAX_PENDING = 4;
+/** Tokens of left context that sentencepiece needs to render a leading space correctly. */
+const CONTEXT_TOKENS = 4;
+
+export class TokenTextDecoder {
+  private pending: Token[] = [];
+  private readonly emitted: Token[] = [];
+
+  constructor(private readonly model: LlamaModel) {}
+
+  /** Text that became complete with this token (often the token's own text, sometimes empty). */
+  push(token: Token): string {
+    this.pending.push(token);
+    const text = this.model.detokenize(this.pending, false, this.emitted.slice(-CONTEXT_TOKENS));
+    if (text.endsWith(REPLACEMENT_CHAR) && this.pending.length < MAX_PENDING) return '';
+    this.emitted.push(...this.pending);
+    this.pending = [];
+    return text;
+  }
+}

@@ -1,0 +1,3 @@
+// Door of the observability room: metrics and the metered ChatModel wrapper.
+export { ServerMetrics, type EngineGauges } from './metrics.js';
+export { withMetrics } from './metered-model.js';

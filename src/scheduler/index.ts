@@ -1,0 +1,2 @@
+// Door of the scheduler room: admission control shared by engines.
+export { BoundedPool, type BoundedPoolOptions } from './bounded-pool.js';

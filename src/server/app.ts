@@ -1,0 +1,96 @@
+// The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { AutoglmError, modelNotFound, type ChatModel } from '../core/index.js';
+import type { ServerMetrics } from '../observability/index.js';
+import { healthRoutes } from './routes/health.js';
+import { inferRoutes } from './routes/infer.js';
+import { openAIRoutes } from './routes/openai.js';
+import { websocketRoutes } from './routes/websocket.js';
+
+/** What the routes serve. `model` is undefined while the engine is still loading (ready = false). */
+export interface ServingState {
+  model?: ChatModel;
+  /** Model used by /infer when the body names none. */
+  defaultModel?: string;
+  metrics: ServerMetrics;
+  /** Calls still running, cancelled when shutdown's drain time runs out. */
+  inflight: Set<AbortController>;
+}
+
+export interface AppOptions {
+  state: ServingState;
+  bodyLimitBytes: number;
+  logger?: FastifyBaseLogger;
+}
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Fastify's own client errors (bad JSON, body too large, wrong content type) in OpenAI's shape. */
+function fromFastifyError(err: FastifyError): AutoglmError {
+  const status = err.statusCode ?? 500;
+  if (status === 413) {
+    return new AutoglmError(413, 'invalid_request_error', 'request_too_large', 'The request body is larger than this server accepts.');
+  }
+  if (status === 415) {
+    return new AutoglmError(415, 'invalid_request_error', 'unsupported_media_type', "Send the body as JSON with 'Content-Type: application/json'.");
+  }
+  if (status >= 400 && status < 500) {
+    const code = err.code?.includes('JSON') ? 'invalid_json' : 'invalid_request';
+    const message = code === 'invalid_json' ? `The request body is not valid JSON: ${err.message}` : err.message;
+    return new AutoglmError(status, 'invalid_request_error', code, message);
+  }
+  return new AutoglmError(500, 'server_error', 'internal_error', 'The server had an error while processing your request.');
+}
+
+export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: bodyLimitBytes,
+    // A client that trickles its body is cut off instead of holding a connection forever.
+    requestTimeout: 30_000,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.setHeader('x-request-id', String(request.id));
+    // Counted on close, so hijacked streams and aborted requests are counted too.
+    reply.raw.once('close', () => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      state.metrics.requests.inc({ route, status: String(reply.raw.statusCode) });
+    });
+  });
+
+  app.setErrorHandler((err: FastifyError | AutoglmError, request, reply) => {
+    const error = err instanceof AutoglmError ? err : fromFastifyError(err);
+    if (error.status >= 500) request.log.error({ err }, 'request failed');
+    if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+    return reply.code(error.status).send(error.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new AutoglmError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${request.method} ${request.url}.`);
+    return reply.code(404).send(error.toJSON());
+  });
+
+  await app.register(websocket, { options: { maxPayload: bodyLimitBytes } });
+  await app.register(healthRoutes(state));
+  await app.register(openAIRoutes(state));
+  await app.register(inferRoutes(state));
+  await app.register(websocketRoutes(state));
+  return app;
+}
+
+/** The model for a request, or the reason it cannot be served right now. */
+export function servingModel(state: ServingState, name: string | undefined): ChatModel {
+  const model = state.model;
+  if (!model) throw new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
+  if (name !== undefined && !model.models().some((m) => m.id === name)) {
+    throw modelNotFound(name, model.models().map((m) => m.id));
+  }
+  return model;
+}

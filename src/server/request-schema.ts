@@ -1,0 +1,166 @@
+// OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
+import { z } from 'zod';
+import { invalidRequest, type ChatMessage, type ChatRequest, type ResponseFormat } from '../core/index.js';
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+const content = z.union([z.string(), z.array(textPart), z.null()]);
+
+const message = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  content: content.optional(),
+  name: z.string().optional(),
+});
+
+const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
+
+const responseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().nullish() }),
+  }),
+]);
+
+/** Sampling fields shared by every endpoint; extensions (top_k, min_p) follow llama.cpp server and vLLM. */
+const sampling = {
+  model: z.string().min(1),
+  max_tokens: z.number().int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
+  stop,
+  n: z.number().int().min(1).max(16).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  user: z.string().optional(),
+  ignore_eos: z.boolean().nullish(),
+};
+
+/** Features we refuse clearly instead of silently ignoring, so callers do not get answers they did not ask for. */
+const unsupported = {
+  logprobs: z.literal(false).nullish(),
+  top_logprobs: z.null().optional(),
+  tools: z.array(z.unknown()).max(0, 'tools are not supported by this server yet').nullish(),
+  functions: z.array(z.unknown()).max(0, 'functions are not supported by this server yet').nullish(),
+};
+
+export const chatCompletionBody = z.object({
+  ...sampling,
+  ...unsupported,
+  messages: z.array(message).min(1),
+  max_completion_tokens: z.number().int().min(1).nullish(),
+  response_format: responseFormat.nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+});
+
+export const completionBody = z.object({
+  ...sampling,
+  ...unsupported,
+  prompt: z.union([z.string(), z.array(z.string()).length(1, 'send one prompt per request')]),
+  echo: z.boolean().nullish(),
+  suffix: z.null().optional(),
+  max_tokens: z.number().int().min(1).nullish().transform((v) => (v === undefined ? 16 : v)),
+});
+
+export const inferBody = z.object({
+  prompt: z.string(),
+  model: z.string().min(1).optional(),
+  max_tokens: z.number().int().min(1).optional(),
+  temperature: sampling.temperature,
+  top_p: sampling.top_p,
+  top_k: sampling.top_k,
+  min_p: sampling.min_p,
+  seed: sampling.seed,
+  stop,
+  ignore_eos: sampling.ignore_eos,
+});
+
+export type ChatCompletionBody = z.infer<typeof chatCompletionBody>;
+export type CompletionBody = z.infer<typeof completionBody>;
+export type InferBody = z.infer<typeof inferBody>;
+
+/** "messages[0].content" rather than zod's array path, to read like OpenAI's `param`. */
+function paramOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
+  }
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = paramOf(issue.path) || null;
+  const what = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : `is invalid: ${issue.message}`;
+  throw invalidRequest(param ? `'${param}' ${what}` : issue.message, param, issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value');
+}
+
+const stopList = (s: string | string[] | null | undefined): string[] => (s == null ? [] : typeof s === 'string' ? [s] : s).filter(Boolean);
+const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
+
+function samplingOf(body: ChatCompletionBody | CompletionBody | InferBody) {
+  return {
+    temperature: opt(body.temperature),
+    topP: opt(body.top_p),
+    topK: opt(body.top_k),
+    minP: opt(body.min_p),
+    seed: opt(body.seed),
+    stop: stopList(body.stop),
+    ignoreEos: 'ignore_eos' in body ? opt(body.ignore_eos) : undefined,
+  };
+}
+
+function messageText(c: z.infer<typeof content> | undefined): string {
+  if (c == null) return '';
+  return typeof c === 'string' ? c : c.map((p) => p.text).join('');
+}
+
+function formatOf(f: ChatCompletionBody['response_format']): ResponseFormat {
+  if (!f || f.type === 'text') return { type: 'text' };
+  if (f.type === 'json_object') return { type: 'json_object' };
+  return { type: 'json_schema', name: f.json_schema.name, schema: f.json_schema.schema };
+}
+
+export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
+  const messages: ChatMessage[] = body.messages.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: messageText(m.content),
+  }));
+  return {
+    model: body.model,
+    input: { type: 'messages', messages },
+    maxTokens: opt(body.max_completion_tokens ?? body.max_tokens),
+    ...samplingOf(body),
+    responseFormat: formatOf(body.response_format),
+    frequencyPenalty: opt(body.frequency_penalty),
+    presencePenalty: opt(body.presence_penalty),
+    n: body.n ?? 1,
+  };
+}
+
+export function chatRequestFromCompletion(body: CompletionBody): ChatRequest {
+  return {
+    model: body.model,
+    input: { type: 'text', text: typeof body.prompt === 'string' ? body.prompt : body.prompt[0]! },
+    maxTokens: opt(body.max_tokens),
+    ...samplingOf(body),
+    responseFormat: { type: 'text' },
+    n: body.n ?? 1,
+  };
+}
+
+export function chatRequestFromInfer(body: InferBody, defaultModel: string): ChatRequest {
+  return {
+    model: body.model ?? defaultModel,
+    input: { type: 'text', text: body.prompt },
+    maxTokens: body.max_tokens,
+    ...samplingOf(body),
+    responseFormat: { type: 'text' },
+    n: 1,
+  };
+}

@@ -1,0 +1,25 @@
+// POST /infer: the smallest possible API, a prompt in and text out, for scripts and health probes.
+import type { FastifyPluginAsync } from 'fastify';
+import { complete } from '../../core/index.js';
+import { servingModel, type ServingState } from '../app.js';
+import { usageToWire, finishReasonToWire } from '../openai-wire.js';
+import { chatRequestFromInfer, inferBody, parseBody } from '../request-schema.js';
+import { callContext } from '../streaming.js';
+
+export const inferRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
+  app.post('/infer', async (request, reply) => {
+    const started = performance.now();
+    const body = parseBody(inferBody, request.body);
+    const req = chatRequestFromInfer(body, state.defaultModel ?? '');
+    const model = servingModel(state, req.model);
+    const result = await complete(model, req, callContext(request, reply, state.inflight));
+    const choice = result.choices[0];
+    return {
+      text: choice?.text ?? '',
+      finish_reason: finishReasonToWire(choice?.finishReason ?? 'stop'),
+      usage: usageToWire(result.usage),
+      model: req.model,
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+    };
+  });
+};

@@ -1,0 +1,71 @@
+// OpenAI wire format: /v1/models, /v1/chat/completions and /v1/completions, whole or as SSE.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { complete, type ChatRequest } from '../../core/index.js';
+import { servingModel, type ServingState } from '../app.js';
+import { chatCompletionToWire, chatStreamEncoder, completionStreamEncoder, textCompletionToWire, type StreamEncoder } from '../openai-wire.js';
+import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
+import { callContext, openStream, writeSse } from '../streaming.js';
+
+interface Call {
+  req: ChatRequest;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
+  const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
+
+  app.get('/v1/models', async () => ({ object: 'list', data: (state.model?.models() ?? []).map(modelObject) }));
+
+  app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
+    const model = servingModel(state, request.params.id);
+    return modelObject(model.models().find((m) => m.id === request.params.id)!);
+  });
+
+  /** Shared by both endpoints: only the encoders differ. */
+  async function serve(request: FastifyRequest, reply: FastifyReply, call: Call, encoders: {
+    stream: () => StreamEncoder;
+    whole: (result: Awaited<ReturnType<typeof complete>>) => object;
+  }) {
+    const model = servingModel(state, call.req.model);
+    const ctx = callContext(request, reply, state.inflight);
+    if (!call.stream) return encoders.whole(await complete(model, call.req, ctx));
+    const opened = await openStream(model, call.req, ctx);
+    await writeSse(reply, opened, encoders.stream(), ctx.signal);
+    return reply;
+  }
+
+  app.post('/v1/chat/completions', async (request, reply) => {
+    const body = parseBody(chatCompletionBody, request.body);
+    const call = { req: chatRequestFromChat(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
+    return serve(request, reply, call, {
+      stream: () => chatStreamEncoder({ model: body.model, includeUsage: call.includeUsage }),
+      whole: (result) => chatCompletionToWire(body.model, result),
+    });
+  });
+
+  app.post('/v1/completions', async (request, reply) => {
+    const body = parseBody(completionBody, request.body);
+    const call = { req: chatRequestFromCompletion(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
+    const echo = body.echo && call.req.input.type === 'text' ? call.req.input.text : undefined;
+    return serve(request, reply, call, {
+      stream: () => withEcho(completionStreamEncoder({ model: body.model, includeUsage: call.includeUsage }), echo),
+      whole: (result) => textCompletionToWire(body.model, result, echo),
+    });
+  });
+};
+
+/** `echo`: the prompt is sent back as the first text of every choice. */
+function withEcho(encoder: StreamEncoder, echo: string | undefined): StreamEncoder {
+  if (!echo) return encoder;
+  const echoed = new Set<number>();
+  return {
+    encode(chunk) {
+      if ((chunk.type === 'text-delta' || chunk.type === 'finish') && !echoed.has(chunk.index)) {
+        echoed.add(chunk.index);
+        return [...encoder.encode({ type: 'text-delta', index: chunk.index, text: echo }), ...encoder.encode(chunk)];
+      }
+      return encoder.encode(chunk);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// WebSocket /v1/ws: each text message is a chat (or completion) request; the reply is the same chunks as SSE, then [DONE].
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import { invalidRequest, toAutoglmError, type ChatRequest } from '../../core/index.js';
+import { servingModel, type ServingState } from '../app.js';
+import { chatStreamEncoder, completionStreamEncoder, type StreamEncoder } from '../openai-wire.js';
+import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
+import { chunksOf, openStream } from '../streaming.js';
+
+function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder } {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch (err) {
+    throw invalidRequest(`The message is not valid JSON: ${(err as Error).message}`, null, 'invalid_json');
+  }
+  const isCompletion = typeof body === 'object' && body !== null && 'prompt' in body;
+  if (isCompletion) {
+    const parsed = parseBody(completionBody, body);
+    const includeUsage = Boolean(parsed.stream_options?.include_usage);
+    return { req: chatRequestFromCompletion(parsed), encoder: completionStreamEncoder({ model: parsed.model, includeUsage }) };
+  }
+  const parsed = parseBody(chatCompletionBody, body);
+  const includeUsage = Boolean(parsed.stream_options?.include_usage);
+  return { req: chatRequestFromChat(parsed), encoder: chatStreamEncoder({ model: parsed.model, includeUsage }) };
+}
+
+export const websocketRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
+  app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
+    const closed = new AbortController();
+    state.inflight.add(closed);
+    socket.once('close', () => {
+      state.inflight.delete(closed);
+      closed.abort(new Error('client disconnected'));
+    });
+    const send = (data: unknown) => {
+      if (socket.readyState === socket.OPEN) socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+    };
+    // One request at a time per socket, in the order sent, so replies never interleave.
+    let queue = Promise.resolve();
+    socket.on('message', (data, isBinary) => {
+      queue = queue.then(async () => {
+        if (closed.signal.aborted) return;
+        try {
+          if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
+          const { req, encoder } = parseMessage(data.toString());
+          const model = servingModel(state, req.model);
+          const ctx = { signal: closed.signal, requestId: String(request.id) };
+          const opened = await openStream(model, req, ctx);
+          try {
+            for await (const chunk of chunksOf(opened)) {
+              for (const wire of encoder.encode(chunk)) send(wire);
+            }
+          } finally {
+            await opened.rest.return?.();
+          }
+        } catch (err) {
+          send(toAutoglmError(err).toJSON());
+        }
+        send('[DONE]');
+      });
+    });
+  });
+};

@@ -1,0 +1,84 @@
+// Running a ChatModel call for one HTTP request: cancellation on disconnect, first chunk before headers, SSE out.
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toAutoglmError, type CallContext, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
+import type { StreamEncoder } from './openai-wire.js';
+
+/**
+ * A call context whose signal fires when the client goes away before the response is complete. The controller is
+ * kept in `inflight` while the call runs, so shutdown can cancel what is still running once the drain time is over.
+ */
+export function callContext(request: FastifyRequest, reply: FastifyReply, inflight: Set<AbortController>): CallContext {
+  const controller = new AbortController();
+  inflight.add(controller);
+  reply.raw.once('close', () => {
+    inflight.delete(controller);
+    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return { signal: controller.signal, requestId: String(request.id) };
+}
+
+export interface OpenedStream {
+  first: IteratorResult<ChatChunk>;
+  rest: AsyncIterator<ChatChunk>;
+}
+
+/**
+ * Starts the stream and waits for its first chunk, so that errors raised before any output (unknown model,
+ * prompt too long, queue full) still become a proper HTTP status instead of an event inside a 200 stream.
+ */
+export async function openStream(model: ChatModel, req: ChatRequest, ctx: CallContext): Promise<OpenedStream> {
+  const rest = model.stream(req, ctx)[Symbol.asyncIterator]();
+  const first = await rest.next();
+  if (!first.done && first.value.type === 'error') throw first.value.error;
+  return { first, rest };
+}
+
+export async function* chunksOf(opened: OpenedStream): AsyncGenerator<ChatChunk> {
+  if (opened.first.done) return;
+  yield opened.first.value;
+  for (;;) {
+    const next = await opened.rest.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event. */
+export async function writeSse(reply: FastifyReply, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal): Promise<void> {
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const send = async (data: string) => {
+    // Respect a slow reader: wait for the socket instead of buffering a whole generation in memory.
+    if (!res.write(`data: ${data}\n\n`) && !res.destroyed) await drained(res);
+  };
+  try {
+    for await (const chunk of chunksOf(opened)) {
+      if (signal.aborted || res.destroyed) break;
+      for (const wire of encoder.encode(chunk)) await send(JSON.stringify(wire));
+    }
+  } catch (err) {
+    if (!res.destroyed) await send(JSON.stringify(toAutoglmError(err).toJSON()));
+  } finally {
+    await opened.rest.return?.();
+  }
+  if (!res.destroyed) res.end('data: [DONE]\n\n');
+}

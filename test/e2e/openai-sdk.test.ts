@@ -1,0 +1,154 @@
+// The official openai SDK, unchanged, against the real server on stories260K.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import type { RunningServer } from '../../src/server/index.js';
+import { openaiClient, startServer } from '../support/server.js';
+
+describe('OpenAI SDK against autoglm serve', () => {
+  let server: RunningServer;
+  let client: OpenAI;
+  before(async () => {
+    server = await startServer({ parallel: 2 });
+    client = openaiClient(server);
+  });
+  after(() => server.close());
+
+  it('lists the served model', async () => {
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ['stories260K']);
+    const one = await client.models.retrieve('stories260K');
+    assert.equal(one.id, 'stories260K');
+  });
+
+  it('answers a chat completion with text and usage', async () => {
+    const res = await client.chat.completions.create({
+      model: 'stories260K', messages: [{ role: 'user', content: 'Tell me a story about a cat.' }], max_tokens: 24, temperature: 0,
+    });
+    assert.equal(res.object, 'chat.completion');
+    assert.equal(res.choices.length, 1);
+    assert.equal(res.choices[0]!.message.role, 'assistant');
+    assert.ok(res.choices[0]!.message.content!.length > 0);
+    assert.ok(['stop', 'length'].includes(res.choices[0]!.finish_reason));
+    assert.ok(res.usage!.prompt_tokens > 5);
+    assert.ok(res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24);
+    assert.equal(res.usage!.total_tokens, res.usage!.prompt_tokens + res.usage!.completion_tokens);
+  });
+
+  it('greedy decoding is reproducible and continues the story sensibly', async () => {
+    const ask = () => client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 16, temperature: 0 });
+    const [a, b] = [await ask(), await ask()];
+    assert.equal(a.choices[0]!.text, b.choices[0]!.text);
+    // stories260K is a real TinyStories model: its greedy continuation is English, not noise.
+    assert.match(a.choices[0]!.text, /\b(there|was|a|girl|boy|little)\b/);
+    assert.equal(a.choices[0]!.finish_reason, 'length');
+    assert.equal(a.usage!.completion_tokens, 16);
+  });
+
+  it('streams chat chunks, ends with a finish reason and a usage chunk', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'stories260K', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 20, stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    let first = true;
+    for await (const chunk of stream) {
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      if (first) assert.equal(chunk.choices[0]?.delta.role, 'assistant');
+      first = false;
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.ok(text.length > 0);
+    assert.ok(finish === 'length' || finish === 'stop');
+    assert.ok(usage && usage.completion_tokens > 0 && usage.completion_tokens <= 20);
+  });
+
+  it('streams text completions', async () => {
+    const stream = await client.completions.create({ model: 'stories260K', prompt: 'The dog', max_tokens: 12, stream: true });
+    const pieces: string[] = [];
+    for await (const chunk of stream) pieces.push(chunk.choices[0]?.text ?? '');
+    assert.ok(pieces.join('').length > 0);
+    assert.ok(pieces.length >= 2, 'a stream arrives in several chunks');
+  });
+
+  it('returns n choices that differ under sampling', async () => {
+    const res = await client.chat.completions.create({
+      model: 'stories260K', messages: [{ role: 'user', content: 'Story time' }], n: 3, max_tokens: 16, temperature: 1, seed: 7,
+    });
+    assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2]);
+    assert.ok(new Set(res.choices.map((c) => c.message.content)).size >= 2);
+    const completion = res.choices.reduce((s, c) => s + c.message.content!.length, 0);
+    assert.ok(completion > 0 && res.usage!.completion_tokens > 16, 'usage counts the tokens of every choice');
+  });
+
+  it('stops at a stop sequence and never shows it', async () => {
+    const free = await client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 40, temperature: 0 });
+    const text = free.choices[0]!.text;
+    const word = text.trim().split(/\s+/)[2]!;
+    const stopped = await client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 40, temperature: 0, stop: [word] });
+    assert.equal(stopped.choices[0]!.finish_reason, 'stop');
+    assert.equal(stopped.choices[0]!.text, text.slice(0, text.indexOf(word)));
+  });
+
+  it('follows a JSON schema through a grammar', async () => {
+    const res = await client.chat.completions.create({
+      model: 'stories260K', messages: [{ role: 'user', content: 'Is the sky blue?' }], max_tokens: 40,
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { answer: { enum: ['yes', 'no'] } }, required: ['answer'] } } },
+    });
+    const parsed = JSON.parse(res.choices[0]!.message.content!) as { answer: string };
+    assert.ok(['yes', 'no'].includes(parsed.answer));
+    assert.equal(res.choices[0]!.finish_reason, 'stop');
+  });
+
+  it('reports prompt tokens reused from the KV cache', async () => {
+    const messages = [{ role: 'system' as const, content: 'You are a storyteller who tells short, happy stories about animals in the forest.' }, { role: 'user' as const, content: 'A fox' }];
+    const first = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 4, seed: 1 });
+    const again = await client.chat.completions.create({ model: 'stories260K', messages: [...messages.slice(0, 1), { role: 'user', content: 'A bear' }], max_tokens: 4, seed: 1 });
+    assert.ok(first.usage!.prompt_tokens > 20);
+    const cached = (again.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details!.cached_tokens;
+    assert.ok(cached >= 20, `expected the shared system prompt to be reused, got ${cached} cached tokens`);
+    assert.ok(cached < again.usage!.prompt_tokens);
+  });
+
+  it('raises typed errors: NotFoundError, BadRequestError', async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+      (err: unknown) => err instanceof OpenAI.NotFoundError && err.code === 'model_not_found' && err.param === 'model',
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], temperature: 5 }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.param === 'temperature',
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'hi '.repeat(3000) }] }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.code === 'context_length_exceeded',
+    );
+  });
+});
+
+describe('a full queue', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ parallel: 1, maxQueue: 1 });
+  });
+  after(() => server.close());
+
+  it('answers 429 with Retry-After, seen by the SDK as RateLimitError, and serves the rest', async () => {
+    const client = openaiClient(server);
+    const long = () => client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 1500, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    const running = long();
+    const waiting = long();
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = await client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof OpenAI.RateLimitError, `expected RateLimitError, got ${String(refused)}`);
+    assert.ok(Number(refused.headers?.get('retry-after')) >= 1);
+    const done = await Promise.all([running, waiting]);
+    assert.deepEqual(done.map((r) => r.usage!.completion_tokens), [1500, 1500]);
+  });
+});
