@@ -28,18 +28,20 @@ export function registerQuantize(program: Command): void {
         const target = resolve(output);
         const bar = new SingleBar({ format: `quantizing to ${type} [{bar}] {value}/{total} tensors`, stream: process.stderr }, Presets.shades_classic);
         let started = false;
+        let tensors = 0;
         const result = await quantizeModel(source.path, target, type, {
           threads: flags.threads,
-          onProgress: ({ tensor, tensors }) => {
-            if (!started) bar.start(tensors, 0);
+          onProgress: ({ tensor, tensors: total }) => {
+            if (!started) bar.start(total, 0);
             started = true;
+            tensors = total;
             bar.update(tensor);
           },
         });
         if (started) bar.stop();
         const ratio = result.outputBytes / result.inputBytes;
         process.stdout.write(
-          `${source.path} (${mb(result.inputBytes)}) -> ${target} (${mb(result.outputBytes)}), ${(ratio * 100).toFixed(1)}% of the size, in ${result.seconds.toFixed(2)}s\n`,
+          `${source.path} (${mb(result.inputBytes)}) -> ${target} (${mb(result.outputBytes)}), ${(ratio * 100).toFixed(1)}% of the size, ${tensors} tensors in ${result.seconds.toFixed(2)}s\n`,
         );
         if (flags.sample) await printSample(target);
       } catch (err) {

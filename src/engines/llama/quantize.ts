@@ -39,9 +39,9 @@ function platformPackage(): string {
 
 /** The CPU build of libllama inside node-llama-cpp's prebuilt package for this platform. */
 export function findLibllama(): string {
-  const require = createRequire(import.meta.url);
-  const pkgDir = dirname(require.resolve(`${platformPackage()}/package.json`));
-  const binsDir = join(pkgDir, 'bins');
+  // The package exports only its entry (dist/index.js); its bins/ folder sits beside dist/.
+  const entry = createRequire(import.meta.url).resolve(platformPackage());
+  const binsDir = join(dirname(entry), '..', 'bins');
   for (const sub of readdirSync(binsDir)) {
     const lib = readdirSync(join(binsDir, sub)).find((f) => /^(lib)?llama(\.v[\d.]+)?\.(so|dylib|dll)$/.test(f));
     if (lib) return join(binsDir, sub, lib);
