@@ -7,6 +7,9 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
     models: () => inner.models(),
     async *stream(req, ctx) {
       const model = req.model;
+      // Label lookups hash their labels on every call; bind them once per stream, off the per-token path.
+      const ttft = metrics.timeToFirstToken.labels(model);
+      const itl = metrics.interTokenLatency.labels(model);
       const started = performance.now();
       let last = 0;
       let outcome = 'abort';
@@ -14,8 +17,8 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         for await (const chunk of inner.stream(req, ctx)) {
           if (chunk.type === 'text-delta') {
             const now = performance.now();
-            if (last === 0) metrics.timeToFirstToken.observe({ model }, (now - started) / 1000);
-            else metrics.interTokenLatency.observe({ model }, (now - last) / 1000);
+            if (last === 0) ttft.observe((now - started) / 1000);
+            else itl.observe((now - last) / 1000);
             last = now;
           } else if (chunk.type === 'usage') {
             metrics.promptTokens.inc({ model }, chunk.usage.promptTokens);

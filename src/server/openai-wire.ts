@@ -24,8 +24,8 @@ export function usageToWire(u: Usage): OpenAIUsage {
 export const finishReasonToWire = (r: FinishReason): 'stop' | 'length' => (r === 'length' ? 'length' : 'stop');
 
 export interface StreamEncoder {
-  /** The wire objects for one chunk (zero, one or two: a chat choice opens with its role). */
-  encode(chunk: ChatChunk): object[];
+  /** The serialized wire objects for one chunk (zero, one or two: a chat choice opens with its role). */
+  encode(chunk: ChatChunk): string[];
 }
 
 interface EncoderOptions {
@@ -33,55 +33,60 @@ interface EncoderOptions {
   includeUsage: boolean;
 }
 
-export function chatStreamEncoder({ model, includeUsage }: EncoderOptions): StreamEncoder {
-  const id = newId('chatcmpl');
-  const created = Math.floor(Date.now() / 1000);
+/**
+ * Serializes the frame around `choices` once per stream: only the choice changes from token to token, and
+ * re-stringifying the whole envelope per token was measurable on the token path.
+ */
+function frameTemplate(object: string, prefix: string, { model, includeUsage }: EncoderOptions) {
+  const head = JSON.stringify({ id: newId(prefix), object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null }).slice(0, -1);
+  const tail = includeUsage ? ',"usage":null}' : '}';
+  return {
+    choice: (choiceJson: string) => `${head},"choices":[${choiceJson}]${tail}`,
+    usage: (u: Usage) => `${head},"choices":[],"usage":${JSON.stringify(usageToWire(u))}}`,
+  };
+}
+
+const finishJson = (r: FinishReason) => `"${finishReasonToWire(r)}"`;
+
+export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
+  const frame = frameTemplate('chat.completion.chunk', 'chatcmpl', options);
   const opened = new Set<number>();
-  const frame = (choices: object[], usage?: OpenAIUsage) => ({
-    id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices,
-    ...(includeUsage ? { usage: usage ?? null } : {}),
-  });
-  const delta = (index: number, d: object, finish: string | null = null) => ({ index, delta: d, logprobs: null, finish_reason: finish });
-  const open = (index: number): object[] => {
+  const delta = (index: number, d: string, finish = 'null') => frame.choice(`{"index":${index},"delta":${d},"logprobs":null,"finish_reason":${finish}}`);
+  const open = (index: number): string[] => {
     if (opened.has(index)) return [];
     opened.add(index);
-    return [frame([delta(index, { role: 'assistant', content: '' })])];
+    return [delta(index, '{"role":"assistant","content":""}')];
   };
   return {
     encode(chunk) {
       switch (chunk.type) {
         case 'text-delta':
-          return [...open(chunk.index), frame([delta(chunk.index, { content: chunk.text })])];
+          return [...open(chunk.index), delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`)];
         case 'finish':
-          return [...open(chunk.index), frame([delta(chunk.index, {}, finishReasonToWire(chunk.reason))])];
+          return [...open(chunk.index), delta(chunk.index, '{}', finishJson(chunk.reason))];
         case 'usage':
-          return includeUsage ? [frame([], usageToWire(chunk.usage))] : [];
+          return options.includeUsage ? [frame.usage(chunk.usage)] : [];
         case 'error':
-          return [chunk.error.toJSON()];
+          return [JSON.stringify(chunk.error.toJSON())];
       }
     },
   };
 }
 
-export function completionStreamEncoder({ model, includeUsage }: EncoderOptions): StreamEncoder {
-  const id = newId('cmpl');
-  const created = Math.floor(Date.now() / 1000);
-  const frame = (choices: object[], usage?: OpenAIUsage) => ({
-    id, object: 'text_completion', created, model, system_fingerprint: null, choices,
-    ...(includeUsage ? { usage: usage ?? null } : {}),
-  });
-  const choice = (index: number, text: string, finish: string | null = null) => ({ index, text, logprobs: null, finish_reason: finish });
+export function completionStreamEncoder(options: EncoderOptions): StreamEncoder {
+  const frame = frameTemplate('text_completion', 'cmpl', options);
+  const choice = (index: number, text: string, finish = 'null') => frame.choice(`{"index":${index},"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":${finish}}`);
   return {
     encode(chunk) {
       switch (chunk.type) {
         case 'text-delta':
-          return [frame([choice(chunk.index, chunk.text)])];
+          return [choice(chunk.index, chunk.text)];
         case 'finish':
-          return [frame([choice(chunk.index, '', finishReasonToWire(chunk.reason))])];
+          return [choice(chunk.index, '', finishJson(chunk.reason))];
         case 'usage':
-          return includeUsage ? [frame([], usageToWire(chunk.usage))] : [];
+          return options.includeUsage ? [frame.usage(chunk.usage)] : [];
         case 'error':
-          return [chunk.error.toJSON()];
+          return [JSON.stringify(chunk.error.toJSON())];
       }
     },
   };

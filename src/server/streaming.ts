@@ -66,19 +66,38 @@ export async function writeSse(reply: FastifyReply, opened: OpenedStream, encode
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Writes leave the token path: they are flushed one event-loop turn later, after llama.cpp's next batch has been
+  // dispatched (node-llama-cpp dispatches on setImmediate), so the socket syscall overlaps with decoding instead of
+  // delaying it. Pieces that arrive within one turn go out in one write.
+  let buffered = '';
+  let scheduled = false;
+  let backpressure: Promise<void> | undefined;
+  const flush = () => {
+    scheduled = false;
+    if (!buffered || res.destroyed) return;
+    const ok = res.write(buffered);
+    buffered = '';
+    // Respect a slow reader: stop pulling tokens until the socket drains instead of buffering a whole generation.
+    if (!ok) backpressure = drained(res).then(() => { backpressure = undefined; });
+  };
   const send = async (data: string) => {
-    // Respect a slow reader: wait for the socket instead of buffering a whole generation in memory.
-    if (!res.write(`data: ${data}\n\n`) && !res.destroyed) await drained(res);
+    buffered += `data: ${data}\n\n`;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => setImmediate(flush));
+    }
+    if (backpressure) await backpressure;
   };
   try {
     for await (const chunk of chunksOf(opened)) {
       if (signal.aborted || res.destroyed) break;
-      for (const wire of encoder.encode(chunk)) await send(JSON.stringify(wire));
+      for (const wire of encoder.encode(chunk)) await send(wire);
     }
   } catch (err) {
     if (!res.destroyed) await send(JSON.stringify(toAutoglmError(err).toJSON()));
   } finally {
     await opened.rest.return?.();
   }
-  if (!res.destroyed) res.end('data: [DONE]\n\n');
+  if (!res.destroyed) res.end(`${buffered}data: [DONE]\n\n`);
+  buffered = '';
 }

@@ -9,16 +9,17 @@ const CONTEXT_TOKENS = 4;
 
 export class TokenTextDecoder {
   private pending: Token[] = [];
-  private readonly emitted: Token[] = [];
+  /** The last few tokens already emitted: left context for the next piece. */
+  private recent: Token[] = [];
 
   constructor(private readonly model: LlamaModel) {}
 
   /** Text that became complete with this token (often the token's own text, sometimes empty). */
   push(token: Token): string {
     this.pending.push(token);
-    const text = this.model.detokenize(this.pending, false, this.emitted.slice(-CONTEXT_TOKENS));
+    const text = this.model.detokenize(this.pending, false, this.recent);
     if (text.endsWith(REPLACEMENT_CHAR) && this.pending.length < MAX_PENDING) return '';
-    this.emitted.push(...this.pending);
+    this.recent = [...this.recent, ...this.pending].slice(-CONTEXT_TOKENS);
     this.pending = [];
     return text;
   }

@@ -33,7 +33,7 @@ export const websocketRoutes = (state: ServingState): FastifyPluginAsync => asyn
       state.inflight.delete(closed);
       closed.abort(new Error('client disconnected'));
     });
-    const send = (data: unknown) => {
+    const send = (data: string | object) => {
       if (socket.readyState === socket.OPEN) socket.send(typeof data === 'string' ? data : JSON.stringify(data));
     };
     // One request at a time per socket, in the order sent, so replies never interleave.
