@@ -75,6 +75,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const server = serverSettingsSchema.parse({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
   const logger = pino({ level: flags.logLevel }, pino.destination(2));
+  // A bug in one request's handling must not take the server down for everyone else: log it and keep serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const running = await serveModel({ engine, server, logger });
   printBanner(running);
   handleShutdown(running);

@@ -84,6 +84,31 @@ describe('OpenAI SDK against autoglm serve', () => {
     assert.ok(completion > 0 && res.usage!.completion_tokens > 16, 'usage counts the tokens of every choice');
   });
 
+  it('streams n choices interleaved, each opened with its role and closed with its finish reason', async () => {
+    const stream = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Go' }], n: 2, max_tokens: 8, stream: true });
+    const text = ['', ''];
+    const finished = new Set<number>();
+    const opened = new Set<number>();
+    for await (const chunk of stream) {
+      const c = chunk.choices[0]!;
+      if (c.delta.role) opened.add(c.index);
+      text[c.index] += c.delta.content ?? '';
+      if (c.finish_reason) finished.add(c.index);
+    }
+    assert.deepEqual([...opened].sort(), [0, 1]);
+    assert.deepEqual([...finished].sort(), [0, 1]);
+    assert.ok(text.every((t) => t.length > 0));
+  });
+
+  it('json_object output parses as JSON', async () => {
+    const res = await client.chat.completions.create({
+      model: 'stories260K', messages: [{ role: 'user', content: 'Give me JSON' }], max_tokens: 200, temperature: 0, response_format: { type: 'json_object' },
+    });
+    const choice = res.choices[0]!;
+    if (choice.finish_reason === 'stop') assert.equal(typeof JSON.parse(choice.message.content!), 'object');
+    else assert.match(choice.message.content!, /^\s*[{[]/, 'a cut-off answer is still JSON so far');
+  });
+
   it('stops at a stop sequence and never shows it', async () => {
     const free = await client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 40, temperature: 0 });
     const text = free.choices[0]!.text;

@@ -3,16 +3,10 @@ import { complete, withChoices, type ChatMessage, type ChatModel, type ChatReque
 import type { EngineSettingsInput, ModelPaths } from '../../config/index.js';
 import { LlamaEngine } from './llama-engine.js';
 
-export interface GenerateOptions {
-  maxTokens?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  minP?: number;
-  seed?: number;
-  stop?: string[];
+/** The sampling fields of a ChatRequest, all optional, plus cancellation. */
+export type GenerateOptions = Partial<Pick<ChatRequest, 'maxTokens' | 'temperature' | 'topP' | 'topK' | 'minP' | 'seed' | 'stop' | 'frequencyPenalty' | 'presencePenalty'>> & {
   signal?: AbortSignal;
-}
+};
 
 export class ModelEngine {
   private readonly model: ChatModel;
@@ -53,11 +47,8 @@ export class ModelEngine {
     await this.engine.dispose();
   }
 
-  private request(input: ChatRequest['input'], o: GenerateOptions): ChatRequest {
-    return {
-      model: this.name, input, maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK,
-      minP: o.minP, seed: o.seed, stop: o.stop ?? [], responseFormat: { type: 'text' }, n: 1,
-    };
+  private request(input: ChatRequest['input'], { signal: _signal, ...sampling }: GenerateOptions): ChatRequest {
+    return { ...sampling, model: this.name, input, stop: sampling.stop ?? [], responseFormat: { type: 'text' }, n: 1 };
   }
 
   private context(o: GenerateOptions) {
