@@ -1,12 +1,13 @@
 // How the CLI fails: one clear line on stderr and a non-zero exit, never a stack trace for a user's mistake.
 import { ZodError } from 'zod';
+import { ConfigError } from '../config/index.js';
 import { ModelUnavailableError } from '../engines/llama/index.js';
 
 /** Maps a settings key to the flag a user typed, so "contextSize" reads as "--context-size". */
 const flagOf = (key: PropertyKey): string => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function describeFailure(err: unknown): string {
-  if (err instanceof ModelUnavailableError) return err.message;
+  if (err instanceof ModelUnavailableError || err instanceof ConfigError) return err.message;
   if (err instanceof ZodError) {
     const issue = err.issues[0]!;
     return `invalid ${issue.path.length ? flagOf(issue.path[issue.path.length - 1]!) : 'option'}: ${issue.message}`;

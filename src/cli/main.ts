@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { registerDoctor } from './doctor-command.js';
 import { registerQuantize } from './quantize-command.js';
 import { registerServe } from './serve-command.js';
+import { registerSim } from './sim-command.js';
+import { registerConfig } from './config-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -13,5 +15,7 @@ const program = new Command()
 registerServe(program);
 registerQuantize(program);
 registerDoctor(program);
+registerSim(program);
+registerConfig(program);
 
 await program.parseAsync();

@@ -2,11 +2,14 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { engineSettingsSchema, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
-import { serveModel, type RunningServer } from '../server/index.js';
+import { engineSettingsSchema, loadGatewayConfig, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
+import type { LlamaEngine } from '../engines/llama/index.js';
+import { serveGateway, serveModel, type RunningServer, type ServedModels } from '../server/index.js';
 import { fail } from './errors.js';
+import { handleShutdown } from './shutdown.js';
 
 interface ServeFlags {
+  config?: string;
   model?: string;
   alias?: string;
   host?: string;
@@ -34,10 +37,11 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve a GGUF model behind an OpenAI-compatible API')
+    .option('--config <file>', 'gateway config (YAML): many models, each a pool of replicas')
     .option('-m, --model <spec>', 'GGUF path, model name, or hf:owner/repo/file.gguf (env AUTOGLM_MODEL)')
     .option('--alias <name>', 'name clients use for the model')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('-p, --port <port>', 'port to listen on', int, 8080)
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('-p, --port <port>', 'port to listen on (default 8080)', int)
     .option('--parallel <n>', 'sequences decoded together', int)
     .option('-c, --context-size <tokens>', 'context tokens per sequence', int)
     .option('--batch-size <tokens>', 'tokens per llama.cpp batch', int)
@@ -59,6 +63,7 @@ export function registerServe(program: Command): void {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
+  if (flags.config) return runGateway(flags);
   const engineInput: EngineSettingsInput = {
     model: flags.model ?? process.env.AUTOGLM_MODEL ?? undefined,
     alias: flags.alias,
@@ -72,7 +77,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
   };
   const engine = engineSettingsSchema.parse(engineInput);
-  const server = serverSettingsSchema.parse({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
+  const server = serverSettingsSchema.parse({ host: flags.host ?? '127.0.0.1', port: flags.port ?? 8080, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
   const logger = pino({ level: flags.logLevel }, pino.destination(2));
   // A bug in one request's handling must not take the server down for everyone else: log it and keep serving.
@@ -82,7 +87,25 @@ async function runServe(flags: ServeFlags): Promise<void> {
   handleShutdown(running);
 }
 
-function printBanner({ url, engine, settings }: RunningServer): void {
+async function runGateway(flags: ServeFlags): Promise<void> {
+  const config = await loadGatewayConfig(flags.config!);
+  const overrides = Object.fromEntries(
+    Object.entries({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds }).filter(([, v]) => v !== undefined),
+  );
+  const logger = pino({ level: flags.logLevel }, pino.destination(2));
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
+  const running = await serveGateway(config, { logger, serverOverrides: overrides });
+  const lines = [...running.served.gateway.pools].map(([name, pool]) =>
+    `  ${name.padEnd(20)} ${config.models[name]!.policy.padEnd(18)} ${pool.replicas.map((r) => `${r.id} (w${r.weight})`).join(', ')}`);
+  process.stdout.write(
+    [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines, '',
+      `Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
+  );
+  handleShutdown(running);
+}
+
+function printBanner({ url, served: { engine }, settings }: RunningServer<ServedModels & { engine: LlamaEngine }>): void {
   const d = engine.description;
   const mb = (statSync(d.path).size / 1e6).toFixed(1);
   const example = JSON.stringify({ model: d.name, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 64 });
@@ -101,25 +124,4 @@ function printBanner({ url, engine, settings }: RunningServer): void {
       '',
     ].join('\n'),
   );
-}
-
-function handleShutdown(running: RunningServer): void {
-  let closing = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (closing) {
-      process.stderr.write(`autoglm: ${signal} again, exiting without waiting\n`);
-      process.exit(130);
-    }
-    closing = true;
-    process.stderr.write(`autoglm: ${signal}: draining in-flight requests (up to ${running.settings.drainSeconds}s; again to force)\n`);
-    running.close().then(
-      () => {
-        process.stderr.write('autoglm: stopped\n');
-        process.exit(0);
-      },
-      (err) => fail(err),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }

@@ -1,3 +1,5 @@
 // Door of the config room: settings schemas and model paths.
 export * from './engine-settings.js';
 export * from './paths.js';
+export * from './sim-settings.js';
+export * from './gateway-config.js';

@@ -36,6 +36,8 @@ export interface ChatRequest {
   responseFormat: ResponseFormat;
   /** Number of choices; engines see n = 1, `withChoices` fans out larger values. */
   n: number;
+  /** Whether the caller reads chunks as they come; when false a remote engine may ask its upstream for a whole answer. */
+  stream?: boolean;
 }
 
 export interface Usage {
@@ -117,4 +119,9 @@ export async function complete(model: ChatModel, req: ChatRequest, ctx: CallCont
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
+
+/** The request's prompt as plain text, for routing keys and simulated tokenization (not for templates). */
+export function promptTextOf(req: ChatRequest): string {
+  return req.input.type === 'text' ? req.input.text : req.input.messages.map((m) => `${m.role}: ${m.content}`).join('\n');
 }

@@ -37,6 +37,9 @@ export class AutoglmError extends Error {
   }
 }
 
+/** An error after which the response must end by cutting the connection, as a crashing upstream would (fault injection). */
+export const CONNECTION_DROPPED = 'connection_dropped';
+
 export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_value') =>
   new AutoglmError(400, 'invalid_request_error', code, message, param);
 

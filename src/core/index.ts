@@ -2,3 +2,4 @@
 export * from './chat-model.js';
 export * from './errors.js';
 export { withChoices } from './choices.js';
+export { systemClock, seededRandom, type Clock, type Random } from './clock.js';

@@ -137,6 +137,7 @@ export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
     maxTokens: opt(body.max_completion_tokens ?? body.max_tokens),
     ...samplingOf(body),
     responseFormat: formatOf(body.response_format),
+    stream: Boolean(body.stream),
     frequencyPenalty: opt(body.frequency_penalty),
     presencePenalty: opt(body.presence_penalty),
     n: body.n ?? 1,
@@ -150,6 +151,7 @@ export function chatRequestFromCompletion(body: CompletionBody): ChatRequest {
     maxTokens: opt(body.max_tokens),
     ...samplingOf(body),
     responseFormat: { type: 'text' },
+    stream: Boolean(body.stream),
     n: body.n ?? 1,
   };
 }
@@ -161,6 +163,7 @@ export function chatRequestFromInfer(body: InferBody, defaultModel: string): Cha
     maxTokens: body.max_tokens,
     ...samplingOf(body),
     responseFormat: { type: 'text' },
+    stream: false,
     n: 1,
   };
 }

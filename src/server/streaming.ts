@@ -1,7 +1,7 @@
 // Running a ChatModel call for one HTTP request: cancellation on disconnect, first chunk before headers, SSE out.
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAutoglmError, type CallContext, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
+import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
 import type { StreamEncoder } from './openai-wire.js';
 
 /**
@@ -91,9 +91,14 @@ export async function writeSse(reply: FastifyReply, opened: OpenedStream, encode
   try {
     for await (const chunk of chunksOf(opened)) {
       if (signal.aborted || res.destroyed) break;
+      if (chunk.type === 'error' && chunk.error.code === CONNECTION_DROPPED) {
+        res.destroy();
+        break;
+      }
       for (const wire of encoder.encode(chunk)) await send(wire);
     }
   } catch (err) {
+    if (toAutoglmError(err).code === CONNECTION_DROPPED) res.destroy();
     if (!res.destroyed) await send(JSON.stringify(toAutoglmError(err).toJSON()));
   } finally {
     await opened.rest.return?.();

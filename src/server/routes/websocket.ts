@@ -18,11 +18,11 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
   if (isCompletion) {
     const parsed = parseBody(completionBody, body);
     const includeUsage = Boolean(parsed.stream_options?.include_usage);
-    return { req: chatRequestFromCompletion(parsed), encoder: completionStreamEncoder({ model: parsed.model, includeUsage }) };
+    return { req: { ...chatRequestFromCompletion(parsed), stream: true }, encoder: completionStreamEncoder({ model: parsed.model, includeUsage }) };
   }
   const parsed = parseBody(chatCompletionBody, body);
   const includeUsage = Boolean(parsed.stream_options?.include_usage);
-  return { req: chatRequestFromChat(parsed), encoder: chatStreamEncoder({ model: parsed.model, includeUsage }) };
+  return { req: { ...chatRequestFromChat(parsed), stream: true }, encoder: chatStreamEncoder({ model: parsed.model, includeUsage }) };
 }
 
 export const websocketRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {

@@ -1,0 +1,120 @@
+// The gateway's YAML config: models, each a pool of replicas (llama, openai-compatible, sim) with a policy.
+// One zod schema is the source of validation, defaults, types and the exported JSON Schema.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { engineSettingsSchema, serverSettingsSchema } from './engine-settings.js';
+import { simSettingsSchema } from './sim-settings.js';
+
+export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
+export const UPSTREAM_PRESET_CHOICES = ['vllm', 'sglang', 'llamacpp-server', 'ollama', 'zhipu', 'openai', 'autoglm'] as const;
+
+const common = {
+  id: z.string().min(1).optional().describe('Name of the replica in metrics and errors'),
+  weight: z.number().positive().default(1).describe('Share of traffic relative to the other replicas'),
+};
+
+const llamaReplica = z.strictObject({
+  type: z.literal('llama'),
+  ...common,
+  ...engineSettingsSchema.omit({ alias: true }).shape,
+});
+
+const openaiReplica = z.strictObject({
+  type: z.literal('openai'),
+  ...common,
+  preset: z.enum(UPSTREAM_PRESET_CHOICES).default('vllm').describe('Kind of server, for its default URL and extensions'),
+  baseUrl: z.url().optional().describe('Base URL including the version path, e.g. http://10.0.0.5:8000/v1'),
+  apiKeyEnv: z.string().optional().describe('Environment variable holding the API key'),
+  upstreamModel: z.string().optional().describe('Model name the upstream expects (default: the model name here)'),
+  connections: z.number().int().positive().default(256).describe('Keep-alive connections to this upstream'),
+  connectTimeoutMs: z.number().int().positive().default(3000),
+  firstTokenTimeoutMs: z.number().int().positive().default(60_000),
+  totalTimeoutMs: z.number().int().positive().default(600_000),
+  healthPath: z.string().default('/models').describe('Path under baseUrl answered by a healthy upstream'),
+});
+
+const simReplica = z.strictObject({
+  type: z.literal('sim'),
+  ...common,
+  ...simSettingsSchema.omit({ model: true }).shape,
+});
+
+export const replicaConfigSchema = z.discriminatedUnion('type', [llamaReplica, openaiReplica, simReplica]);
+
+export const modelConfigSchema = z.strictObject({
+  policy: z.enum(POLICIES).default('least_outstanding').describe('How a replica is chosen for each request'),
+  retry: z.strictObject({
+    attempts: z.number().int().min(1).max(10).default(3).describe('Attempts in all, on other replicas when possible'),
+    baseDelayMs: z.number().min(0).default(20),
+    maxDelayMs: z.number().min(0).default(1000),
+  }).default({ attempts: 3, baseDelayMs: 20, maxDelayMs: 1000 }),
+  breaker: z.strictObject({
+    failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the breaker'),
+    openMs: z.number().int().min(1).default(5000).describe('How long an open breaker waits before a probe'),
+  }).default({ failureThreshold: 3, openMs: 5000 }),
+  health: z.strictObject({
+    intervalMs: z.number().int().min(50).default(1000),
+    timeoutMs: z.number().int().min(10).default(500),
+  }).default({ intervalMs: 1000, timeoutMs: 500 }),
+  replicas: z.array(replicaConfigSchema).min(1),
+});
+
+export const gatewayConfigSchema = z.strictObject({
+  server: serverSettingsSchema.partial().default({}),
+  models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type ReplicaConfig = z.infer<typeof replicaConfigSchema>;
+
+/** A config that cannot be used; the message names the file, line, column and key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** JSON Schema for editors (yaml-language-server, VS Code), generated from the same zod schema. */
+export function gatewayJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(gatewayConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+const pathText = (path: readonly PropertyKey[]) =>
+  path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+
+export function parseGatewayConfig(text: string, file = 'config'): GatewayConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const { line, col } = lineCounter.linePos(syntax.pos[0]);
+    throw new ConfigError(`${file}:${line}:${col}: invalid YAML: ${syntax.message.split('\n')[0]}`);
+  }
+  const result = gatewayConfigSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  // Point at the offending node, or at the nearest parent that exists (for a missing key).
+  let where = '';
+  for (let depth = issue.path.length; depth >= 0; depth--) {
+    const node = doc.getIn(issue.path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) {
+      const { line, col } = lineCounter.linePos(node.range[0]);
+      where = `${line}:${col}`;
+      break;
+    }
+  }
+  const key = pathText(issue.path) || '(top level)';
+  const unknown = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+  throw new ConfigError(`${file}:${where || '1:1'}: ${key}: ${issue.message}${unknown}`);
+}
+
+export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ConfigError(`cannot read config file ${path}`);
+  }
+  return parseGatewayConfig(text, path);
+}

@@ -1,0 +1,4 @@
+// Door of the openai room: remote OpenAI-compatible engines.
+export { OpenAIEngine, type OpenAIEngineOptions } from './openai-engine.js';
+export { UPSTREAM_PRESETS, UPSTREAM_PRESET_NAMES, type UpstreamPresetName } from './presets.js';
+export { retryAfterSeconds, errorFromUpstreamStatus } from './upstream-errors.js';

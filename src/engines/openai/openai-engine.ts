@@ -1,0 +1,185 @@
+// A remote OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp server, Zhipu, OpenAI...) as a ChatModel.
+import { StringDecoder } from 'node:string_decoder';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { Pool, type Dispatcher } from 'undici';
+import { AutoglmError, modelNotFound, type CallContext, type ChatChunk, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
+import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
+import { choiceText, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
+
+export interface OpenAIEngineOptions {
+  /** Name clients use. */
+  model: string;
+  /** Name the upstream knows the model by (default: the same). */
+  upstreamModel?: string;
+  preset?: UpstreamPresetName;
+  baseUrl?: string;
+  apiKey?: string;
+  /** Label for errors and metrics. */
+  replica?: string;
+  connections?: number;
+  connectTimeoutMs?: number;
+  firstTokenTimeoutMs?: number;
+  totalTimeoutMs?: number;
+  healthPath?: string;
+  /** Injected for tests; by default a keep-alive undici Pool per upstream. */
+  dispatcher?: Dispatcher;
+}
+
+/** Upstream text counted as tokens when the upstream reports no usage: about four characters a token. */
+const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
+export class OpenAIEngine implements ChatModel {
+  private readonly dispatcher: Dispatcher;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private readonly extensions: boolean;
+  readonly replica: string;
+
+  constructor(private readonly options: OpenAIEngineOptions) {
+    const preset = UPSTREAM_PRESETS[options.preset ?? 'vllm'];
+    const base = new URL(options.baseUrl ?? preset.baseUrl);
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.replica = options.replica ?? base.host;
+    this.extensions = preset.samplingExtensions;
+    this.headers = { 'content-type': 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
+    this.dispatcher = options.dispatcher ?? new Pool(base.origin, {
+      connections: options.connections ?? 256,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: options.connectTimeoutMs ?? 3_000 },
+      // Backstops; the first-token and total timeouts below are the ones callers see.
+      headersTimeout: options.totalTimeoutMs ?? 600_000,
+      bodyTimeout: options.totalTimeoutMs ?? 600_000,
+    });
+  }
+
+  models(): ModelInfo[] {
+    return [{ id: this.options.model, ownedBy: this.replica, created: 0 }];
+  }
+
+  /** Active health check: the upstream answers its model list. */
+  async probe(signal: AbortSignal): Promise<boolean> {
+    try {
+      const res = await this.dispatcher.request({ method: 'GET', path: `${this.basePath}${this.options.healthPath ?? '/models'}`, headers: this.headers, signal });
+      await res.body.dump();
+      return res.statusCode < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
+    const stream = req.stream !== false;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let phase: 'first-token' | 'total' | undefined;
+    const firstToken = setTimeout(() => { phase = 'first-token'; abort.abort(); }, this.options.firstTokenTimeoutMs ?? 60_000);
+    const total = setTimeout(() => { phase = 'total'; abort.abort(); }, this.options.totalTimeoutMs ?? 600_000);
+    try {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.dispatcher.request({
+          method: 'POST',
+          path: `${this.basePath}${req.input.type === 'messages' ? '/chat/completions' : '/completions'}`,
+          headers: this.headers,
+          body: JSON.stringify(upstreamBody(req, this.options.upstreamModel ?? this.options.model, stream, this.extensions)),
+          signal: abort.signal,
+        });
+      } catch (err) {
+        ctx.signal.throwIfAborted();
+        throw errorFromConnection(err, this.replica, phase ?? 'connect');
+      }
+      if (res.statusCode >= 400) {
+        const body = await res.body.text().catch(() => '');
+        throw errorFromUpstreamStatus(res.statusCode, body, res.headers['retry-after'], this.replica);
+      }
+      const chunks = stream ? this.fromSse(res.body) : this.fromJson(res.body);
+      let first = true;
+      try {
+        for await (const chunk of chunks) {
+          if (first && chunk.type === 'text-delta') {
+            clearTimeout(firstToken);
+            first = false;
+          }
+          yield chunk;
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        if (err instanceof AutoglmError) throw err;
+        yield { type: 'error', error: errorFromConnection(err, this.replica, phase ?? 'stream') };
+      }
+    } finally {
+      clearTimeout(firstToken);
+      clearTimeout(total);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private parsePayload(data: string): UpstreamPayload {
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent invalid JSON.`);
+    }
+    const parsed = upstreamPayloadSchema.safeParse(json);
+    if (!parsed.success) throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent an unexpected payload.`);
+    if (parsed.data.error) throw new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${this.replica} failed mid-stream: ${parsed.data.error.message}`);
+    return parsed.data;
+  }
+
+  private async *fromJson(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
+    const payload = this.parsePayload(await body.text());
+    let text = '';
+    for (const choice of payload.choices) {
+      text += choiceText(choice);
+      yield { type: 'text-delta', index: 0, text: choiceText(choice) };
+      yield { type: 'finish', index: 0, reason: finishReasonFromWire(choice.finish_reason) ?? 'stop' };
+    }
+    yield { type: 'usage', usage: payload.usage ? usageFromWire(payload.usage) : { promptTokens: 0, completionTokens: estimateTokens(text), cachedPromptTokens: 0 } };
+  }
+
+  /** Upstream SSE, one chunk at a time: each event is handed on as soon as it is parsed, never buffered. */
+  private async *fromSse(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
+    const events: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (e) => events.push(e) });
+    let usage: Usage | undefined;
+    let completionChars = '';
+    let done = false;
+    let finished = false;
+    // A UTF-8 character may be split between two network chunks; the decoder holds the partial bytes.
+    const decoder = new StringDecoder('utf8');
+    for await (const bytes of body as AsyncIterable<Buffer>) {
+      parser.feed(decoder.write(bytes));
+      for (const event of events.splice(0)) {
+        if (event.data === '[DONE]') {
+          done = true;
+          continue;
+        }
+        const payload = this.parsePayload(event.data);
+        if (payload.usage) usage = usageFromWire(payload.usage);
+        for (const choice of payload.choices) {
+          const delta = choiceText(choice);
+          if (delta) {
+            completionChars += delta;
+            yield { type: 'text-delta', index: 0, text: delta };
+          }
+          const reason = finishReasonFromWire(choice.finish_reason);
+          if (reason) {
+            finished = true;
+            yield { type: 'finish', index: 0, reason };
+          }
+        }
+      }
+    }
+    if (!done && !finished) throw errorFromConnection(new Error('no [DONE]'), this.replica, 'stream');
+    if (!finished) yield { type: 'finish', index: 0, reason: 'stop' };
+    yield { type: 'usage', usage: usage ?? { promptTokens: 0, completionTokens: estimateTokens(completionChars), cachedPromptTokens: 0 } };
+  }
+
+  async close(): Promise<void> {
+    if (!this.options.dispatcher) await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,135 @@
+// The simulator engine: vLLM-like timing, capacity and prefix caching, with injectable faults, deterministic by seed.
+import {
+  AutoglmError,
+  CONNECTION_DROPPED,
+  modelNotFound,
+  promptTextOf,
+  seededRandom,
+  systemClock,
+  type CallContext,
+  type ChatChunk,
+  type ChatModel,
+  type ChatRequest,
+  type Clock,
+  type ModelInfo,
+  type Random,
+} from '../../core/index.js';
+import { faultSettingsSchema, resolveSimSettings, type FaultSettings, type ResolvedSimSettings, type SimSettingsInput } from '../../config/index.js';
+import { BoundedPool } from '../../scheduler/index.js';
+import { PrefixCache } from './prefix-cache.js';
+
+const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', 'cache', 'and', 'time', 'we', 'see', 'token', 'light', 'river'];
+
+/** Whitespace-separated words stand in for tokens: stable ids, so equal prefixes hit the same cache blocks. */
+export function simTokenize(text: string): number[] {
+  const ids: number[] = [];
+  for (const word of text.split(/\s+/)) {
+    if (!word) continue;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    ids.push(h);
+  }
+  return ids;
+}
+
+
+/** A hung upstream: nothing happens until the caller gives up. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+export interface SimStats {
+  running: number;
+  waiting: number;
+  maxRunning: number;
+  cachedPromptTokens: number;
+  promptTokens: number;
+}
+
+export class SimEngine implements ChatModel {
+  readonly settings: ResolvedSimSettings;
+  private faults: FaultSettings;
+  private readonly slots: BoundedPool<number, unknown>;
+  private readonly cache: PrefixCache;
+  private readonly random: Random;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private requests = 0;
+  private promptTokens = 0;
+  private cachedTokens = 0;
+
+  constructor(input: SimSettingsInput = {}, private readonly clock: Clock = systemClock) {
+    this.settings = resolveSimSettings(input);
+    this.faults = this.settings.faults;
+    this.random = seededRandom(this.settings.seed);
+    const slots = Array.from({ length: this.settings.maxRunning }, (_, i) => i);
+    this.slots = new BoundedPool(slots, { maxQueue: this.settings.maxQueue, choose: (free) => free[free.length - 1]! });
+    this.cache = new PrefixCache(this.settings.blockSize, this.settings.cacheBlocks);
+  }
+
+  get stats(): SimStats {
+    return {
+      running: this.slots.busy, waiting: this.slots.queueDepth, maxRunning: this.settings.maxRunning,
+      cachedPromptTokens: this.cachedTokens, promptTokens: this.promptTokens,
+    };
+  }
+
+  get faultSettings(): FaultSettings {
+    return this.faults;
+  }
+
+  /** Changes faults at run time (chaos experiments, tests). */
+  setFaults(input: Partial<FaultSettings>): FaultSettings {
+    this.faults = faultSettingsSchema.parse({ ...this.faults, ...input });
+    return this.faults;
+  }
+
+  models(): ModelInfo[] {
+    return [{ id: this.settings.model, ownedBy: 'autoglm-sim', created: this.created }];
+  }
+
+  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    if (req.model !== this.settings.model) throw modelNotFound(req.model, [this.settings.model]);
+    // Each request draws from its own generator, seeded from the engine's, so concurrency does not reorder draws.
+    const rng = seededRandom(req.seed ?? Math.floor(this.random.next() * 2 ** 32) + this.requests++);
+    const faults = this.faults;
+    if (rng.next() < faults.errorRate) {
+      throw new AutoglmError(faults.errorStatus, 'server_error', 'sim_injected_error', 'Simulated upstream failure.');
+    }
+    if (rng.next() < faults.hangRate) await untilAborted(ctx.signal);
+    const slot = await this.slots.acquire(null, ctx.signal);
+    try {
+      yield* this.generate(req, ctx, rng, faults);
+    } finally {
+      this.slots.release(slot);
+    }
+  }
+
+  private async *generate(req: ChatRequest, ctx: CallContext, rng: Random, faults: FaultSettings): AsyncGenerator<ChatChunk> {
+    const s = this.settings;
+    const prompt = simTokenize(promptTextOf(req));
+    const cached = Math.min(this.cache.lookup(prompt), prompt.length);
+    this.promptTokens += prompt.length;
+    this.cachedTokens += cached;
+    const load = () => 1 + s.slowdownPerRunning * this.slots.busy;
+    const spike = rng.next() < faults.spikeRate ? faults.spikeMs : 0;
+    await this.clock.sleep(s.overheadMs + (prompt.length - cached) * s.prefillMsPerToken * load() + spike, ctx.signal);
+    this.cache.insert(prompt);
+    const limit = Math.min(req.maxTokens ?? s.outputTokens, req.ignoreEos ? Infinity : s.outputTokens);
+    const dropAt = rng.next() < faults.dropRate ? Math.max(1, Math.floor(limit / 2)) : Infinity;
+    for (let i = 0; i < limit; i++) {
+      if (i > 0 && s.itlMs > 0) await this.clock.sleep(s.itlMs * load() * (1 + s.itlJitter * (2 * rng.next() - 1)), ctx.signal);
+      if (i === dropAt) {
+        yield { type: 'error', error: new AutoglmError(502, 'server_error', CONNECTION_DROPPED, 'Simulated connection drop.') };
+        return;
+      }
+      const word = WORDS[Math.floor(rng.next() * WORDS.length)]!;
+      yield { type: 'text-delta', index: 0, text: i === 0 ? word : ` ${word}` };
+    }
+    const reason = limit === (req.maxTokens ?? Infinity) ? 'length' : 'stop';
+    yield { type: 'finish', index: 0, reason };
+    yield { type: 'usage', usage: { promptTokens: prompt.length, completionTokens: limit, cachedPromptTokens: cached } };
+  }
+}

@@ -1,0 +1,44 @@
+// Per-model, per-replica metrics of the gateway: traffic, errors, retries, breaker state, latency, prefix routing.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** What the metrics read from a replica at scrape time. */
+export interface ReplicaGaugeSource {
+  model: string;
+  replica: string;
+  inflight: () => number;
+  /** 0 closed, 1 half-open, 2 open. */
+  breaker: () => number;
+}
+
+export class GatewayMetrics {
+  readonly requests: Counter<'model' | 'replica' | 'outcome'>;
+  readonly retries: Counter<'model' | 'replica'>;
+  readonly ttft: Histogram<'model' | 'replica'>;
+  readonly latency: Histogram<'model' | 'replica'>;
+  readonly prefixRouting: Counter<'model' | 'result'>;
+  private readonly sources: ReplicaGaugeSource[] = [];
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({ name: 'autoglm_replica_requests_total', help: 'Requests sent to each replica, by outcome', labelNames: ['model', 'replica', 'outcome'], registers });
+    this.retries = new Counter({ name: 'autoglm_replica_retries_total', help: 'Attempts retried elsewhere after this replica failed', labelNames: ['model', 'replica'], registers });
+    this.ttft = new Histogram({ name: 'autoglm_replica_time_to_first_token_seconds', help: 'Time to first token per replica', labelNames: ['model', 'replica'], buckets: LATENCY_BUCKETS, registers });
+    this.latency = new Histogram({ name: 'autoglm_replica_request_duration_seconds', help: 'Request duration per replica', labelNames: ['model', 'replica'], buckets: LATENCY_BUCKETS, registers });
+    this.prefixRouting = new Counter({ name: 'autoglm_prefix_routing_total', help: 'Prefix-aware routing decisions: hit when the chosen replica had seen the prompt prefix', labelNames: ['model', 'result'], registers });
+    const sources = this.sources;
+    new Gauge({
+      name: 'autoglm_replica_inflight', help: 'Requests in flight per replica', labelNames: ['model', 'replica'], registers,
+      collect() { for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.inflight()); },
+    });
+    new Gauge({
+      name: 'autoglm_replica_breaker_state', help: 'Circuit breaker per replica: 0 closed, 1 half-open, 2 open', labelNames: ['model', 'replica'], registers,
+      collect() { for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.breaker()); },
+    });
+  }
+
+  watch(source: ReplicaGaugeSource): void {
+    this.sources.push(source);
+  }
+}

@@ -1,0 +1,97 @@
+// Builds the gateway from its config: engines for every replica, a pool per model, health checks, one router.
+import { seededRandom, systemClock, type ChatModel, type Clock } from '../core/index.js';
+import { modelPathsFromEnv, type GatewayConfig, type ModelPaths, type ReplicaConfig } from '../config/index.js';
+import { LlamaEngine } from '../engines/llama/index.js';
+import { OpenAIEngine } from '../engines/openai/index.js';
+import { SimEngine } from '../engines/sim/index.js';
+import type { EngineGauges, GatewayMetrics } from '../observability/index.js';
+import { HealthChecker } from './health-checker.js';
+import { createPolicy } from './policies/index.js';
+import { Replica, type ReplicaEngine } from './replica.js';
+import { ReplicaPool } from './replica-pool.js';
+import { ModelRouter } from './router.js';
+
+export interface Gateway {
+  router: ChatModel;
+  pools: Map<string, ReplicaPool>;
+  gauges: EngineGauges[];
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  paths?: ModelPaths;
+  metrics?: GatewayMetrics;
+  clock?: Clock;
+  /** Seeds tie-breaking and weighted choices, for reproducible routing. */
+  seed?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function engineFor(model: string, config: ReplicaConfig, index: number, options: BuildOptions): Promise<{ id: string; engine: ReplicaEngine; gauges?: EngineGauges }> {
+  switch (config.type) {
+    case 'llama': {
+      const { type: _type, id, weight: _weight, ...settings } = config;
+      const engine = await LlamaEngine.load({ ...settings, alias: model }, options.paths ?? modelPathsFromEnv());
+      const replicaId = id ?? `llama-${index}`;
+      return { id: replicaId, engine, gauges: { model: `${model}/${replicaId}`, stats: () => engine.stats } };
+    }
+    case 'openai': {
+      const env = options.env ?? process.env;
+      const apiKey = config.apiKeyEnv ? env[config.apiKeyEnv] : undefined;
+      const replicaId = config.id ?? (config.baseUrl ? new URL(config.baseUrl).host : `${config.preset}-${index}`);
+      const engine = new OpenAIEngine({
+        model, upstreamModel: config.upstreamModel, preset: config.preset, baseUrl: config.baseUrl, apiKey, replica: replicaId,
+        connections: config.connections, connectTimeoutMs: config.connectTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs,
+        totalTimeoutMs: config.totalTimeoutMs, healthPath: config.healthPath,
+      });
+      return { id: replicaId, engine };
+    }
+    case 'sim': {
+      const { type: _type, id, weight: _weight, ...settings } = config;
+      const engine = new SimEngine({ ...settings, model }, options.clock);
+      const replicaId = id ?? `sim-${index}`;
+      const stats = () => ({ parallel: engine.stats.maxRunning, busySequences: engine.stats.running, queueDepth: engine.stats.waiting });
+      return { id: replicaId, engine, gauges: { model: `${model}/${replicaId}`, stats } };
+    }
+  }
+}
+
+export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
+  const clock = options.clock ?? systemClock;
+  const random = seededRandom(options.seed ?? Date.now());
+  const pools = new Map<string, ReplicaPool>();
+  const checkers: HealthChecker[] = [];
+  const gauges: EngineGauges[] = [];
+  const all: Replica[] = [];
+  try {
+    for (const [model, modelConfig] of Object.entries(config.models)) {
+      const replicas: Replica[] = [];
+      for (const [index, replicaConfig] of modelConfig.replicas.entries()) {
+        const built = await engineFor(model, replicaConfig, index, options);
+        const replica = new Replica(built.id, built.engine, replicaConfig.weight, modelConfig.breaker, clock);
+        replicas.push(replica);
+        all.push(replica);
+        if (built.gauges) gauges.push(built.gauges);
+      }
+      pools.set(model, new ReplicaPool({
+        model, replicas, policy: createPolicy(modelConfig.policy, random), retry: modelConfig.retry, clock, random, metrics: options.metrics,
+      }));
+      const checker = new HealthChecker(replicas, modelConfig.health);
+      checker.start();
+      checkers.push(checker);
+    }
+  } catch (err) {
+    checkers.forEach((c) => c.stop());
+    await Promise.all(all.map((r) => r.close()));
+    throw err;
+  }
+  return {
+    router: new ModelRouter(pools),
+    pools,
+    gauges,
+    async close() {
+      checkers.forEach((c) => c.stop());
+      await Promise.all(all.map((r) => r.close()));
+    },
+  };
+}

@@ -1,0 +1,9 @@
+// Door of the router room: replica pools, balancing policies, breakers, retries and the gateway builder.
+export { buildGateway, type Gateway, type BuildOptions } from './build-gateway.js';
+export { ReplicaPool, type ReplicaPoolOptions } from './replica-pool.js';
+export { Replica, type ReplicaEngine } from './replica.js';
+export { ModelRouter } from './router.js';
+export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
+export { HealthChecker } from './health-checker.js';
+export { retryDelay, countsAgainstReplica, DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
+export * from './policies/index.js';

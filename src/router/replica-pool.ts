@@ -1,0 +1,163 @@
+// A model served by a pool of replicas: choose one by policy, fail over before the first byte, track health.
+import {
+  AutoglmError,
+  promptTextOf,
+  toAutoglmError,
+  type CallContext,
+  type ChatChunk,
+  type ChatModel,
+  type ChatRequest,
+  type Clock,
+  type ModelInfo,
+  type Random,
+} from '../core/index.js';
+import type { GatewayMetrics } from '../observability/index.js';
+import { PrefixAwarePolicy, type BalancingPolicy, type RoutingRequest } from './policies/index.js';
+import type { Replica } from './replica.js';
+import { countsAgainstReplica, retryDelay, type RetryOptions } from './retry-policy.js';
+
+export interface ReplicaPoolOptions {
+  model: string;
+  replicas: Replica[];
+  policy: BalancingPolicy;
+  retry: RetryOptions;
+  clock: Clock;
+  random: Random;
+  metrics?: GatewayMetrics;
+}
+
+const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export class ReplicaPool implements ChatModel {
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly options: ReplicaPoolOptions) {
+    for (const r of options.replicas) {
+      options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => BREAKER_GAUGE[r.breaker.state] });
+    }
+  }
+
+  get replicas(): readonly Replica[] {
+    return this.options.replicas;
+  }
+
+  models(): ModelInfo[] {
+    return [{ id: this.options.model, ownedBy: 'autoglm', created: this.created }];
+  }
+
+  /** The replica for the next attempt: by policy among the available ones, untried ones first. */
+  private choose(route: RoutingRequest, tried: ReadonlySet<Replica>): Replica {
+    const available = this.options.replicas.filter((r) => r.available());
+    const fresh = available.filter((r) => !tried.has(r));
+    const candidates = fresh.length > 0 ? fresh : available;
+    if (candidates.length === 0) {
+      throw new AutoglmError(503, 'server_error', 'no_replica_available',
+        `No replica of '${this.options.model}' can take requests right now (all failing or cooling down). Retry shortly.`, null, 1);
+    }
+    const { policy, metrics, model } = this.options;
+    const chosen = candidates[policy.pick(candidates.map((r) => r.view()), route)]!;
+    policy.routed?.(chosen.view(), route);
+    if (policy instanceof PrefixAwarePolicy && policy.last) {
+      metrics?.prefixRouting.inc({ model, result: policy.last.matchedBlocks > 0 ? 'hit' : 'miss' });
+    }
+    return chosen;
+  }
+
+  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    const route: RoutingRequest = { prompt: promptTextOf(req) };
+    const tried = new Set<Replica>();
+    for (let attempt = 1; ; attempt++) {
+      const replica = this.choose(route, tried);
+      tried.add(replica);
+      const chunks = this.tracked(replica, req, ctx)[Symbol.asyncIterator]();
+      let failure: AutoglmError;
+      try {
+        // A whole answer is gathered before the caller sees any of it, so it can still be retried from scratch
+        // on another replica if this one dies halfway; a stream can only be retried until its first chunk.
+        const held: ChatChunk[] = [];
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) break;
+          if (next.value.type === 'error') throw next.value.error;
+          if (req.stream === false) held.push(next.value);
+          else {
+            yield next.value;
+            yield* this.rest(chunks);
+            return;
+          }
+        }
+        yield* held;
+        return;
+      } catch (err) {
+        failure = toAutoglmError(err);
+        await chunks.return?.(undefined);
+      }
+      ctx.signal.throwIfAborted();
+      const delay = retryDelay(failure, attempt, this.options.retry, this.options.random);
+      if (delay === undefined) throw failure;
+      this.options.metrics?.retries.inc({ model: this.options.model, replica: replica.id });
+      await this.options.clock.sleep(delay, ctx.signal);
+    }
+  }
+
+  /** After the first chunk reached the caller: pass the rest on; a failure ends the stream with an error event. */
+  private async *rest(chunks: AsyncIterator<ChatChunk>): AsyncGenerator<ChatChunk> {
+    try {
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) return;
+        yield next.value;
+        if (next.value.type === 'error') return;
+      }
+    } catch (err) {
+      yield { type: 'error', error: toAutoglmError(err) };
+    } finally {
+      await chunks.return?.(undefined);
+    }
+  }
+
+  /** One attempt on one replica, with its load, latency, breaker and metrics kept up to date. */
+  private async *tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    const { clock, metrics, model } = this.options;
+    const labels = { model, replica: replica.id };
+    const started = clock.now();
+    let firstToken = true;
+    let outcome: 'ok' | 'error' | 'abort' = 'abort';
+    replica.outstanding++;
+    replica.breaker.begin();
+    try {
+      for await (const chunk of replica.engine.stream(req, ctx)) {
+        if (chunk.type === 'text-delta' && firstToken) {
+          firstToken = false;
+          const ttft = clock.now() - started;
+          replica.observeTtft(ttft);
+          metrics?.ttft.observe(labels, ttft / 1000);
+        }
+        if (chunk.type === 'error') {
+          outcome = 'error';
+          this.failed(replica, chunk.error);
+        }
+        yield chunk;
+      }
+      if (outcome === 'abort' && !ctx.signal.aborted) {
+        outcome = 'ok';
+        replica.breaker.recordSuccess();
+      }
+    } catch (err) {
+      if (!ctx.signal.aborted) {
+        outcome = 'error';
+        this.failed(replica, toAutoglmError(err));
+      }
+      throw err;
+    } finally {
+      replica.outstanding--;
+      metrics?.requests.inc({ ...labels, outcome });
+      metrics?.latency.observe(labels, (clock.now() - started) / 1000);
+    }
+  }
+
+  private failed(replica: Replica, error: AutoglmError): void {
+    if (error.status === 429 && error.retryAfter) replica.coolUntil = this.options.clock.now() + error.retryAfter * 1000;
+    if (countsAgainstReplica(error)) replica.breaker.recordFailure();
+  }
+}

@@ -1,0 +1,33 @@
+// The simulator as a standalone OpenAI-compatible server (`autoglm sim`), with run-time fault control.
+import type { FastifyBaseLogger } from 'fastify';
+import { seededRandom } from '../core/index.js';
+import { faultSettingsSchema, type ServerSettings, type SimSettingsInput } from '../config/index.js';
+import { SimEngine } from '../engines/sim/index.js';
+import { startServer, type RunningServer, type ServedModels } from './serve.js';
+import { parseBody } from './request-schema.js';
+
+export type SimServer = RunningServer<ServedModels & { engine: SimEngine }>;
+
+export async function serveSim(sim: SimSettingsInput, server: Partial<ServerSettings> = {}, logger?: FastifyBaseLogger): Promise<SimServer> {
+  const engine = new SimEngine(sim);
+  const connections = seededRandom(engine.settings.seed ^ 0x5eed);
+  return startServer({
+    server,
+    logger,
+    routes: (app) => {
+      // "Refuse connections": accepted sockets are reset at once, as a crashed or overloaded upstream does.
+      app.server.on('connection', (socket) => {
+        if (connections.next() < engine.faultSettings.refuseRate) socket.destroy();
+      });
+      app.get('/sim/stats', async () => ({ ...engine.stats, faults: engine.faultSettings }));
+      app.post('/sim/faults', async (request) => engine.setFaults(parseBody(faultSettingsSchema.partial(), request.body)));
+    },
+    load: async () => ({
+      engine,
+      model: engine,
+      defaultModel: engine.settings.model,
+      gauges: [{ model: engine.settings.model, stats: () => ({ parallel: engine.stats.maxRunning, busySequences: engine.stats.running, queueDepth: engine.stats.waiting }) }],
+      dispose: async () => undefined,
+    }),
+  });
+}
