@@ -3,9 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, totalmem, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { getLlamaGpuTypes } from 'node-llama-cpp';
 import { defaultThreads, modelPathsFromEnv } from '../config/index.js';
-import { findLibllama } from '../engines/llama/index.js';
 
 function ggufFilesIn(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -17,6 +15,8 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('report Node, CPU, GPU backends and the models this machine can serve')
     .action(async () => {
+      // Loaded on demand so that other commands (a remote-only gateway, the simulator) never pay for llama.cpp.
+      const [{ getLlamaGpuTypes }, { findLibllama }] = await Promise.all([import('node-llama-cpp'), import('../engines/llama/index.js')]);
       const paths = modelPathsFromEnv();
       const [supported, installed] = await Promise.all([getLlamaGpuTypes('supported'), getLlamaGpuTypes('allValid')]);
       const gpuName = (g: string | false) => (g === false ? 'cpu' : g);

@@ -1,7 +1,7 @@
 // How the CLI fails: one clear line on stderr and a non-zero exit, never a stack trace for a user's mistake.
 import { ZodError } from 'zod';
 import { ConfigError } from '../config/index.js';
-import { ModelUnavailableError } from '../engines/llama/index.js';
+import { ModelUnavailableError } from '../core/index.js';
 
 /** Maps a settings key to the flag a user typed, so "contextSize" reads as "--context-size". */
 const flagOf = (key: PropertyKey): string => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { QUANT_TYPES, modelPathsFromEnv, type QuantType } from '../config/index.js';
-import { LlamaEngine, quantizeModel, resolveModel } from '../engines/llama/index.js';
+import type { LlamaEngine as LlamaEngineType } from '../engines/llama/index.js';
 import { complete } from '../core/index.js';
 import { fail } from './errors.js';
 
@@ -24,6 +24,7 @@ export function registerQuantize(program: Command): void {
           throw new Error(`unknown --type '${flags.type}'; choose one of ${QUANT_TYPES.join(', ')}`);
         }
         const type = flags.type as QuantType;
+        const { quantizeModel, resolveModel } = await import('../engines/llama/index.js');
         const source = await resolveModel(input, modelPathsFromEnv());
         const target = resolve(output);
         const bar = new SingleBar({ format: `quantizing to ${type} [{bar}] {value}/{total} tensors`, stream: process.stderr }, Presets.shades_classic);
@@ -52,7 +53,8 @@ export function registerQuantize(program: Command): void {
 
 /** Proves the result loads and generates: the first words a user would want to see. */
 async function printSample(path: string): Promise<void> {
-  const engine = await LlamaEngine.load({ model: path, parallel: 1, contextSize: 256 });
+  const { LlamaEngine } = await import('../engines/llama/index.js');
+  const engine: LlamaEngineType = await LlamaEngine.load({ model: path, parallel: 1, contextSize: 256 });
   try {
     const prompt = 'Once upon a time';
     const result = await complete(engine, {

@@ -37,6 +37,11 @@ export class AutoglmError extends Error {
   }
 }
 
+/** A model that cannot be used (missing, corrupt, unreachable); the message is one line a CLI prints as it is. */
+export class ModelUnavailableError extends Error {
+  override name = 'ModelUnavailableError';
+}
+
 /** An error after which the response must end by cutting the connection, as a crashing upstream would (fault injection). */
 export const CONNECTION_DROPPED = 'connection_dropped';
 

@@ -1,7 +1,6 @@
 // Builds the gateway from its config: engines for every replica, a pool per model, health checks, one router.
 import { seededRandom, systemClock, type ChatModel, type Clock } from '../core/index.js';
 import { modelPathsFromEnv, type GatewayConfig, type ModelPaths, type ReplicaConfig } from '../config/index.js';
-import { LlamaEngine } from '../engines/llama/index.js';
 import { OpenAIEngine } from '../engines/openai/index.js';
 import { SimEngine } from '../engines/sim/index.js';
 import type { EngineGauges, GatewayMetrics } from '../observability/index.js';
@@ -31,6 +30,8 @@ async function engineFor(model: string, config: ReplicaConfig, index: number, op
   switch (config.type) {
     case 'llama': {
       const { type: _type, id, weight: _weight, ...settings } = config;
+      // node-llama-cpp is loaded only when a config has an embedded replica: a remote-only gateway stays small.
+      const { LlamaEngine } = await import('../engines/llama/index.js');
       const engine = await LlamaEngine.load({ ...settings, alias: model }, options.paths ?? modelPathsFromEnv());
       const replicaId = id ?? `llama-${index}`;
       return { id: replicaId, engine, gauges: { model: `${model}/${replicaId}`, stats: () => engine.stats } };

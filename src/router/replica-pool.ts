@@ -118,8 +118,8 @@ export class ReplicaPool implements ChatModel {
 
   /** One attempt on one replica, with its load, latency, breaker and metrics kept up to date. */
   private async *tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const { clock, metrics, model } = this.options;
-    const labels = { model, replica: replica.id };
+    const { clock } = this.options;
+    const bound = this.options.metrics ? this.boundMetrics(replica) : undefined;
     const started = clock.now();
     let firstToken = true;
     let outcome: 'ok' | 'error' | 'abort' = 'abort';
@@ -131,7 +131,7 @@ export class ReplicaPool implements ChatModel {
           firstToken = false;
           const ttft = clock.now() - started;
           replica.observeTtft(ttft);
-          metrics?.ttft.observe(labels, ttft / 1000);
+          bound?.ttft.observe(ttft / 1000);
         }
         if (chunk.type === 'error') {
           outcome = 'error';
@@ -151,9 +151,28 @@ export class ReplicaPool implements ChatModel {
       throw err;
     } finally {
       replica.outstanding--;
-      metrics?.requests.inc({ ...labels, outcome });
-      metrics?.latency.observe(labels, (clock.now() - started) / 1000);
+      bound?.requests[outcome].inc();
+      bound?.latency.observe((clock.now() - started) / 1000);
     }
+  }
+
+  private readonly bound = new Map<Replica, ReturnType<ReplicaPool['bindMetrics']>>();
+
+  /** Metric children bound once per replica: label lookups hash their labels on every call. */
+  private boundMetrics(replica: Replica) {
+    let b = this.bound.get(replica);
+    if (!b) this.bound.set(replica, (b = this.bindMetrics(replica)));
+    return b;
+  }
+
+  private bindMetrics(replica: Replica) {
+    const m = this.options.metrics!;
+    const [model, id] = [this.options.model, replica.id];
+    return {
+      ttft: m.ttft.labels(model, id),
+      latency: m.latency.labels(model, id),
+      requests: { ok: m.requests.labels(model, id, 'ok'), error: m.requests.labels(model, id, 'error'), abort: m.requests.labels(model, id, 'abort') },
+    };
   }
 
   private failed(replica: Replica, error: AutoglmError): void {

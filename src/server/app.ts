@@ -85,11 +85,19 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
   return app;
 }
 
+const idsByModel = new WeakMap<ChatModel, Set<string>>();
+/** The names a ChatModel serves, computed once: the list is fixed for a loaded model and checked on every request. */
+function servedIds(model: ChatModel): Set<string> {
+  let ids = idsByModel.get(model);
+  if (!ids) idsByModel.set(model, (ids = new Set(model.models().map((m) => m.id))));
+  return ids;
+}
+
 /** The model for a request, or the reason it cannot be served right now. */
 export function servingModel(state: ServingState, name: string | undefined): ChatModel {
   const model = state.model;
   if (!model) throw new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
-  if (name !== undefined && !model.models().some((m) => m.id === name)) {
+  if (name !== undefined && !servedIds(model).has(name)) {
     throw modelNotFound(name, model.models().map((m) => m.id));
   }
   return model;

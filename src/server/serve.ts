@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { withChoices, type ChatModel } from '../core/index.js';
 import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings } from '../config/index.js';
-import { LlamaEngine } from '../engines/llama/index.js';
+import type { LlamaEngine } from '../engines/llama/index.js';
 import { ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
 
@@ -85,6 +85,7 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
     server: options.server,
     logger: options.logger,
     load: async () => {
+      const { LlamaEngine } = await import('../engines/llama/index.js');
       const engine = await LlamaEngine.load(options.engine, options.paths ?? modelPathsFromEnv());
       return {
         engine,

@@ -5,6 +5,7 @@ import {
   AutoglmError,
   invalidRequest,
   modelNotFound,
+  ModelUnavailableError,
   type CallContext,
   type ChatChunk,
   type ChatModel,
@@ -15,7 +16,7 @@ import {
 import { engineSettingsSchema, modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
 import { chatWrapperFor, renderChat, renderText, type RenderedPrompt } from './chat-template.js';
-import { ModelUnavailableError, resolveModel } from './model-file.js';
+import { resolveModel } from './model-file.js';
 import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
 import { quantizeCached } from './quantize.js';
 import { StopBuffer } from './stop-buffer.js';

@@ -3,12 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ModelPaths } from '../../config/index.js';
+import { ModelUnavailableError } from '../../core/index.js';
 import { downloadFile } from './download.js';
 
-/** A model that cannot be used; the message is one line the CLI prints as it is. */
-export class ModelUnavailableError extends Error {
-  override name = 'ModelUnavailableError';
-}
 
 export interface ResolvedModel {
   /** Absolute path of the GGUF file. */

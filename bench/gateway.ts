@@ -1,0 +1,163 @@
+// bench:gateway: the same minimal upstream called directly, through a bare pass-through proxy, through our gateway,
+// and through Portkey's open-source gateway: requests/s at concurrency 32, added latency at concurrency 1 (whole and
+// streamed, time to first byte), and memory. Medians of interleaved repeats. Needs `wrk` (apt-get install wrk).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { Pool } from 'undici';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const tsx = import.meta.resolve('tsx');
+const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 });
+const streamBody = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16, stream: true });
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  child?: ChildProcess;
+}
+
+const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+
+function start(args: string[], ready: RegExp, env = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  return new Promise((res, rej) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+      if (m) res({ child, match: m });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => rej(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)));
+  });
+}
+
+/** Portkey's gateway, installed by this script into a temporary folder (never into the project). */
+async function installPortkey(): Promise<string> {
+  const dir = join(tmpdir(), 'autoglm-bench-portkey');
+  const entry = join(dir, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (!existsSync(entry)) {
+    mkdirSync(dir, { recursive: true });
+    // Its streaming needs @hono/node-server 1.13.8; later versions answer streams with an error.
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { '@portkey-ai/gateway': '1.15.2' }, overrides: { '@hono/node-server': '1.13.8' } }));
+    process.stderr.write('bench:gateway: installing @portkey-ai/gateway into a temporary folder...\n');
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent'], { cwd: dir, stdio: 'ignore' });
+  }
+  return entry;
+}
+
+function wrk(target: Target, connections: number, seconds: number, latency: boolean): { rps: number; p50: number; p99: number } {
+  const script = join(tmpdir(), `autoglm-wrk-${target.name.replace(/\W/g, '')}.lua`);
+  const headers = { 'Content-Type': 'application/json', ...target.headers };
+  writeFileSync(script, [
+    'wrk.method = "POST"',
+    `wrk.body = ${JSON.stringify(body)}`,
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+  ].join('\n'));
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${target.url}/v1/chat/completions`], { encoding: 'utf8' });
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
+  const pct = (p: string) => { const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out); return m ? ms(m[1]!, m[2]!) : NaN; };
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (non2xx) throw new Error(`${target.name}: ${non2xx[1]} failed responses`);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50: pct('50'), p99: pct('99') };
+}
+
+/** Time to first byte of a streamed answer, one request at a time. */
+async function streamTtfb(target: Target, n: number): Promise<{ p50: number; p99: number }> {
+  const pool = new Pool(target.url, { connections: 1 });
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: streamBody });
+    let first = 0;
+    for await (const chunk of res.body) {
+      if (!first && chunk.length) first = performance.now() - t;
+    }
+    if (res.statusCode !== 200 || !first) throw new Error(`${target.name}: stream failed (${res.statusCode})`);
+    times.push(first);
+  }
+  await pool.close();
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(n / 2)]!, p99: times[Math.floor(n * 0.99)]! };
+}
+
+const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new Error('wrk is needed: apt-get install wrk');
+  }
+  const portkeyEntry = await installPortkey();
+  const upstream = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/minimal-upstream.ts')], /listening (\d+)/);
+  const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`;
+  const bare = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/bare-proxy.ts'), upstreamUrl], /listening (\d+)/);
+  const config = join(tmpdir(), 'autoglm-bench-gateway.yaml');
+  writeFileSync(config, `models:\n  bench:\n    replicas:\n      - type: openai\n        preset: vllm\n        baseUrl: ${upstreamUrl}/v1\n`);
+  const ours = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
+  const portkeyPort = await freePort();
+  const portkey = await start([portkeyEntry, `--port=${portkeyPort}`, '--headless'], /running at/);
+  const targets: Target[] = [
+    { name: 'upstream (direct)', url: upstreamUrl, headers: {}, child: upstream.child },
+    { name: 'bare proxy', url: `http://127.0.0.1:${bare.match[1]}`, headers: {}, child: bare.child },
+    { name: 'autoglm gateway', url: ours.match[1]!, headers: {}, child: ours.child },
+    { name: 'portkey gateway', url: `http://127.0.0.1:${portkeyPort}`, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer bench' }, child: portkey.child },
+  ];
+  const idle = new Map(targets.map((t) => [t.name, rssMb(t.child!.pid!, 'VmRSS')]));
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; sp50: number[]; sp99: number[] }>(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], sp50: [], sp99: [] }]));
+  const bar = new SingleBar({ format: 'bench:gateway [{bar}] {value}/{total} | {step}', stream: process.stderr }, Presets.shades_classic);
+  bar.start(REPEATS * targets.length, 0, { step: 'warming up' });
+  try {
+    for (const t of targets) wrk(t, 32, 1, false);
+    for (let i = 0; i < REPEATS; i++) {
+      for (const t of targets) {
+        bar.update({ step: t.name });
+        const r = results.get(t.name)!;
+        r.rps.push(wrk(t, 32, SECONDS, false).rps);
+        const lat = wrk(t, 1, Math.max(1, SECONDS - 1), true);
+        r.p50.push(lat.p50);
+        r.p99.push(lat.p99);
+        const s = await streamTtfb(t, 300);
+        r.sp50.push(s.p50);
+        r.sp99.push(s.p99);
+        bar.increment();
+      }
+    }
+  } finally {
+    bar.stop();
+  }
+  const peak = new Map(targets.map((t) => [t.name, rssMb(t.child!.pid!, 'VmHWM')]));
+  for (const t of targets) t.child!.kill('SIGKILL');
+  const m = (name: string, k: 'rps' | 'p50' | 'p99' | 'sp50' | 'sp99') => median(results.get(name)![k]);
+  const direct = targets[0]!.name;
+  const added = (name: string, k: 'p50' | 'p99' | 'sp50' | 'sp99') => m(name, k) - m(direct, k);
+  console.log(`\nsame minimal upstream; wrk -t1; median of ${REPEATS} interleaved repeats; latencies in ms (added = minus direct)`);
+  console.log(`${'target'.padEnd(18)} ${'req/s c=32'.padStart(11)} ${'+p50'.padStart(7)} ${'+p99'.padStart(7)} ${'+ttfb p50'.padStart(10)} ${'+ttfb p99'.padStart(10)} ${'RSS idle'.padStart(9)} ${'RSS peak'.padStart(9)}`);
+  const widest = Math.max(...targets.map((t) => m(t.name, 'rps')));
+  for (const t of targets) {
+    const d = t.name === direct;
+    const f = (v: number) => (d ? '-' : v.toFixed(3)).padStart(7);
+    console.log(`${t.name.padEnd(18)} ${m(t.name, 'rps').toFixed(0).padStart(11)} ${f(added(t.name, 'p50'))} ${f(added(t.name, 'p99'))} ${(d ? '-' : added(t.name, 'sp50').toFixed(3)).padStart(10)} ${(d ? '-' : added(t.name, 'sp99').toFixed(3)).padStart(10)} ${idle.get(t.name)!.toFixed(0).padStart(6)} MB ${peak.get(t.name)!.toFixed(0).padStart(6)} MB  ${'#'.repeat(Math.round((m(t.name, 'rps') / widest) * 30))}`);
+  }
+  const [bareName, oursName, pkName] = [targets[1]!.name, targets[2]!.name, targets[3]!.name];
+  const check = (label: string, value: number, target: string, ok: boolean) => console.log(`${label.padEnd(46)} ${value.toFixed(2).padStart(7)}  (target ${target}) ${ok ? 'PASS' : 'MISS'}`);
+  console.log('');
+  check('autoglm req/s / portkey req/s', m(oursName, 'rps') / m(pkName, 'rps'), '>= 10x', m(oursName, 'rps') / m(pkName, 'rps') >= 10);
+  check('autoglm req/s / bare proxy req/s', m(oursName, 'rps') / m(bareName, 'rps'), '>= 0.8x', m(oursName, 'rps') / m(bareName, 'rps') >= 0.8);
+  check('autoglm added p50 / bare proxy added p50', added(oursName, 'p50') / added(bareName, 'p50'), '<= 1.3x', added(oursName, 'p50') / added(bareName, 'p50') <= 1.3);
+  check('autoglm added p99 / bare proxy added p99', added(oursName, 'p99') / added(bareName, 'p99'), '<= 1.3x', added(oursName, 'p99') / added(bareName, 'p99') <= 1.3);
+  check('autoglm added ttfb p50 / bare proxy', added(oursName, 'sp50') / added(bareName, 'sp50'), '<= 1.3x', added(oursName, 'sp50') / added(bareName, 'sp50') <= 1.3);
+  check('autoglm peak RSS (MB)', peak.get(oursName)!, '< 120', peak.get(oursName)! < 120);
+}
+
+await main();
