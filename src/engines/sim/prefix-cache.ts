@@ -1,14 +1,10 @@
 // A block-level prefix cache like vLLM's: prompts split into fixed-size token blocks, each keyed by a chained hash.
 import { LRUCache } from 'lru-cache';
+import { FNV_OFFSET, fnv1a } from '../../core/index.js';
 
 /** FNV-1a over token ids, chained with the previous block's hash so a block is only a hit after the same prefix. */
 function blockHash(previous: number, tokens: readonly number[]): number {
-  let h = previous ^ 0x811c9dc5;
-  for (const t of tokens) {
-    h ^= t;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
+  return tokens.reduce(fnv1a, (previous ^ FNV_OFFSET) >>> 0);
 }
 
 export function blockHashes(tokens: readonly number[], blockSize: number): number[] {

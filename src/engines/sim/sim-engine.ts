@@ -2,6 +2,8 @@
 import {
   AutoglmError,
   CONNECTION_DROPPED,
+  FNV_OFFSET,
+  fnv1a,
   modelNotFound,
   promptTextOf,
   seededRandom,
@@ -25,8 +27,8 @@ export function simTokenize(text: string): number[] {
   const ids: number[] = [];
   for (const word of text.split(/\s+/)) {
     if (!word) continue;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    let h = FNV_OFFSET;
+    for (let i = 0; i < word.length; i++) h = fnv1a(h, word.charCodeAt(i));
     ids.push(h);
   }
   return ids;

@@ -2,7 +2,7 @@
 // Like SGLang's cache-aware router, it keeps an approximate per-replica record of routed prompts (here chained
 // hashes of fixed-size text blocks in an LRU), and falls back to the least loaded replica when load is imbalanced.
 import { LRUCache } from 'lru-cache';
-import type { Random } from '../../core/index.js';
+import { FNV_OFFSET, fnv1a, type Random } from '../../core/index.js';
 import { cheapestIndex, loadOf } from './simple.js';
 import type { BalancingPolicy, ReplicaView, RoutingRequest } from './types.js';
 
@@ -25,9 +25,9 @@ export const DEFAULT_PREFIX_OPTIONS: PrefixAwareOptions = {
 
 export function textBlockHashes(text: string, blockChars: number): number[] {
   const hashes: number[] = [];
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   for (let i = 0; i < text.length; i++) {
-    h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    h = fnv1a(h, text.charCodeAt(i));
     if ((i + 1) % blockChars === 0) hashes.push(h);
   }
   return hashes;

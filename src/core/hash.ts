@@ -1,0 +1,6 @@
+// FNV-1a: a tiny, fast, non-cryptographic hash for cache keys (KV blocks, routing prefixes, simulated tokens).
+
+export const FNV_OFFSET = 0x811c9dc5;
+
+/** One FNV-1a step: mixes a 32-bit value into the running hash. */
+export const fnv1a = (hash: number, value: number): number => Math.imul(hash ^ value, 0x01000193) >>> 0;
