@@ -76,6 +76,11 @@ export interface ChatModel {
   /** The models this ChatModel can serve, as listed by /v1/models. */
   models(): ModelInfo[];
   stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk>;
+  /**
+   * A whole answer at once, for models that can give one cheaper than by streaming (a remote upstream asked for a
+   * non-streamed answer; wrappers that pass it down). Optional: `complete()` below collects the stream otherwise.
+   */
+  complete?(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion>;
 }
 
 /** A finished response, collected from a stream. */
@@ -88,8 +93,13 @@ export function emptyUsage(): Usage {
   return { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
 }
 
+/** The whole answer: the model's own `complete` when it has one, else its stream gathered; errors are thrown. */
+export function complete(model: ChatModel, req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+  return model.complete ? model.complete(req, ctx) : collect(model.stream(req, ctx));
+}
+
 /** Runs a stream to its end and gathers the choices; an in-band error is thrown. */
-export async function complete(model: ChatModel, req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+export async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatCompletion> {
   const choices = new Map<number, { index: number; text: string; finishReason: FinishReason }>();
   let usage = emptyUsage();
   const choice = (index: number) => {
@@ -97,7 +107,7 @@ export async function complete(model: ChatModel, req: ChatRequest, ctx: CallCont
     if (!c) choices.set(index, (c = { index, text: '', finishReason: 'stop' }));
     return c;
   };
-  for await (const chunk of model.stream(req, ctx)) {
+  for await (const chunk of stream) {
     switch (chunk.type) {
       case 'text-delta':
         choice(chunk.index).text += chunk.text;

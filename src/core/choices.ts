@@ -1,14 +1,19 @@
 // n > 1: runs n single-choice streams side by side and merges them into one stream of indexed chunks.
 import type { CallContext, ChatChunk, ChatModel, ChatRequest, Usage } from './chat-model.js';
-import { emptyUsage } from './chat-model.js';
+import { collect, emptyUsage } from './chat-model.js';
 
 /** Wraps a model that serves n = 1 so it serves any n; each choice gets its own seed so choices differ. */
 export function withChoices(inner: ChatModel): ChatModel {
+  const one = (req: ChatRequest): ChatRequest => (req.n === 1 ? req : { ...req, n: 1 });
+  const innerComplete = inner.complete?.bind(inner);
   return {
     models: () => inner.models(),
     stream(req, ctx) {
-      return req.n <= 1 ? inner.stream({ ...req, n: 1 }, ctx) : fanOut(inner, req, ctx);
+      return req.n <= 1 ? inner.stream(one(req), ctx) : fanOut(inner, req, ctx);
     },
+    ...(innerComplete && {
+      complete: (req: ChatRequest, ctx: CallContext) => (req.n <= 1 ? innerComplete(one(req), ctx) : collect(fanOut(inner, req, ctx))),
+    }),
   };
 }
 

@@ -1,10 +1,12 @@
 // A model served by a pool of replicas: choose one by policy, fail over before the first byte, track health.
 import {
   AutoglmError,
+  complete,
   promptTextOf,
   toAutoglmError,
   type CallContext,
   type ChatChunk,
+  type ChatCompletion,
   type ChatModel,
   type ChatRequest,
   type Clock,
@@ -92,12 +94,37 @@ export class ReplicaPool implements ChatModel {
         failure = toAutoglmError(err);
         await chunks.return?.(undefined);
       }
-      ctx.signal.throwIfAborted();
-      const delay = retryDelay(failure, attempt, this.options.retry, this.options.random);
-      if (delay === undefined) throw failure;
-      this.options.metrics?.retries.inc({ model: this.options.model, replica: replica.id });
-      await this.options.clock.sleep(delay, ctx.signal);
+      await this.beforeRetry(failure, attempt, replica, ctx);
     }
+  }
+
+  /** A whole answer: the replica's own `complete` when it has one; retried elsewhere on a retryable failure. */
+  async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+    const route: RoutingRequest = { prompt: promptTextOf(req) };
+    const tried = new Set<Replica>();
+    for (let attempt = 1; ; attempt++) {
+      const replica = this.choose(route, tried);
+      tried.add(replica);
+      const bookkeeping = this.begin(replica);
+      try {
+        const result = await complete(replica.engine, req, ctx);
+        bookkeeping.end('ok');
+        return result;
+      } catch (err) {
+        const failure = toAutoglmError(err);
+        bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', failure);
+        await this.beforeRetry(failure, attempt, replica, ctx);
+      }
+    }
+  }
+
+  /** Waits out the backoff before the next attempt, or throws when the failure must reach the caller. */
+  private async beforeRetry(failure: AutoglmError, attempt: number, replica: Replica, ctx: CallContext): Promise<void> {
+    ctx.signal.throwIfAborted();
+    const delay = retryDelay(failure, attempt, this.options.retry, this.options.random);
+    if (delay === undefined) throw failure;
+    this.options.metrics?.retries.inc({ model: this.options.model, replica: replica.id });
+    await this.options.clock.sleep(delay, ctx.signal);
   }
 
   /** After the first chunk reached the caller: pass the rest on; a failure ends the stream with an error event. */
@@ -116,43 +143,51 @@ export class ReplicaPool implements ChatModel {
     }
   }
 
-  /** One attempt on one replica, with its load, latency, breaker and metrics kept up to date. */
-  private async *tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+  /** Starts one attempt on one replica: its load, breaker, latency and metrics are settled by `end`, once. */
+  private begin(replica: Replica) {
     const { clock } = this.options;
     const bound = this.options.metrics ? this.boundMetrics(replica) : undefined;
     const started = clock.now();
-    let firstToken = true;
-    let outcome: 'ok' | 'error' | 'abort' = 'abort';
+    let ended = false;
     replica.outstanding++;
     replica.breaker.begin();
+    return {
+      firstToken: () => {
+        const ttft = clock.now() - started;
+        replica.observeTtft(ttft);
+        bound?.ttft.observe(ttft / 1000);
+      },
+      end: (outcome: 'ok' | 'error' | 'abort', error?: AutoglmError) => {
+        if (ended) return;
+        ended = true;
+        replica.outstanding--;
+        if (outcome === 'ok') replica.breaker.recordSuccess();
+        if (outcome === 'error' && error) this.failed(replica, error);
+        bound?.requests[outcome].inc();
+        bound?.latency.observe((clock.now() - started) / 1000);
+      },
+    };
+  }
+
+  /** One streamed attempt on one replica, with its bookkeeping. */
+  private async *tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    const bookkeeping = this.begin(replica);
+    let firstToken = true;
     try {
       for await (const chunk of replica.engine.stream(req, ctx)) {
         if (chunk.type === 'text-delta' && firstToken) {
           firstToken = false;
-          const ttft = clock.now() - started;
-          replica.observeTtft(ttft);
-          bound?.ttft.observe(ttft / 1000);
+          bookkeeping.firstToken();
         }
-        if (chunk.type === 'error') {
-          outcome = 'error';
-          this.failed(replica, chunk.error);
-        }
+        if (chunk.type === 'error') bookkeeping.end('error', chunk.error);
         yield chunk;
       }
-      if (outcome === 'abort' && !ctx.signal.aborted) {
-        outcome = 'ok';
-        replica.breaker.recordSuccess();
-      }
+      bookkeeping.end(ctx.signal.aborted ? 'abort' : 'ok');
     } catch (err) {
-      if (!ctx.signal.aborted) {
-        outcome = 'error';
-        this.failed(replica, toAutoglmError(err));
-      }
+      bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', toAutoglmError(err));
       throw err;
     } finally {
-      replica.outstanding--;
-      bound?.requests[outcome].inc();
-      bound?.latency.observe((clock.now() - started) / 1000);
+      bookkeeping.end('abort');
     }
   }
 

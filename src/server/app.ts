@@ -56,13 +56,20 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     },
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Counter children by route and status, bound once: label lookups hash their labels on every call.
+  const counters = new Map<string, { inc(): void }>();
+  const count = (route: string, status: number) => {
+    const key = `${route} ${status}`;
+    let counter = counters.get(key);
+    if (!counter) counters.set(key, (counter = state.metrics.requests.labels(route, String(status))));
+    counter.inc();
+  };
+  // A callback hook, not an async one: it runs on every request and needs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.raw.setHeader('x-request-id', String(request.id));
     // Counted on close, so hijacked streams and aborted requests are counted too.
-    reply.raw.once('close', () => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      state.metrics.requests.inc({ route, status: String(reply.raw.statusCode) });
-    });
+    reply.raw.once('close', () => count(request.routeOptions.url ?? 'unmatched', reply.raw.statusCode));
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | AutoglmError, request, reply) => {

@@ -2,7 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { AutoglmError, modelNotFound, type CallContext, type ChatChunk, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import { AutoglmError, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
 import { choiceText, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
@@ -68,6 +68,50 @@ export class OpenAIEngine implements ChatModel {
     }
   }
 
+  private path(req: ChatRequest): string {
+    return `${this.basePath}${req.input.type === 'messages' ? '/chat/completions' : '/completions'}`;
+  }
+
+  private body(req: ChatRequest, stream: boolean): string {
+    return JSON.stringify(upstreamBody(req, this.options.upstreamModel ?? this.options.model, stream, this.extensions));
+  }
+
+  /**
+   * A whole answer, asked of the upstream unstreamed. The caller's signal goes straight to undici and the timeout is
+   * undici's own: no controller or timers of ours on the busiest path of a gateway.
+   */
+  async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+    if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
+    const timeout = this.options.totalTimeoutMs ?? 600_000;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        method: 'POST', path: this.path(req), headers: this.headers, body: this.body(req, false), signal: ctx.signal,
+        headersTimeout: timeout, bodyTimeout: timeout,
+      });
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      throw errorFromConnection(err, this.replica, 'connect');
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      throw errorFromConnection(err, this.replica, 'stream');
+    }
+    if (res.statusCode >= 400) throw errorFromUpstreamStatus(res.statusCode, text, res.headers['retry-after'], this.replica);
+    return this.whole(this.parsePayload(text));
+  }
+
+  private whole(payload: UpstreamPayload): ChatCompletion {
+    const choices = payload.choices.map((c, i) => ({ index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop' }));
+    const usage = payload.usage
+      ? usageFromWire(payload.usage)
+      : { promptTokens: 0, completionTokens: choices.reduce((n, c) => n + estimateTokens(c.text), 0), cachedPromptTokens: 0 };
+    return { choices, usage };
+  }
+
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
     if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
     const stream = req.stream !== false;
@@ -82,9 +126,9 @@ export class OpenAIEngine implements ChatModel {
       try {
         res = await this.dispatcher.request({
           method: 'POST',
-          path: `${this.basePath}${req.input.type === 'messages' ? '/chat/completions' : '/completions'}`,
+          path: this.path(req),
           headers: this.headers,
-          body: JSON.stringify(upstreamBody(req, this.options.upstreamModel ?? this.options.model, stream, this.extensions)),
+          body: this.body(req, stream),
           signal: abort.signal,
         });
       } catch (err) {
@@ -131,14 +175,12 @@ export class OpenAIEngine implements ChatModel {
   }
 
   private async *fromJson(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
-    const payload = this.parsePayload(await body.text());
-    let text = '';
-    for (const choice of payload.choices) {
-      text += choiceText(choice);
-      yield { type: 'text-delta', index: 0, text: choiceText(choice) };
-      yield { type: 'finish', index: 0, reason: finishReasonFromWire(choice.finish_reason) ?? 'stop' };
+    const { choices, usage } = this.whole(this.parsePayload(await body.text()));
+    for (const choice of choices) {
+      yield { type: 'text-delta', index: 0, text: choice.text };
+      yield { type: 'finish', index: 0, reason: choice.finishReason };
     }
-    yield { type: 'usage', usage: payload.usage ? usageFromWire(payload.usage) : { promptTokens: 0, completionTokens: estimateTokens(text), cachedPromptTokens: 0 } };
+    yield { type: 'usage', usage };
   }
 
   /** Upstream SSE, one chunk at a time: each event is handed on as soon as it is parsed, never buffered. */

@@ -39,7 +39,7 @@ export function errorFromUpstreamStatus(status: number, body: string, retryAfter
 
 export function errorFromConnection(err: unknown, replica: string, phase: 'connect' | 'first-token' | 'total' | 'stream'): AutoglmError {
   const code = (err as { code?: string }).code ?? '';
-  if (phase === 'first-token' || phase === 'total' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (phase === 'first-token' || phase === 'total' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new AutoglmError(504, 'timeout_error', 'upstream_timeout', `Upstream ${replica} timed out (${phase === 'stream' ? 'waiting' : phase}).`);
   }
   const detail = err instanceof Error ? err.message : String(err);
