@@ -21,6 +21,7 @@ import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
 import { quantizeCached } from './quantize.js';
 import { StopBuffer } from './stop-buffer.js';
 import { TokenTextDecoder } from './token-text.js';
+import { DecodeSteps, TokenPump } from './decode-steps.js';
 
 interface Slot {
   readonly id: number;
@@ -49,6 +50,7 @@ const PENALTY_WINDOW = 64;
 
 export class LlamaEngine implements ChatModel {
   private readonly grammars = new LRUCache<string, Promise<LlamaGrammar>>({ max: 64 });
+  private readonly steps = new DecodeSteps();
   private readonly created = Math.floor(Date.now() / 1000);
 
   private constructor(
@@ -149,25 +151,35 @@ export class LlamaEngine implements ChatModel {
         ? { punishTokens: () => generated.slice(-PENALTY_WINDOW), frequencyPenalty: req.frequencyPenalty, presencePenalty: req.presencePenalty }
         : undefined,
     });
-    for await (const token of tokens) {
-      if (signal.aborted) {
-        reason = 'abort';
-        break;
+    const pump = new TokenPump(tokens[Symbol.asyncIterator](), this.steps, maxTokens, (t) => !req.ignoreEos && this.model.isEogToken(t));
+    this.steps.join(pump);
+    try {
+      for (;;) {
+        const token = await pump.take();
+        if (token === undefined) break;
+        if (signal.aborted) {
+          reason = 'abort';
+          break;
+        }
+        if (!req.ignoreEos && this.model.isEogToken(token)) {
+          reason = 'stop';
+          break;
+        }
+        completionTokens++;
+        if (penalized) generated.push(token);
+        const step = stops.push(decoder.push(token));
+        const text = emit(step.emit);
+        if (text) yield { type: 'text-delta', index: 0, text };
+        if (step.stopped) {
+          reason = 'stop';
+          break;
+        }
+        if (completionTokens >= maxTokens) break;
       }
-      if (!req.ignoreEos && this.model.isEogToken(token)) {
-        reason = 'stop';
-        break;
-      }
-      completionTokens++;
-      if (penalized) generated.push(token);
-      const step = stops.push(decoder.push(token));
-      const text = emit(step.emit);
-      if (text) yield { type: 'text-delta', index: 0, text };
-      if (step.stopped) {
-        reason = 'stop';
-        break;
-      }
-      if (completionTokens >= maxTokens) break;
+    } finally {
+      this.steps.leave(pump);
+      await pump.stop();
+      await tokens.return();
     }
     const rest = emit(stops.flush());
     if (rest) yield { type: 'text-delta', index: 0, text: rest };
