@@ -5,8 +5,6 @@
 // requests started at different moments fall out of phase and then stay there, taking turns in small batches
 // (measured here: 1 ms between requests dropped the mean batch at parallel 4 from 2.4 to 1.7 tokens, 5 ms to 1.1).
 // Here a sequence's next token is only requested once no sequence is still decoding, so they stay in phase.
-import type { Token } from 'node-llama-cpp';
-
 interface StepMember {
   readonly decoding: boolean;
   wantsNext(): boolean;
@@ -37,23 +35,23 @@ export class DecodeSteps {
 const MAX_AHEAD = 8;
 
 /** One sequence's tokens, decoded in steps and handed to its reader through a small buffer. */
-export class TokenPump implements StepMember {
+export class TokenPump<T> implements StepMember {
   decoding = false;
   private requested = 0;
   private ended = false;
   private stopped = false;
   private failure: unknown;
-  private readonly buffer: Token[] = [];
+  private readonly buffer: T[] = [];
   private wake: (() => void) | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly evaluation: AsyncIterator<Token, void>,
+    private readonly evaluation: AsyncIterator<T, void>,
     private readonly steps: DecodeSteps,
     /** Tokens that may be requested in all (the completion budget). */
     private readonly limit: number,
     /** End-of-generation tokens end the pump: nothing after them is ever wanted. */
-    private readonly isEnd: (token: Token) => boolean,
+    private readonly isEnd: (token: T) => boolean,
   ) {}
 
   wantsNext(): boolean {
@@ -83,7 +81,7 @@ export class TokenPump implements StepMember {
   }
 
   /** The next token, or undefined when generation ended. */
-  async take(): Promise<Token | undefined> {
+  async take(): Promise<T | undefined> {
     while (this.buffer.length === 0) {
       if (this.failure) throw this.failure;
       if (this.ended || this.stopped || (this.requested >= this.limit && !this.decoding)) return undefined;
