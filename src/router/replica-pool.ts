@@ -30,6 +30,16 @@ export interface ReplicaPoolOptions {
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
+/** The routing view of a request; the prompt text is built only if a policy reads it (prefix-aware does). */
+function routeOf(req: ChatRequest): RoutingRequest {
+  let prompt: string | undefined;
+  return {
+    get prompt() {
+      return (prompt ??= promptTextOf(req));
+    },
+  };
+}
+
 export class ReplicaPool implements ChatModel {
   private readonly created = Math.floor(Date.now() / 1000);
 
@@ -66,7 +76,7 @@ export class ReplicaPool implements ChatModel {
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const route: RoutingRequest = { prompt: promptTextOf(req) };
+    const route = routeOf(req);
     const tried = new Set<Replica>();
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried);
@@ -100,7 +110,7 @@ export class ReplicaPool implements ChatModel {
 
   /** A whole answer: the replica's own `complete` when it has one; retried elsewhere on a retryable failure. */
   async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
-    const route: RoutingRequest = { prompt: promptTextOf(req) };
+    const route = routeOf(req);
     const tried = new Set<Replica>();
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried);

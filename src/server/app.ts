@@ -1,5 +1,4 @@
 // The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { AutoglmError, modelNotFound, type ChatModel } from '../core/index.js';
@@ -8,6 +7,7 @@ import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
 import { websocketRoutes } from './routes/websocket.js';
+import { newId } from './openai-wire.js';
 
 /** What the routes serve. `model` is undefined while the engine is still loading (ready = false). */
 export interface ServingState {
@@ -52,7 +52,7 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     requestTimeout: 30_000,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : newId('req_');
     },
   });
 

@@ -15,7 +15,7 @@ export interface OpenAIUsage {
  */
 const idStem = randomBytes(9).toString('base64url');
 let idCounter = 0;
-export const newId = (prefix: string): string => `${prefix}-${idStem}${(idCounter++).toString(36)}`;
+export const newId = (prefix: string): string => `${prefix}${idStem}${(idCounter++).toString(36)}`;
 
 export function usageToWire(u: Usage): OpenAIUsage {
   return {
@@ -44,7 +44,7 @@ interface EncoderOptions {
  * re-stringifying the whole envelope per token was measurable on the token path.
  */
 function frameTemplate(object: string, prefix: string, { model, includeUsage }: EncoderOptions) {
-  const head = JSON.stringify({ id: newId(prefix), object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null }).slice(0, -1);
+  const head = JSON.stringify({ id: newId(`${prefix}-`), object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null }).slice(0, -1);
   const tail = includeUsage ? ',"usage":null}' : '}';
   return {
     choice: (choiceJson: string) => `${head},"choices":[${choiceJson}]${tail}`,
@@ -100,7 +100,7 @@ export function completionStreamEncoder(options: EncoderOptions): StreamEncoder 
 
 export function chatCompletionToWire(model: string, result: ChatCompletion) {
   return {
-    id: newId('chatcmpl'),
+    id: newId('chatcmpl-'),
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
@@ -117,7 +117,7 @@ export function chatCompletionToWire(model: string, result: ChatCompletion) {
 
 export function textCompletionToWire(model: string, result: ChatCompletion, echo?: string) {
   return {
-    id: newId('cmpl'),
+    id: newId('cmpl-'),
     object: 'text_completion',
     created: Math.floor(Date.now() / 1000),
     model,

@@ -16,9 +16,21 @@ export function weightedIndex(weights: readonly number[], random: Random): numbe
 
 /** The index with the lowest cost; ties broken at random so equal replicas share load. */
 export function cheapestIndex(costs: readonly number[], random: Random): number {
-  const best = Math.min(...costs);
-  const ties = costs.flatMap((c, i) => (c === best ? [i] : []));
-  return ties[Math.floor(random.next() * ties.length)]!;
+  // One pass, no arrays: this runs on every request. Reservoir sampling picks uniformly among the ties.
+  let best = Infinity;
+  let chosen = 0;
+  let ties = 0;
+  for (let i = 0; i < costs.length; i++) {
+    const c = costs[i]!;
+    if (c < best) {
+      best = c;
+      chosen = i;
+      ties = 1;
+    } else if (c === best && random.next() * ++ties < 1) {
+      chosen = i;
+    }
+  }
+  return chosen;
 }
 
 export function roundRobin(): BalancingPolicy {

@@ -12,7 +12,7 @@ export interface ReplicaView {
 
 export interface RoutingRequest {
   /** The prompt as text: the key prefix-aware routing matches on. */
-  prompt: string;
+  readonly prompt: string;
 }
 
 export interface BalancingPolicy {
