@@ -62,6 +62,13 @@ export function registerServe(program: Command): void {
     });
 }
 
+/** Logs to stderr (stdout carries the banner) and keeps serving through a bug in one request's handling. */
+function serverLogger(level: string) {
+  const logger = pino({ level }, pino.destination(2));
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  return logger;
+}
+
 async function runServe(flags: ServeFlags): Promise<void> {
   if (flags.config) return runGateway(flags);
   const engineInput: EngineSettingsInput = {
@@ -79,9 +86,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const engine = engineSettingsSchema.parse(engineInput);
   const server = serverSettingsSchema.parse({ host: flags.host ?? '127.0.0.1', port: flags.port ?? 8080, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
-  const logger = pino({ level: flags.logLevel }, pino.destination(2));
-  // A bug in one request's handling must not take the server down for everyone else: log it and keep serving.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  const logger = serverLogger(flags.logLevel);
   const running = await serveModel({ engine, server, logger });
   printBanner(running);
   handleShutdown(running);
@@ -92,8 +97,7 @@ async function runGateway(flags: ServeFlags): Promise<void> {
   const overrides = Object.fromEntries(
     Object.entries({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds }).filter(([, v]) => v !== undefined),
   );
-  const logger = pino({ level: flags.logLevel }, pino.destination(2));
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  const logger = serverLogger(flags.logLevel);
   process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
   const running = await serveGateway(config, { logger, serverOverrides: overrides });
   const lines = [...running.served.gateway.pools].map(([name, pool]) =>

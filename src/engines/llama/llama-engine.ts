@@ -151,7 +151,8 @@ export class LlamaEngine implements ChatModel {
         ? { punishTokens: () => generated.slice(-PENALTY_WINDOW), frequencyPenalty: req.frequencyPenalty, presencePenalty: req.presencePenalty }
         : undefined,
     });
-    const pump = new TokenPump(tokens[Symbol.asyncIterator](), this.steps, maxTokens, (t) => !req.ignoreEos && this.model.isEogToken(t));
+    const isEnd = (t: Token) => !req.ignoreEos && this.model.isEogToken(t);
+    const pump = new TokenPump(tokens[Symbol.asyncIterator](), this.steps, maxTokens, isEnd);
     this.steps.join(pump);
     try {
       for (;;) {
@@ -161,7 +162,7 @@ export class LlamaEngine implements ChatModel {
           reason = 'abort';
           break;
         }
-        if (!req.ignoreEos && this.model.isEogToken(token)) {
+        if (isEnd(token)) {
           reason = 'stop';
           break;
         }

@@ -6,7 +6,6 @@ import type { ModelPaths } from '../../config/index.js';
 import { ModelUnavailableError } from '../../core/index.js';
 import { downloadFile } from './download.js';
 
-
 export interface ResolvedModel {
   /** Absolute path of the GGUF file. */
   path: string;
