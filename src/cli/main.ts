@@ -6,6 +6,7 @@ import { registerQuantize } from './quantize-command.js';
 import { registerServe } from './serve-command.js';
 import { registerSim } from './sim-command.js';
 import { registerConfig } from './config-command.js';
+import { registerKeys } from './keys-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -17,5 +18,6 @@ registerQuantize(program);
 registerDoctor(program);
 registerSim(program);
 registerConfig(program);
+registerKeys(program);
 
 await program.parseAsync();

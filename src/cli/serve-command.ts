@@ -24,6 +24,10 @@ interface ServeFlags {
   chatTemplate?: string;
   bodyLimit?: number;
   drainSeconds?: number;
+  auth?: boolean;
+  database?: string;
+  redis?: string;
+  cache?: boolean;
   logLevel: string;
 }
 
@@ -52,6 +56,10 @@ export function registerServe(program: Command): void {
     .option('--chat-template <name>', 'auto | chatml | llama2 | general')
     .option('--body-limit <bytes>', 'largest request body accepted', int)
     .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', int)
+    .option('--auth', 'require API keys (create them with `autoglm keys create`)')
+    .option('--database <file>', 'SQLite file for tenants, keys and the usage ledger')
+    .option('--redis <url>', 'share limits and the cache with other processes through Redis')
+    .option('--cache', 'cache answers to deterministic requests (temperature 0 or a seed)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'warn')
     .action(async (flags: ServeFlags) => {
       try {
@@ -87,7 +95,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const server = serverSettingsSchema.parse({ host: flags.host ?? '127.0.0.1', port: flags.port ?? 8080, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
   const logger = serverLogger(flags.logLevel);
-  const running = await serveModel({ engine, server, logger });
+  const tenancy = { auth: { enabled: Boolean(flags.auth) }, database: flags.database, redis: flags.redis, cache: flags.cache ? {} : undefined };
+  const running = await serveModel({ engine, server, logger, tenancy });
   printBanner(running);
   handleShutdown(running);
 }
@@ -99,18 +108,34 @@ async function runGateway(flags: ServeFlags): Promise<void> {
   );
   const logger = serverLogger(flags.logLevel);
   process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
-  const running = await serveGateway(config, { logger, serverOverrides: overrides });
+  const configOverrides = { ...(flags.auth ? { auth: { enabled: true } } : {}), ...(flags.database ? { database: flags.database } : {}), ...(flags.redis ? { redis: flags.redis } : {}) };
+  const running = await serveGateway({ ...config, ...configOverrides }, { logger, serverOverrides: overrides, reload: () => loadGatewayConfig(flags.config!) });
   const lines = [...running.served.gateway.pools].map(([name, pool]) =>
     `  ${name.padEnd(20)} ${config.models[name]!.policy.padEnd(18)} ${pool.replicas.map((r) => `${r.id} (w${r.weight})`).join(', ')}`);
   process.stdout.write(
     [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines, '',
+      ...tenancyLines(running), '',
       `Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
   );
   handleShutdown(running);
 }
 
-function printBanner({ url, served: { engine }, settings }: RunningServer<ServedModels & { engine: LlamaEngine }>): void {
+/** What the banner says of keys, the ledger, Redis and the cache; auth being off is said plainly. */
+function tenancyLines({ tenancy }: RunningServer): string[] {
+  const t = tenancy.settings;
+  return [
+    t.auth.enabled
+      ? `  auth     API keys required (autoglm keys create --tenant NAME${t.database ? ` --database ${t.database}` : ''})`
+      : '  auth     OFF: anyone who can reach this address can use it (use --auth, or auth.enabled in a config)',
+    `  ledger   ${tenancy.databasePath}${t.redis ? `; limits and cache shared through ${t.redis}` : ''}`,
+    `  cache    ${t.cache?.enabled ? `on for deterministic requests, ${t.cache.ttlSeconds}s, ${t.redis ? 'Redis' : 'memory'}` : 'off'}`,
+  ];
+}
+
+function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine }>): void {
+  const { url, served: { engine }, settings } = running;
   const d = engine.description;
+  const auth = running.tenancy.authEnabled ? ` -H "authorization: Bearer $AUTOGLM_API_KEY"` : '';
   const mb = (statSync(d.path).size / 1e6).toFixed(1);
   const example = JSON.stringify({ model: d.name, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 64 });
   process.stdout.write(
@@ -119,10 +144,11 @@ function printBanner({ url, served: { engine }, settings }: RunningServer<Served
       `  model    ${d.path} (${mb} MB${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`,
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
       `  limits   body ${(settings.bodyLimitBytes / 2 ** 20).toFixed(1)} MiB, drain ${settings.drainSeconds}s`,
-      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /health /ready /metrics`,
+      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /admin /health /ready /metrics`,
+      ...tenancyLines(running),
       '',
       `Try it:`,
-      `  curl ${url}/v1/chat/completions -H 'content-type: application/json' -d '${example}'`,
+      `  curl ${url}/v1/chat/completions -H 'content-type: application/json'${auth} -d '${example}'`,
       '',
       'Ctrl-C drains in-flight requests and exits.',
       '',

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { engineSettingsSchema, serverSettingsSchema } from './engine-settings.js';
 import { simSettingsSchema } from './sim-settings.js';
+import { tenancySettingsSchema } from './tenancy-config.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
 export const UPSTREAM_PRESET_CHOICES = ['vllm', 'sglang', 'llamacpp-server', 'ollama', 'zhipu', 'openai', 'autoglm'] as const;
@@ -62,6 +63,7 @@ export const modelConfigSchema = z.strictObject({
 
 export const gatewayConfigSchema = z.strictObject({
   server: serverSettingsSchema.partial().default({}),
+  ...tenancySettingsSchema.shape,
   models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
 });
 

@@ -3,3 +3,4 @@ export * from './engine-settings.js';
 export * from './paths.js';
 export * from './sim-settings.js';
 export * from './gateway-config.js';
+export * from './tenancy-config.js';

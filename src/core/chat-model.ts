@@ -56,11 +56,27 @@ export type ChatChunk =
   | { type: 'usage'; usage: Usage }
   | { type: 'error'; error: import('./errors.js').AutoglmError };
 
-/** Carried with every call: cancellation, identity and deadline. */
+/** Facts the layers learn while serving a call, for the response headers and the usage ledger. */
+export interface CallReport {
+  /** Response headers to send (rate limits, cache status), set before the first byte is written. */
+  headers: Record<string, string>;
+  /** The replica that answered, when a router chose one. */
+  replica?: string;
+  cache?: 'hit' | 'miss';
+}
+
+/** Carried with every call: cancellation, identity, priority and what the layers report back. */
 export interface CallContext {
   signal: AbortSignal;
   requestId: string;
+  /** The caller's tenant and key, once authenticated (or the anonymous tenant when auth is off). */
   tenant?: string;
+  keyId?: string;
+  /** Queue priority in the engines: higher is served first; 0 when unset. */
+  priority?: number;
+  /** `force` caches a non-deterministic request; `bypass` neither reads nor writes the cache. */
+  cacheMode?: 'auto' | 'force' | 'bypass';
+  report?: CallReport;
   /** Epoch milliseconds after which the call should give up. */
   deadline?: number;
 }

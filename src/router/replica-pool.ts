@@ -81,6 +81,7 @@ export class ReplicaPool implements ChatModel {
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried);
       tried.add(replica);
+      if (ctx.report) ctx.report.replica = replica.id;
       const chunks = this.tracked(replica, req, ctx)[Symbol.asyncIterator]();
       let failure: AutoglmError;
       try {
@@ -115,6 +116,7 @@ export class ReplicaPool implements ChatModel {
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried);
       tried.add(replica);
+      if (ctx.report) ctx.report.replica = replica.id;
       const bookkeeping = this.begin(replica);
       try {
         const result = await complete(replica.engine, req, ctx);

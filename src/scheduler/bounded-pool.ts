@@ -1,4 +1,4 @@
-// Admission control: a fixed set of resources (e.g. llama sequences) handed out in FIFO order from a bounded queue.
+// Admission control: a fixed set of resources (e.g. llama sequences) handed out from a bounded queue, by priority, then FIFO.
 import { overloaded } from '../core/errors.js';
 
 export interface BoundedPoolOptions<R, Q> {
@@ -12,6 +12,7 @@ export interface BoundedPoolOptions<R, Q> {
 
 interface Waiter<R, Q> {
   request: Q;
+  priority: number;
   resolve: (resource: R) => void;
   reject: (err: unknown) => void;
 }
@@ -39,8 +40,11 @@ export class BoundedPool<R, Q> {
     return this.waiters.length;
   }
 
-  /** Resolves with a resource; rejects with 429 when the queue is full, or with the signal's reason on abort. */
-  acquire(request: Q, signal: AbortSignal): Promise<R> {
+  /**
+   * Resolves with a resource; rejects with 429 when the queue is full, or with the signal's reason on abort. Waiters
+   * with a higher priority are served first; equal priorities keep their arrival order.
+   */
+  acquire(request: Q, signal: AbortSignal, priority = 0): Promise<R> {
     signal.throwIfAborted();
     if (this.free.length > 0 && this.waiters.length === 0) return Promise.resolve(this.take(request));
     if (this.waiters.length >= this.options.maxQueue) {
@@ -52,7 +56,7 @@ export class BoundedPool<R, Q> {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const waiter: Waiter<R, Q> = { request, resolve, reject };
+      const waiter: Waiter<R, Q> = { request, priority, resolve, reject };
       const onAbort = () => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
@@ -63,7 +67,10 @@ export class BoundedPool<R, Q> {
         resolve(r);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      // Queues are short (bounded by maxQueue), so a linear insert keeps the order without a heap.
+      const at = this.waiters.findIndex((w) => w.priority < priority);
+      if (at < 0) this.waiters.push(waiter);
+      else this.waiters.splice(at, 0, waiter);
     });
   }
 

@@ -1,8 +1,10 @@
 // The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import { AutoglmError, modelNotFound, type ChatModel } from '../core/index.js';
+import { AutoglmError, modelNotFound, type CallReport, type ChatModel } from '../core/index.js';
 import type { ServerMetrics } from '../observability/index.js';
+import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
+import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
@@ -17,6 +19,22 @@ export interface ServingState {
   metrics: ServerMetrics;
   /** Calls still running, cancelled when shutdown's drain time runs out. */
   inflight: Set<AbortController>;
+  /** Keys, limits and the usage ledger; undefined only while the server starts. */
+  tenancy?: Tenancy;
+  /** Re-reads the config file's tenants and limits (POST /admin/reload); absent without a config file. */
+  reload?: () => Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a key needs for this route; routes without one (health, metrics) are open. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+    /** What the layers reported while serving this request: its headers go out with errors too. */
+    callReport?: CallReport;
+  }
 }
 
 export interface AppOptions {
@@ -72,9 +90,22 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     done();
   });
 
+  // Who is calling, for every route that names a scope: 401 without a valid key, 403 without the scope.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const scope = request.routeOptions.config.scope;
+    if (!scope || !state.tenancy) return done();
+    try {
+      request.principal = state.tenancy.principal(request.headers.authorization, scope);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+
   app.setErrorHandler((err: FastifyError | AutoglmError, request, reply) => {
     const error = err instanceof AutoglmError ? err : fromFastifyError(err);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
+    if (request.callReport) reply.headers(request.callReport.headers);
     if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
     return reply.code(error.status).send(error.toJSON());
   });
@@ -89,6 +120,7 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
   await app.register(openAIRoutes(state));
   await app.register(inferRoutes(state));
   await app.register(websocketRoutes(state));
+  await app.register(adminRoutes(state));
   return app;
 }
 

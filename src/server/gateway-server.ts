@@ -9,11 +9,20 @@ export type GatewayServer = RunningServer<ServedModels & { gateway: Gateway }>;
 
 export async function serveGateway(
   config: GatewayConfig,
-  options: { logger?: FastifyBaseLogger; paths?: ModelPaths; seed?: number; serverOverrides?: Partial<GatewayConfig['server']> } = {},
+  options: {
+    logger?: FastifyBaseLogger;
+    paths?: ModelPaths;
+    seed?: number;
+    serverOverrides?: Partial<GatewayConfig['server']>;
+    /** Re-reads the config file for POST /admin/reload. */
+    reload?: () => Promise<GatewayConfig>;
+  } = {},
 ): Promise<GatewayServer> {
   return startServer({
     server: { ...config.server, ...options.serverOverrides },
     logger: options.logger,
+    tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache },
+    reloadTenancy: options.reload,
     load: async (metrics) => {
       const gateway = await buildGateway(config, { metrics: new GatewayMetrics(metrics.registry), paths: options.paths, seed: options.seed });
       return {

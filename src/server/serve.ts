@@ -1,7 +1,9 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { withChoices, type ChatModel } from '../core/index.js';
-import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings } from '../config/index.js';
+import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput, tenancySettingsSchema } from '../config/index.js';
+import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
+import { Tenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
@@ -21,10 +23,15 @@ export interface StartOptions<T extends ServedModels> {
   logger?: FastifyBaseLogger;
   /** Extra routes (e.g. the simulator's fault control), registered before listening. */
   routes?: (app: FastifyInstance, state: ServingState) => void | Promise<void>;
+  /** Auth, tenants, limits, the ledger's file, Redis and the response cache. Default: auth off, ledger on. */
+  tenancy?: TenancySettingsInput;
+  /** Reads the config file again, for POST /admin/reload: its tenants and limits are applied. */
+  reloadTenancy?: () => Promise<Pick<TenancySettingsInput, 'tenants'>>;
 }
 
 export interface RunningServer<T extends ServedModels = ServedModels> {
   app: FastifyInstance;
+  tenancy: Tenancy;
   url: string;
   served: T;
   metrics: ServerMetrics;
@@ -37,24 +44,31 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const settings = serverSettingsSchema.parse(options.server ?? {});
   const gauges: EngineGauges[] = [];
   const metrics = new ServerMetrics(gauges);
-  const state: ServingState = { metrics, inflight: new Set() };
+  const tenancy = await Tenancy.open(options.tenancy);
+  const state: ServingState = { metrics, inflight: new Set(), tenancy };
+  if (options.reloadTenancy) {
+    const reload = options.reloadTenancy;
+    state.reload = async () => tenancy.applyConfigTenants(tenancySettingsOf(await reload()));
+  }
   const app = await buildApp({ state, bodyLimitBytes: settings.bodyLimitBytes, logger: options.logger });
   await options.routes?.(app, state);
-  await app.listen({ host: settings.host, port: settings.port });
   let served: T;
   try {
+    await app.listen({ host: settings.host, port: settings.port });
     served = await options.load(metrics);
   } catch (err) {
     await app.close();
+    await tenancy.close();
     throw err;
   }
   gauges.push(...served.gauges);
-  state.model = withMetrics(withChoices(served.model), metrics);
+  state.model = withMetrics(tenancy.wrap(withCache(withChoices(served.model), tenancy)), metrics);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   return {
     app,
+    tenancy,
     url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
     served,
     metrics,
@@ -68,15 +82,27 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       clearTimeout(timer);
       state.model = undefined;
       await served.dispose();
+      await tenancy.close();
     },
   };
 }
+
+/** The response cache, when the settings ask for one: in Redis when Redis is configured, else in memory. */
+function withCache(model: ChatModel, tenancy: Tenancy): ChatModel {
+  const cache = tenancy.settings.cache;
+  if (!cache?.enabled) return model;
+  const store = tenancy.redis ? new RedisCacheStore(tenancy.redis) : new MemoryCacheStore(cache);
+  return withResponseCache(model, store, cache);
+}
+
+const tenancySettingsOf = (input: Pick<TenancySettingsInput, 'tenants'>) => tenancySettingsSchema.pick({ tenants: true }).parse(input);
 
 export interface ServeOptions {
   engine: EngineSettingsInput;
   server?: Partial<ServerSettings>;
   paths?: ModelPaths;
   logger?: FastifyBaseLogger;
+  tenancy?: TenancySettingsInput;
 }
 
 /** The one-model case: an embedded llama.cpp engine behind the API. */
@@ -84,6 +110,7 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
   return startServer({
     server: options.server,
     logger: options.logger,
+    tenancy: options.tenancy,
     load: async () => {
       const { LlamaEngine } = await import('../engines/llama/index.js');
       const engine = await LlamaEngine.load(options.engine, options.paths ?? modelPathsFromEnv());

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
+import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
 import type { StreamEncoder } from './openai-wire.js';
 
 /**
@@ -13,7 +13,24 @@ export function callContext(request: FastifyRequest, reply: FastifyReply, inflig
   const controller = connectionController(request.raw.socket);
   inflight.add(controller);
   reply.raw.once('close', () => inflight.delete(controller));
-  return { signal: controller.signal, requestId: String(request.id) };
+  const report: CallReport = { headers: {} };
+  request.callReport = report;
+  return {
+    signal: controller.signal,
+    requestId: String(request.id),
+    tenant: request.principal?.tenant,
+    keyId: request.principal?.keyId ?? undefined,
+    cacheMode: cacheModeOf(request.headers),
+    report,
+  };
+}
+
+/** `x-autoglm-cache: force | bypass`, or Cache-Control's no-cache / no-store, which bypass. */
+function cacheModeOf(headers: FastifyRequest['headers']): CallContext['cacheMode'] {
+  const asked = headers['x-autoglm-cache'];
+  if (asked === 'force' || asked === 'bypass') return asked;
+  const control = headers['cache-control'];
+  return control && /no-cache|no-store/.test(control) ? 'bypass' : 'auto';
 }
 
 const byConnection = new WeakMap<Socket, AbortController>();
@@ -73,10 +90,11 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /** Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event. */
-export async function writeSse(reply: FastifyReply, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal): Promise<void> {
+export async function writeSse(reply: FastifyReply, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, {
+    ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',

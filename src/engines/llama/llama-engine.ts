@@ -104,7 +104,7 @@ export class LlamaEngine implements ChatModel {
     const prompt = this.render(req);
     const maxTokens = this.completionBudget(prompt.tokens.length, req.maxTokens, req.input.type);
     const grammar = await this.grammarState(req);
-    const slot = await this.pool.acquire(prompt.tokens, ctx.signal);
+    const slot = await this.pool.acquire(prompt.tokens, ctx.signal, ctx.priority);
     try {
       yield* this.generate(slot, prompt, maxTokens, req, grammar, ctx.signal);
     } finally {

@@ -101,7 +101,7 @@ export class SimEngine implements ChatModel {
       throw new AutoglmError(faults.errorStatus, 'server_error', 'sim_injected_error', 'Simulated upstream failure.');
     }
     if (rng.next() < faults.hangRate) await untilAborted(ctx.signal);
-    const slot = await this.slots.acquire(null, ctx.signal);
+    const slot = await this.slots.acquire(null, ctx.signal, ctx.priority);
     try {
       yield* this.generate(req, ctx, rng, faults);
     } finally {

@@ -7,12 +7,14 @@ import { chatRequestFromInfer, inferBody, parseBody } from '../request-schema.js
 import { callContext } from '../streaming.js';
 
 export const inferRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
-  app.post('/infer', async (request, reply) => {
+  app.post('/infer', { config: { scope: 'inference' } }, async (request, reply) => {
     const started = performance.now();
     const body = parseBody(inferBody, request.body);
     const req = chatRequestFromInfer(body, state.defaultModel ?? '');
     const model = servingModel(state, req.model);
-    const result = await complete(model, req, callContext(request, reply, state.inflight));
+    const ctx = callContext(request, reply, state.inflight);
+    const result = await complete(model, req, ctx);
+    reply.headers(ctx.report!.headers);
     const choice = result.choices[0];
     return {
       text: choice?.text ?? '',

@@ -15,9 +15,9 @@ interface Call {
 export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
   const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
 
-  app.get('/v1/models', async () => ({ object: 'list', data: (state.model?.models() ?? []).map(modelObject) }));
+  app.get('/v1/models', { config: { scope: 'inference' } }, async () => ({ object: 'list', data: (state.model?.models() ?? []).map(modelObject) }));
 
-  app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/models/:id', { config: { scope: 'inference' } }, async (request) => {
     const model = servingModel(state, request.params.id);
     return modelObject(model.models().find((m) => m.id === request.params.id)!);
   });
@@ -29,13 +29,17 @@ export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (
   }) {
     const model = servingModel(state, call.req.model);
     const ctx = callContext(request, reply, state.inflight);
-    if (!call.stream) return encoders.whole(await complete(model, call.req, ctx));
+    if (!call.stream) {
+      const result = await complete(model, call.req, ctx);
+      reply.headers(ctx.report!.headers);
+      return encoders.whole(result);
+    }
     const opened = await openStream(model, call.req, ctx);
-    await writeSse(reply, opened, encoders.stream(), ctx.signal);
+    await writeSse(reply, opened, encoders.stream(), ctx.signal, ctx.report!.headers);
     return reply;
   }
 
-  app.post('/v1/chat/completions', async (request, reply) => {
+  app.post('/v1/chat/completions', { config: { scope: 'inference' } }, async (request, reply) => {
     const body = parseBody(chatCompletionBody, request.body);
     const call = { req: chatRequestFromChat(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
     return serve(request, reply, call, {
@@ -44,7 +48,7 @@ export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (
     });
   });
 
-  app.post('/v1/completions', async (request, reply) => {
+  app.post('/v1/completions', { config: { scope: 'inference' } }, async (request, reply) => {
     const body = parseBody(completionBody, request.body);
     const call = { req: chatRequestFromCompletion(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
     const echo = body.echo && call.req.input.type === 'text' ? call.req.input.text : undefined;

@@ -26,7 +26,7 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
 }
 
 export const websocketRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
-  app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
+  app.get('/v1/ws', { websocket: true, config: { scope: 'inference' } }, (socket: WebSocket, request) => {
     const closed = new AbortController();
     state.inflight.add(closed);
     socket.once('close', () => {
@@ -45,7 +45,7 @@ export const websocketRoutes = (state: ServingState): FastifyPluginAsync => asyn
           if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
           const { req, encoder } = parseMessage(data.toString());
           const model = servingModel(state, req.model);
-          const ctx = { signal: closed.signal, requestId: String(request.id) };
+          const ctx = { signal: closed.signal, requestId: String(request.id), tenant: request.principal?.tenant, keyId: request.principal?.keyId ?? undefined, report: { headers: {} } };
           const opened = await openStream(model, req, ctx);
           try {
             for await (const chunk of chunksOf(opened)) {

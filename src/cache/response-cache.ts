@@ -1,0 +1,98 @@
+// The response cache wrapper: an exact repeat of a deterministic request, from the same tenant, is answered from the
+// cache (streams replay their chunks as streams). Nothing is shared between tenants: the tenant is part of the key.
+import { createHash } from 'node:crypto';
+import { complete, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/index.js';
+import type { CacheStore } from './cache-store.js';
+
+export const CACHE_HEADER = 'x-autoglm-cache';
+
+/** Everything that changes the answer, and the tenant; not `stream`, so a whole answer and a stream share an entry. */
+export function cacheKey(req: ChatRequest, tenant: string): string {
+  const normalized = JSON.stringify([tenant, req.model, req.input, req.maxTokens ?? null, req.temperature ?? null, req.topP ?? null,
+    req.topK ?? null, req.minP ?? null, req.seed ?? null, req.frequencyPenalty ?? null, req.presencePenalty ?? null, req.stop,
+    req.ignoreEos ?? false, req.responseFormat, req.n]);
+  return createHash('sha256').update(normalized).digest('base64url');
+}
+
+/** Cached only when the same request gives the same answer (temperature 0 or a seed), or the caller asks. */
+export function cacheable(req: ChatRequest, ctx: CallContext): boolean {
+  if (ctx.cacheMode === 'bypass') return false;
+  return ctx.cacheMode === 'force' || req.temperature === 0 || req.seed !== undefined;
+}
+
+/** A finished, error-free answer worth keeping: every choice ended by stop or length. */
+function finishedCleanly(chunks: ChatChunk[]): boolean {
+  const finishes = chunks.filter((c) => c.type === 'finish');
+  return finishes.length > 0 && finishes.every((c) => c.type === 'finish' && (c.reason === 'stop' || c.reason === 'length'));
+}
+
+function chunksOfCompletion(result: ChatCompletion): ChatChunk[] {
+  return [
+    ...result.choices.flatMap((c): ChatChunk[] => [{ type: 'text-delta', index: c.index, text: c.text }, { type: 'finish', index: c.index, reason: c.finishReason }]),
+    { type: 'usage', usage: result.usage },
+  ];
+}
+
+function completionOfChunks(chunks: ChatChunk[]): ChatCompletion {
+  const choices = new Map<number, { index: number; text: string; finishReason: ChatCompletion['choices'][number]['finishReason'] }>();
+  let usage: ChatCompletion['usage'] = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  for (const c of chunks) {
+    if (c.type === 'usage') usage = c.usage;
+    else if (c.type === 'text-delta' || c.type === 'finish') {
+      const choice = choices.get(c.index) ?? { index: c.index, text: '', finishReason: 'stop' as const };
+      if (c.type === 'text-delta') choice.text += c.text;
+      else choice.finishReason = c.reason;
+      choices.set(c.index, choice);
+    }
+  }
+  return { choices: [...choices.values()].sort((a, b) => a.index - b.index), usage };
+}
+
+export function withResponseCache(inner: ChatModel, store: CacheStore, options: { ttlSeconds: number }): ChatModel {
+  const ttlMs = options.ttlSeconds * 1000;
+
+  async function lookup(req: ChatRequest, ctx: CallContext): Promise<{ key: string; hit?: ChatChunk[] } | undefined> {
+    if (!cacheable(req, ctx)) return undefined;
+    const key = cacheKey(req, ctx.tenant ?? '');
+    // A cache that is down must not take the API with it: a failed read is a miss.
+    const stored = await store.get(key).catch(() => undefined);
+    const hit = stored === undefined ? undefined : (JSON.parse(stored) as ChatChunk[]);
+    if (ctx.report) {
+      ctx.report.cache = hit ? 'hit' : 'miss';
+      ctx.report.headers[CACHE_HEADER] = ctx.report.cache;
+    }
+    return { key, hit };
+  }
+
+  const save = (key: string, chunks: ChatChunk[]) => (finishedCleanly(chunks) ? store.set(key, JSON.stringify(chunks), ttlMs).catch(() => undefined) : undefined);
+
+  return {
+    models: () => inner.models(),
+
+    async *stream(req, ctx) {
+      const cached = await lookup(req, ctx);
+      if (cached?.hit) {
+        yield* cached.hit;
+        return;
+      }
+      if (!cached) {
+        yield* inner.stream(req, ctx);
+        return;
+      }
+      const seen: ChatChunk[] = [];
+      for await (const chunk of inner.stream(req, ctx)) {
+        seen.push(chunk);
+        yield chunk;
+      }
+      await save(cached.key, seen);
+    },
+
+    async complete(req, ctx) {
+      const cached = await lookup(req, ctx);
+      if (cached?.hit) return completionOfChunks(cached.hit);
+      const result = await complete(inner, req, ctx);
+      if (cached) await save(cached.key, chunksOfCompletion(result));
+      return result;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// `autoglm keys`: create, list and revoke API keys in the tenant store (the SQLite file the server reads).
+import type { Command } from 'commander';
+import { defaultDatabasePath, loadGatewayConfig } from '../config/index.js';
+import { AutoglmError } from '../core/index.js';
+import { openDatabase, SCOPES, TenantStore, type Scope } from '../tenancy/index.js';
+import { fail } from './errors.js';
+
+interface StoreFlags {
+  database?: string;
+  config?: string;
+}
+
+/** The store the server uses: --database, else the config file's database, else the default file. */
+async function openStore(flags: StoreFlags): Promise<{ store: TenantStore; path: string; close(): void }> {
+  const fromConfig = flags.config ? (await loadGatewayConfig(flags.config)).database : undefined;
+  const path = flags.database ?? fromConfig ?? defaultDatabasePath();
+  const db = openDatabase(path);
+  return { store: new TenantStore(db), path, close: () => db.close() };
+}
+
+function withStore(action: (store: TenantStore, path: string) => void) {
+  return async (flags: StoreFlags) => {
+    try {
+      const { store, path, close } = await openStore(flags);
+      try {
+        action(store, path);
+      } finally {
+        close();
+      }
+    } catch (err) {
+      fail(err instanceof AutoglmError ? new Error(err.message) : err);
+    }
+  };
+}
+
+const storeOptions = (cmd: Command) =>
+  cmd.option('--database <file>', 'SQLite file of tenants and keys (default: $AUTOGLM_DATA_DIR/autoglm.db)')
+    .option('--config <file>', 'use the database named in this gateway config');
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('manage API keys (stored hashed; a key is shown once, when created)');
+
+  storeOptions(keys.command('create').description('create a key for a tenant (the tenant is created if new)'))
+    .requiredOption('--tenant <name>', 'tenant the key belongs to')
+    .option('--scope <scope...>', `scopes: ${SCOPES.join(', ')}`, ['inference'])
+    .option('--name <text>', 'a label to recognise the key by')
+    .option('--expires-in-days <n>', 'the key stops working after this many days', Number)
+    .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number }) => {
+      const bad = flags.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
+      if (bad) fail(new Error(`unknown scope '${bad}'; use ${SCOPES.join(' or ')}`));
+      if (flags.expiresInDays !== undefined && !(flags.expiresInDays > 0)) fail(new Error('--expires-in-days must be a positive number'));
+      await withStore((store, path) => {
+        store.ensureTenant(flags.tenant);
+        const expiresAt = flags.expiresInDays ? new Date(Date.now() + flags.expiresInDays * 86_400_000) : undefined;
+        const { key, info } = store.createKey({ tenant: flags.tenant, scopes: flags.scope as Scope[], name: flags.name, expiresAt });
+        process.stdout.write(`${key}\n`);
+        process.stderr.write(`created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`);
+      })(flags);
+    });
+
+  storeOptions(keys.command('list').description('list keys (never the keys themselves)'))
+    .option('--tenant <name>', 'only this tenant')
+    .action(async (flags: StoreFlags & { tenant?: string }) => {
+      await withStore((store) => {
+        const rows = store.keys(flags.tenant);
+        process.stdout.write(`${'id'.padEnd(14)}${'tenant'.padEnd(16)}${'scopes'.padEnd(20)}${'status'.padEnd(10)}created\n`);
+        for (const k of rows) {
+          const status = k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? 'expired' : 'active';
+          process.stdout.write(`${k.id.padEnd(14)}${k.tenant.padEnd(16)}${k.scopes.join(',').padEnd(20)}${status.padEnd(10)}${k.createdAt}\n`);
+        }
+      })(flags);
+    });
+
+  storeOptions(keys.command('revoke').description('revoke a key by its id').argument('<id>'))
+    .action(async (id: string, flags: StoreFlags) => {
+      await withStore((store) => {
+        const info = store.revokeKey(id);
+        process.stdout.write(`revoked key ${info.id} of tenant ${info.tenant}\n`);
+      })(flags);
+    });
+}

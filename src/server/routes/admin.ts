@@ -1,0 +1,86 @@
+// The admin API (admin scope): tenants and their limits, API keys, usage from the ledger, and config reload.
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { AutoglmError, invalidRequest } from '../../core/index.js';
+import { limitsSchema } from '../../config/index.js';
+import { parseGroupBy, SCOPES, type Tenancy } from '../../tenancy/index.js';
+import type { ServingState } from '../app.js';
+import { parseBody } from '../request-schema.js';
+
+const tenantBody = z.strictObject({ id: z.string().regex(/^[\w.-]{1,64}$/), limits: limitsSchema.default({}) });
+const tenantUpdate = z.strictObject({ limits: limitsSchema });
+const keyBody = z.strictObject({
+  tenant: z.string().min(1),
+  scopes: z.array(z.enum(SCOPES)).min(1).optional(),
+  name: z.string().max(200).optional(),
+  limits: limitsSchema.optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  expires_in_days: z.number().positive().optional(),
+});
+const usageQuery = z.object({
+  tenant: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  group_by: z.string().optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+
+/** A time bound as ISO 8601 or epoch milliseconds. */
+function timeOf(value: string | undefined, param: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw invalidRequest(`'${param}' must be an ISO 8601 time or epoch milliseconds.`, param);
+  return ms;
+}
+
+export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
+  const admin = { config: { scope: 'admin' as const } };
+  const tenancy = (): Tenancy => {
+    if (!state.tenancy) throw new AutoglmError(503, 'server_error', 'starting', 'The server is still starting; retry shortly.', null, 1);
+    return state.tenancy;
+  };
+
+  app.get('/admin/tenants', admin, async () => ({ object: 'list', data: tenancy().store.tenants() }));
+
+  app.post('/admin/tenants', admin, async (request, reply) => {
+    const body = parseBody(tenantBody, request.body);
+    if (tenancy().store.tenant(body.id)) throw new AutoglmError(409, 'invalid_request_error', 'tenant_exists', `Tenant '${body.id}' already exists; PUT /admin/tenants/${body.id} changes it.`, 'id');
+    return reply.code(201).send(tenancy().store.upsertTenant(body.id, body.limits));
+  });
+
+  app.put<{ Params: { id: string } }>('/admin/tenants/:id', admin, async (request) => {
+    const body = parseBody(tenantUpdate, request.body);
+    if (!tenancy().store.tenant(request.params.id)) throw new AutoglmError(404, 'not_found_error', 'tenant_not_found', `No tenant '${request.params.id}'.`, 'id');
+    return tenancy().store.upsertTenant(request.params.id, body.limits);
+  });
+
+  app.get<{ Querystring: { tenant?: string } }>('/admin/keys', admin, async (request) => ({ object: 'list', data: tenancy().store.keys(request.query.tenant) }));
+
+  app.post('/admin/keys', admin, async (request, reply) => {
+    const body = parseBody(keyBody, request.body);
+    const expiresAt = body.expires_at ? new Date(body.expires_at) : body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : undefined;
+    const { key, info } = tenancy().store.createKey({ tenant: body.tenant, scopes: body.scopes, name: body.name, limits: body.limits, expiresAt });
+    // The only time the key is shown: it is stored hashed.
+    return reply.code(201).send({ ...info, key });
+  });
+
+  app.delete<{ Params: { id: string } }>('/admin/keys/:id', admin, async (request) => tenancy().store.revokeKey(request.params.id));
+
+  app.get('/admin/usage', admin, async (request, reply) => {
+    const q = parseBody(usageQuery, request.query);
+    const query = { tenant: q.tenant, fromMs: timeOf(q.from, 'from'), toMs: timeOf(q.to, 'to'), groupBy: parseGroupBy(q.group_by) };
+    const ledger = tenancy().ledger;
+    ledger.flush();
+    if (q.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage.csv"');
+      return reply.send([...ledger.csv(query)].join(''));
+    }
+    return { object: 'list', group_by: query.groupBy, data: ledger.aggregate(query) };
+  });
+
+  app.post('/admin/reload', admin, async () => {
+    if (!state.reload) throw invalidRequest('This server was started without a config file; there is nothing to reload.', null, 'no_config');
+    await state.reload();
+    return { status: 'reloaded', tenants: tenancy().store.tenants().length };
+  });
+};

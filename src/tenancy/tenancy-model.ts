@@ -1,0 +1,107 @@
+// The tenancy wrapper: every call is admitted against its tenant's limits, settled with the tokens it really used,
+// and written to the usage ledger before the caller sees the end of the response.
+import {
+  complete,
+  promptTextOf,
+  toAutoglmError,
+  type CallContext,
+  type ChatChunk,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type Usage,
+} from '../core/index.js';
+import type { Admission, RateLimits } from './rate-limits.js';
+import type { TenantStore } from './tenant-store.js';
+import type { UsageLedger } from './usage-ledger.js';
+
+/** Completion tokens assumed for a request that sets no max_tokens, until its real usage is known. */
+const DEFAULT_COMPLETION_ESTIMATE = 256;
+export const ANONYMOUS_TENANT = 'anonymous';
+
+export interface TenancyParts {
+  store: TenantStore;
+  limits: RateLimits;
+  ledger: UsageLedger;
+  now?: () => number;
+}
+
+const estimateTokens = (req: ChatRequest) => Math.ceil(promptTextOf(req).length / 4) + (req.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE) * req.n;
+
+export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
+  const now = parts.now ?? performance.now.bind(performance);
+
+  /** Admits the call (throwing 429/403, recorded in the ledger) and returns the context the layers below see. */
+  async function admit(req: ChatRequest, ctx: CallContext, started: number): Promise<{ admission: Admission; inner: CallContext; tenant: string }> {
+    const tenant = ctx.tenant ?? ANONYMOUS_TENANT;
+    const tenantLimits = parts.store.tenant(tenant)?.limits ?? {};
+    const keyLimits = ctx.keyId ? parts.store.keyLimits(ctx.keyId) : undefined;
+    try {
+      const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, estimateTokens(req));
+      if (ctx.report) Object.assign(ctx.report.headers, admission.headers);
+      const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
+      return { admission, inner: { ...ctx, tenant, priority }, tenant };
+    } catch (err) {
+      await record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
+      throw err;
+    }
+  }
+
+  function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined) {
+    return parts.ledger.record({
+      timeMs: Date.now(), requestId: ctx.requestId, tenant, keyId: ctx.keyId, model: req.model, replica: ctx.report?.replica,
+      promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedPromptTokens ?? 0,
+      status, latencyMs: Math.round((now() - started) * 1000) / 1000, cacheHit: ctx.report?.cache === 'hit',
+    });
+  }
+
+  /** Settles the limits with what was used (nothing for a cache hit) and writes the ledger row; both awaited. */
+  async function finish(req: ChatRequest, ctx: CallContext, call: Awaited<ReturnType<typeof admit>>, started: number, status: number, usage: Usage | undefined) {
+    const used = ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens;
+    await Promise.all([call.admission.settle(used), record(req, ctx, call.tenant, started, status, usage)]);
+  }
+
+  return {
+    models: () => inner.models(),
+
+    async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+      const started = now();
+      const call = await admit(req, ctx, started);
+      let usage: Usage | undefined;
+      let completionChunks = 0;
+      let status = 499;
+      try {
+        for await (const chunk of inner.stream(req, call.inner)) {
+          if (chunk.type === 'usage') usage = chunk.usage;
+          else if (chunk.type === 'text-delta') completionChunks++;
+          else if (chunk.type === 'error') status = chunk.error.status;
+          yield chunk;
+        }
+        if (status === 499) status = 200;
+      } catch (err) {
+        status = ctx.signal.aborted ? 499 : toAutoglmError(err).status;
+        throw err;
+      } finally {
+        // A stream cut short reports no usage: count what was sent, about a token a chunk.
+        usage ??= { promptTokens: Math.ceil(promptTextOf(req).length / 4), completionTokens: completionChunks, cachedPromptTokens: 0 };
+        await finish(req, ctx, call, started, status, usage);
+      }
+    },
+
+    async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+      const started = now();
+      const call = await admit(req, ctx, started);
+      let result: ChatCompletion | undefined;
+      let status = 200;
+      try {
+        result = await complete(inner, req, call.inner);
+        return result;
+      } catch (err) {
+        status = ctx.signal.aborted ? 499 : toAutoglmError(err).status;
+        throw err;
+      } finally {
+        await finish(req, ctx, call, started, status, result?.usage);
+      }
+    },
+  };
+}

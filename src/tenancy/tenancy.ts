@@ -1,0 +1,81 @@
+// Tenancy as a whole: the SQLite store and ledger, the limits (in memory or Redis), and who a request's key belongs to.
+import { Redis } from 'ioredis';
+import { AutoglmError, type ChatModel } from '../core/index.js';
+import { defaultDatabasePath, tenancySettingsSchema, type TenancySettings, type TenancySettingsInput } from '../config/index.js';
+import { openDatabase, type Db } from './database.js';
+import { RateLimits } from './rate-limits.js';
+import { ANONYMOUS_TENANT, withTenancy } from './tenancy-model.js';
+import { SCOPES, TenantStore, type Principal, type Scope } from './tenant-store.js';
+import { UsageLedger } from './usage-ledger.js';
+
+const bearer = /^Bearer\s+(\S+)\s*$/i;
+
+export class Tenancy {
+  readonly store: TenantStore;
+  readonly ledger: UsageLedger;
+  readonly limits: RateLimits;
+
+  private constructor(
+    readonly settings: TenancySettings,
+    readonly databasePath: string,
+    private readonly db: Db,
+    readonly redis: Redis | undefined,
+  ) {
+    this.store = new TenantStore(db);
+    this.ledger = new UsageLedger(db);
+    this.limits = new RateLimits({ redis, usedSince: (tenant, from) => this.ledger.tokensSince(tenant, from) });
+    this.applyConfigTenants(settings);
+  }
+
+  static async open(input: TenancySettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Promise<Tenancy> {
+    const settings = tenancySettingsSchema.parse(input);
+    const path = settings.database ?? defaultDatabasePath(env);
+    const db = openDatabase(path);
+    let redis: Redis | undefined;
+    if (settings.redis) {
+      redis = new Redis(settings.redis, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+      try {
+        await redis.connect();
+      } catch (err) {
+        db.close();
+        redis.disconnect();
+        throw new Error(`cannot connect to Redis at ${settings.redis}: ${(err as Error).message}`);
+      }
+    }
+    return new Tenancy(settings, path, db, redis);
+  }
+
+  get authEnabled(): boolean {
+    return this.settings.auth.enabled;
+  }
+
+  /** The config file's tenants are written to the store; tenants made by the API or CLI are left as they are. */
+  applyConfigTenants(settings: Pick<TenancySettings, 'tenants'>): void {
+    for (const [id, tenant] of Object.entries(settings.tenants)) this.store.upsertTenant(id, tenant.limits, true);
+  }
+
+  /** Tenancy and the usage ledger around a model. */
+  wrap(model: ChatModel): ChatModel {
+    return withTenancy(model, { store: this.store, limits: this.limits, ledger: this.ledger });
+  }
+
+  /**
+   * The caller of a request with this Authorization header, allowed `scope`: 401 without a valid key, 403 with a key
+   * that lacks the scope. With auth off every caller is the anonymous tenant with every scope.
+   */
+  principal(authorization: string | undefined, scope: Scope): Principal {
+    if (!this.settings.auth.enabled) return { tenant: ANONYMOUS_TENANT, keyId: null, scopes: SCOPES };
+    const key = authorization ? bearer.exec(authorization)?.[1] : undefined;
+    const principal = this.store.authenticate(key);
+    if (!principal.scopes.includes(scope)) {
+      throw new AutoglmError(403, 'permission_error', 'insufficient_scope', `This API key lacks the '${scope}' scope needed here.`);
+    }
+    return principal;
+  }
+
+  async close(): Promise<void> {
+    this.ledger.flush();
+    this.db.close();
+    await this.redis?.quit().catch(() => undefined);
+  }
+}
