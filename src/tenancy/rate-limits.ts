@@ -71,7 +71,10 @@ export class RateLimits {
     if (!limiter) {
       const duration = kind === 'concurrent' ? CONCURRENCY_TTL_SECONDS : kind === 'day' ? 2 * 86_400 : kind === 'month' ? 32 * 86_400 : MINUTE;
       const settings = { keyPrefix: `autoglm:${kind}`, points, duration };
-      limiter = this.options.redis ? new RateLimiterRedis({ ...settings, storeClient: this.options.redis }) : new RateLimiterMemory(settings);
+      // If Redis fails, each process falls back to its own counters instead of failing requests.
+      limiter = this.options.redis
+        ? new RateLimiterRedis({ ...settings, storeClient: this.options.redis, insuranceLimiter: new RateLimiterMemory(settings) })
+        : new RateLimiterMemory(settings);
       this.limiters.set(id, limiter);
     }
     return limiter;

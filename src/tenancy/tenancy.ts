@@ -34,6 +34,8 @@ export class Tenancy {
     let redis: Redis | undefined;
     if (settings.redis) {
       redis = new Redis(settings.redis, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+      // Outages show up as failed commands, which the limits and the cache survive; the connection retries by itself.
+      redis.on('error', () => undefined);
       try {
         await redis.connect();
       } catch (err) {
