@@ -48,7 +48,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const state: ServingState = { metrics, inflight: new Set(), tenancy };
   if (options.reloadTenancy) {
     const reload = options.reloadTenancy;
-    state.reload = async () => tenancy.applyConfigTenants(tenancySettingsOf(await reload()));
+    state.reload = async () => tenancy.applyConfigTenants(tenancySettingsOf({ tenants: (await reload()).tenants }));
   }
   const app = await buildApp({ state, bodyLimitBytes: settings.bodyLimitBytes, logger: options.logger });
   await options.routes?.(app, state);

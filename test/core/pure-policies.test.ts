@@ -82,6 +82,21 @@ describe('BoundedPool', () => {
     await assert.rejects(waiting, /client left/);
     assert.equal(p.queueDepth, 0);
   });
+
+  it('serves waiters by priority, then in arrival order', async () => {
+    const p = new BoundedPool<string, string>(['slot'], { maxQueue: 10, choose: (free) => free[0]! });
+    const signal = new AbortController().signal;
+    const held = await p.acquire('first', signal);
+    const order: string[] = [];
+    const wait = (name: string, priority: number) => p.acquire(name, signal, priority).then((slot) => {
+      order.push(name);
+      p.release(slot);
+    });
+    const all = [wait('low', -1), wait('normal-1', 0), wait('high', 5), wait('normal-2', 0)];
+    p.release(held);
+    await Promise.all(all);
+    assert.deepEqual(order, ['high', 'normal-1', 'normal-2', 'low']);
+  });
 });
 
 describe('withChoices', () => {

@@ -14,24 +14,29 @@ describe('two gateway processes sharing one Redis', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   const gateways: (CliProcess & { url: string })[] = [];
   let key = '';
+  let adminKey = '';
+  const yaml = (rpm: number) => [
+    'auth: { enabled: true }',
+    `database: ${join(dir, 'autoglm.db')}`,
+    `redis: ${redis.url}`,
+    'cache: { ttlSeconds: 60 }',
+    'tenants:',
+    `  acme: { limits: { requestsPerMinute: ${rpm} } }`,
+    'models:',
+    '  chat:',
+    '    replicas:',
+    '      - { type: sim, preset: instant, outputTokens: 8 }',
+  ].join('\n');
 
   before(async () => {
     redis = await startRedis();
-    writeFileSync(config, [
-      'auth: { enabled: true }',
-      `database: ${join(dir, 'autoglm.db')}`,
-      `redis: ${redis.url}`,
-      'cache: { ttlSeconds: 60 }',
-      'tenants:',
-      '  acme: { limits: { requestsPerMinute: 6 } }',
-      'models:',
-      '  chat:',
-      '    replicas:',
-      '      - { type: sim, preset: instant, outputTokens: 8 }',
-    ].join('\n'));
+    writeFileSync(config, yaml(6));
     const cli = runCli(['keys', 'create', '--tenant', 'acme', '--config', config]);
     assert.equal(await cli.exited, 0, cli.err());
     key = cli.out().trim();
+    const adminCli = runCli(['keys', 'create', '--tenant', 'ops', '--scope', 'admin', '--config', config]);
+    assert.equal(await adminCli.exited, 0, adminCli.err());
+    adminKey = adminCli.out().trim();
     for (let i = 0; i < 2; i++) {
       const proc = runCli(['serve', '--config', config, '--port', '0']);
       await until(() => /gateway at (http:\/\/[\d.:]+)\/v1/.test(proc.out()) || proc.child.exitCode !== null, 30_000);
@@ -65,6 +70,16 @@ describe('two gateway processes sharing one Redis', () => {
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
     assert.deepEqual(remaining, ['5', '4', '3', '2', '1', '0']);
+  });
+
+  it('applies a changed limit from the config file on POST /admin/reload', async () => {
+    writeFileSync(config, yaml(100));
+    const reload = await request(`${gateways[0]!.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } });
+    assert.equal(reload.statusCode, 200, await reload.body.text());
+    const res = await chat(gateways[0]!.url);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-ratelimit-limit-requests'], '100');
+    await res.body.dump();
   });
 
   it('answers from the cache one process filled when the other is asked', async () => {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { AutoglmError, invalidRequest } from '../../core/index.js';
-import { limitsSchema } from '../../config/index.js';
+import { ConfigError, limitsSchema } from '../../config/index.js';
 import { parseGroupBy, SCOPES, type Tenancy } from '../../tenancy/index.js';
 import type { ServingState } from '../app.js';
 import { parseBody } from '../request-schema.js';
@@ -80,7 +80,13 @@ export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (a
 
   app.post('/admin/reload', admin, async () => {
     if (!state.reload) throw invalidRequest('This server was started without a config file; there is nothing to reload.', null, 'no_config');
-    await state.reload();
+    try {
+      await state.reload();
+    } catch (err) {
+      // A config file that no longer parses leaves everything as it was, and the caller is told why.
+      if (err instanceof ConfigError) throw invalidRequest(err.message, null, 'invalid_config');
+      throw err;
+    }
     return { status: 'reloaded', tenants: tenancy().store.tenants().length };
   });
 };
