@@ -1,8 +1,18 @@
 // Per-tenant and per-key limits on top of rate-limiter-flexible (memory, or Redis to share them across processes):
 // requests and tokens per minute, concurrent requests, daily and monthly token budgets, allowed models.
+import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type * as Flexible from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AutoglmError } from '../core/index.js';
+
+// The package's index loads every store it supports (Mongo, Postgres, DynamoDB...), about 10 MB of a gateway's memory;
+// the two stores used here are loaded on their own, the Redis one only when Redis is configured.
+const require = createRequire(import.meta.url);
+const RateLimiterMemory = require('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Flexible.RateLimiterMemory;
+const RateLimiterRes = require('rate-limiter-flexible/lib/RateLimiterRes.js') as typeof Flexible.RateLimiterRes;
+type RateLimiterRes = Flexible.RateLimiterRes;
+const loadRedisLimiter = () => require('rate-limiter-flexible/lib/RateLimiterRedis.js') as typeof Flexible.RateLimiterRedis;
 import type { Limits } from '../config/index.js';
 
 /** Who a check is for: a tenant's limits and, when the key has its own, the key's. */
@@ -73,7 +83,7 @@ export class RateLimits {
       const settings = { keyPrefix: `autoglm:${kind}`, points, duration };
       // If Redis fails, each process falls back to its own counters instead of failing requests.
       limiter = this.options.redis
-        ? new RateLimiterRedis({ ...settings, storeClient: this.options.redis, insuranceLimiter: new RateLimiterMemory(settings) })
+        ? new (loadRedisLimiter())({ ...settings, storeClient: this.options.redis, insuranceLimiter: new RateLimiterMemory(settings) })
         : new RateLimiterMemory(settings);
       this.limiters.set(id, limiter);
     }
@@ -110,6 +120,16 @@ export class RateLimits {
     const from = check.kind === 'day' ? dayStart(this.now()) : monthStart(this.now());
     const used = this.options.usedSince(tenant, from);
     if (used > 0) await check.limiter.penalty(check.key, used);
+  }
+
+  /** Whether these limits would check anything at all: most tenants of a local server have none. */
+  static limits(l: Limits | undefined): boolean {
+    return !!l && (l.requestsPerMinute ?? l.tokensPerMinute ?? l.maxConcurrent ?? l.tokensPerDay ?? l.tokensPerMonth ?? l.models) !== undefined;
+  }
+
+  /** Whether a check needs the request's token estimate (which costs building its prompt text). */
+  static countsTokens(l: Limits | undefined): boolean {
+    return !!l && (l.tokensPerMinute ?? l.tokensPerDay ?? l.tokensPerMonth) !== undefined;
   }
 
   /** Lets a request in or throws 429 (403 for a model the tenant may not use); nothing is held when it refuses. */

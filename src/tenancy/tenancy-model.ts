@@ -11,13 +11,15 @@ import {
   type ChatRequest,
   type Usage,
 } from '../core/index.js';
-import type { Admission, RateLimits } from './rate-limits.js';
+import { RateLimits, type Admission } from './rate-limits.js';
 import type { TenantStore } from './tenant-store.js';
 import type { UsageLedger } from './usage-ledger.js';
 
 /** Completion tokens assumed for a request that sets no max_tokens, until its real usage is known. */
 const DEFAULT_COMPLETION_ESTIMATE = 256;
 export const ANONYMOUS_TENANT = 'anonymous';
+/** The admission of a caller with no limits: nothing to count, nothing to settle. */
+const UNLIMITED: Admission = { headers: {}, settle: async () => undefined };
 
 export interface TenancyParts {
   store: TenantStore;
@@ -36,29 +38,31 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     const tenant = ctx.tenant ?? ANONYMOUS_TENANT;
     const tenantLimits = parts.store.tenant(tenant)?.limits ?? {};
     const keyLimits = ctx.keyId ? parts.store.keyLimits(ctx.keyId) : undefined;
+    const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
+    if (!RateLimits.limits(tenantLimits) && !RateLimits.limits(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
     try {
-      const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, estimateTokens(req));
+      const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateTokens(req) : 0;
+      const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, tokens);
       if (ctx.report) Object.assign(ctx.report.headers, admission.headers);
-      const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
       return { admission, inner: { ...ctx, tenant, priority }, tenant };
     } catch (err) {
-      await record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
+      record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
       throw err;
     }
   }
 
-  function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined) {
-    return parts.ledger.record({
+  function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined): void {
+    parts.ledger.record({
       timeMs: Date.now(), requestId: ctx.requestId, tenant, keyId: ctx.keyId, model: req.model, replica: ctx.report?.replica,
       promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedPromptTokens ?? 0,
       status, latencyMs: Math.round((now() - started) * 1000) / 1000, cacheHit: ctx.report?.cache === 'hit',
     });
   }
 
-  /** Settles the limits with what was used (nothing for a cache hit) and writes the ledger row; both awaited. */
+  /** Journals the ledger row and settles the limits with what was used (nothing for a cache hit), before the end. */
   async function finish(req: ChatRequest, ctx: CallContext, call: Awaited<ReturnType<typeof admit>>, started: number, status: number, usage: Usage | undefined) {
-    const used = ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens;
-    await Promise.all([call.admission.settle(used), record(req, ctx, call.tenant, started, status, usage)]);
+    record(req, ctx, call.tenant, started, status, usage);
+    if (call.admission !== UNLIMITED) await call.admission.settle(ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens);
   }
 
   return {

@@ -1,5 +1,5 @@
 // Tenancy as a whole: the SQLite store and ledger, the limits (in memory or Redis), and who a request's key belongs to.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AutoglmError, type ChatModel } from '../core/index.js';
 import { defaultDatabasePath, tenancySettingsSchema, type TenancySettings, type TenancySettingsInput } from '../config/index.js';
 import { openDatabase, type Db } from './database.js';
@@ -22,7 +22,7 @@ export class Tenancy {
     readonly redis: Redis | undefined,
   ) {
     this.store = new TenantStore(db);
-    this.ledger = new UsageLedger(db);
+    this.ledger = new UsageLedger(db, databasePath);
     this.limits = new RateLimits({ redis, usedSince: (tenant, from) => this.ledger.tokensSince(tenant, from) });
     this.applyConfigTenants(settings);
   }
@@ -33,6 +33,8 @@ export class Tenancy {
     const db = openDatabase(path);
     let redis: Redis | undefined;
     if (settings.redis) {
+      // Loaded only when configured: the client is a large share of a gateway's memory.
+      const { Redis } = await import('ioredis');
       redis = new Redis(settings.redis, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
       // Outages show up as failed commands, which the limits and the cache survive; the connection retries by itself.
       redis.on('error', () => undefined);
@@ -76,7 +78,7 @@ export class Tenancy {
   }
 
   async close(): Promise<void> {
-    this.ledger.flush();
+    this.ledger.close();
     this.db.close();
     await this.redis?.quit().catch(() => undefined);
   }

@@ -1,6 +1,8 @@
-// The usage ledger: one row per request. Rows are written in batches, and a caller's response waits for its batch,
-// so a response a client received is on disk even if the process is killed the next moment.
-import type { Statement } from 'better-sqlite3';
+// The usage ledger: one row per request, journaled before the response ends and written to SQLite in batches, so a
+// response a client received is accounted for even if the process is killed the next moment.
+import { randomBytes } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { invalidRequest } from '../core/index.js';
 import type { Db } from './database.js';
 
@@ -18,7 +20,18 @@ export interface UsageRecord {
   status: number;
   latencyMs: number;
   cacheHit: boolean;
+  /** Set by the ledger: makes replaying a journal idempotent. */
+  uid?: string;
 }
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 export const GROUP_BY = ['tenant', 'key', 'model', 'replica', 'status', 'day', 'hour'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -52,41 +65,83 @@ const GROUP_COLUMNS: Record<GroupBy, string> = {
   hour: "strftime('%Y-%m-%dT%H:00', time_ms / 1000, 'unixepoch')",
 };
 
+/**
+ * Why a journal of our own: committing a SQLite transaction per response cost ~50 µs of a gateway round trip at low
+ * load. Each record is instead appended to this process's journal file (one write, in the OS once it returns, so a
+ * killed process loses nothing a client saw), then moved into SQLite in batches. A journal left by a process that died
+ * is replayed into SQLite by the next one to open the database; a unique id per record makes replays harmless.
+ */
 export class UsageLedger {
-  private pending: { record: UsageRecord; done: () => void }[] = [];
-  private scheduled = false;
-  private readonly insert: Statement;
+  private pending: UsageRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private readonly insertMany: (rows: UsageRecord[]) => void;
+  private readonly journal: number | undefined;
+  private readonly journalPath: string | undefined;
+  private readonly uidStem = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
+  private uidCounter = 0;
 
-  constructor(private readonly db: Db) {
-    this.insert = db.prepare(`INSERT INTO usage (time_ms, request_id, tenant, key_id, model, replica, prompt_tokens, completion_tokens,
-      cached_tokens, status, latency_ms, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  constructor(private readonly db: Db, databasePath: string, private readonly options: { flushMs?: number; maxPending?: number } = {}) {
+    const insert = db.prepare(`INSERT OR IGNORE INTO usage (uid, time_ms, request_id, tenant, key_id, model, replica, prompt_tokens,
+      completion_tokens, cached_tokens, status, latency_ms, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insertMany = db.transaction((rows: UsageRecord[]) => {
       for (const r of rows) {
-        this.insert.run(r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model, r.replica ?? null, r.promptTokens, r.completionTokens,
+        insert.run(r.uid ?? null, r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model, r.replica ?? null, r.promptTokens, r.completionTokens,
           r.cachedTokens, r.status, r.latencyMs, r.cacheHit ? 1 : 0);
       }
     });
+    if (databasePath !== ':memory:') {
+      this.recover(databasePath);
+      this.journalPath = `${databasePath}.usage-${process.pid}.journal`;
+      this.journal = openSync(this.journalPath, 'a');
+    }
   }
 
-  /** Resolves once the record is committed. Records that arrive in the same event-loop turn share one transaction. */
-  record(record: UsageRecord): Promise<void> {
-    return new Promise((resolve) => {
-      this.pending.push({ record, done: resolve });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  /** Journals of processes that are gone, moved into SQLite and removed. */
+  private recover(databasePath: string): void {
+    const dir = dirname(databasePath);
+    const prefix = `${basename(databasePath)}.usage-`;
+    for (const name of readdirSync(dir)) {
+      const pid = Number(name.slice(prefix.length, -'.journal'.length));
+      if (!name.startsWith(prefix) || !name.endsWith('.journal') || !Number.isInteger(pid) || (pid !== process.pid && alive(pid))) continue;
+      const path = join(dir, name);
+      const rows = readFileSync(path, 'utf8').split('\n').flatMap((line) => {
+        try {
+          return line ? [JSON.parse(line) as UsageRecord] : [];
+        } catch {
+          return []; // a line cut short by the kill: its response never completed
+        }
+      });
+      this.insertMany(rows);
+      unlinkSync(path);
+    }
   }
 
+  /** Journals the record at once (before the caller answers its client); SQLite gets it with the next batch. */
+  record(record: UsageRecord): void {
+    const row = { ...record, uid: this.uidStem + (this.uidCounter++).toString(36) };
+    if (this.journal !== undefined) writeSync(this.journal, `${JSON.stringify(row)}\n`);
+    this.pending.push(row);
+    if (this.pending.length >= (this.options.maxPending ?? 500)) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 200).unref();
+  }
+
+  /** Moves journaled records into SQLite; synchronous, so no record can be journaled between commit and truncate. */
   flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
     const batch = this.pending;
-    if (batch.length === 0) return;
     this.pending = [];
-    this.insertMany(batch.map((p) => p.record));
-    for (const p of batch) p.done();
+    this.insertMany(batch);
+    if (this.journal !== undefined) ftruncateSync(this.journal, 0);
+  }
+
+  close(): void {
+    this.flush();
+    if (this.journal !== undefined) {
+      closeSync(this.journal);
+      unlinkSync(this.journalPath!);
+    }
   }
 
   private where(q: UsageQuery): { sql: string; args: (string | number)[] } {
@@ -100,6 +155,7 @@ export class UsageLedger {
 
   /** Totals, grouped as asked. */
   aggregate(q: UsageQuery): UsageGroup[] {
+    this.flush();
     const groups = q.groupBy ?? [];
     const cols = groups.map((g) => `${GROUP_COLUMNS[g]} AS "${g}"`);
     const { sql, args } = this.where(q);
@@ -113,12 +169,14 @@ export class UsageLedger {
 
   /** Tokens a tenant used since a moment: what a budget is checked against after a restart. */
   tokensSince(tenant: string, fromMs: number): number {
+    this.flush();
     const row = this.db.prepare('SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS n FROM usage WHERE tenant = ? AND time_ms >= ? AND cache_hit = 0').get(tenant, fromMs) as { n: number };
     return row.n;
   }
 
   /** Every record in the range, oldest first, as CSV rows (header first). */
   *csv(q: UsageQuery): Generator<string> {
+    this.flush();
     const { sql, args } = this.where(q);
     yield 'time,request_id,tenant,key_id,model,replica,prompt_tokens,completion_tokens,cached_tokens,status,latency_ms,cache_hit\n';
     const stmt = this.db.prepare(`SELECT * FROM usage ${sql} ORDER BY time_ms, id`);
