@@ -46,13 +46,13 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
       if (ctx.report) Object.assign(ctx.report.headers, admission.headers);
       return { admission, inner: { ...ctx, tenant, priority }, tenant };
     } catch (err) {
-      record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
+      await record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
       throw err;
     }
   }
 
-  function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined): void {
-    parts.ledger.record({
+  function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined): Promise<void> {
+    return parts.ledger.record({
       timeMs: Date.now(), requestId: ctx.requestId, tenant, keyId: ctx.keyId, model: req.model, replica: ctx.report?.replica,
       promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedPromptTokens ?? 0,
       status, latencyMs: Math.round((now() - started) * 1000) / 1000, cacheHit: ctx.report?.cache === 'hit',
@@ -61,8 +61,9 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
   /** Journals the ledger row and settles the limits with what was used (nothing for a cache hit), before the end. */
   async function finish(req: ChatRequest, ctx: CallContext, call: Awaited<ReturnType<typeof admit>>, started: number, status: number, usage: Usage | undefined) {
-    record(req, ctx, call.tenant, started, status, usage);
+    const journaled = record(req, ctx, call.tenant, started, status, usage);
     if (call.admission !== UNLIMITED) await call.admission.settle(ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens);
+    await journaled;
   }
 
   return {

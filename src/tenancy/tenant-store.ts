@@ -1,4 +1,5 @@
 // Tenants and their API keys, kept in SQLite: created by the admin API, the CLI, or the config file's tenants.
+import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { AutoglmError, invalidRequest } from '../core/index.js';
 import { limitsSchema, type Limits } from '../config/index.js';
@@ -44,6 +45,8 @@ export interface CreateKeyOptions {
 interface KeyRow { id: string; tenant: string; hash: string; name: string | null; scopes: string; limits: string; created_ms: number; expires_ms: number | null; revoked_ms: number | null }
 interface TenantRow { id: string; limits: string; from_config: number; created_ms: number }
 
+/** Cached for a tenant that does not exist. */
+const NO_TENANT: Tenant = Object.freeze({ id: '', limits: {}, fromConfig: false, createdAt: '' });
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 const unauthorized = (message: string) => new AutoglmError(401, 'authentication_error', 'invalid_api_key', message);
 
@@ -51,9 +54,15 @@ export class TenantStore {
   // Keys and tenants are read on every request: a short-lived copy spares SQLite, and revocation still lands within
   // a second in other processes sharing the file (at once in this one, which clears the copy).
   private readonly keyCache = new LRUCache<string, KeyRow>({ max: 10_000, ttl: 1000 });
+  // NO_TENANT remembers a tenant that does not exist (the anonymous one usually), so it is not looked up per request.
   private readonly tenantCache = new LRUCache<string, Tenant>({ max: 10_000, ttl: 1000 });
+  private readonly selectTenant: Statement<[string], TenantRow>;
+  private readonly selectKey: Statement<[string], KeyRow>;
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+    this.selectTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
+    this.selectKey = db.prepare('SELECT * FROM api_keys WHERE id = ?');
+  }
 
   upsertTenant(id: string, limits: Limits, fromConfig = false): Tenant {
     const parsed = limitsSchema.parse(limits);
@@ -66,14 +75,18 @@ export class TenantStore {
   /** Creates the tenant with no limits if it does not exist yet. */
   ensureTenant(id: string): Tenant {
     this.db.prepare('INSERT OR IGNORE INTO tenants (id, limits, created_ms) VALUES (?, ?, ?)').run(id, '{}', this.now());
+    this.tenantCache.delete(id);
     return this.tenant(id)!;
   }
 
   tenant(id: string): Tenant | undefined {
     const cached = this.tenantCache.get(id);
-    if (cached) return cached;
-    const row = this.db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
-    if (!row) return undefined;
+    if (cached !== undefined) return cached === NO_TENANT ? undefined : cached;
+    const row = this.selectTenant.get(id);
+    if (!row) {
+      this.tenantCache.set(id, NO_TENANT);
+      return undefined;
+    }
     const tenant = { id: row.id, limits: JSON.parse(row.limits) as Limits, fromConfig: row.from_config === 1, createdAt: iso(row.created_ms)! };
     this.tenantCache.set(id, tenant);
     return tenant;
@@ -94,7 +107,7 @@ export class TenantStore {
   }
 
   keyInfo(id: string): ApiKeyInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    const row = this.selectKey.get(id);
     return row && infoOf(row);
   }
 
@@ -118,7 +131,7 @@ export class TenantStore {
   keyLimits(id: string): Limits | undefined {
     let row = this.keyCache.get(id);
     if (!row) {
-      row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+      row = this.selectKey.get(id);
       if (row) this.keyCache.set(id, row);
     }
     return row ? (JSON.parse(row.limits) as Limits) : undefined;
@@ -131,7 +144,7 @@ export class TenantStore {
     if (!id) throw unauthorized('Malformed API key.');
     let row = this.keyCache.get(id);
     if (!row) {
-      row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+      row = this.selectKey.get(id);
       if (row) this.keyCache.set(id, row);
     }
     if (!row || !keyMatches(key, row.hash)) throw unauthorized('Incorrect API key.');
