@@ -109,12 +109,21 @@ async function runGateway(flags: ServeFlags): Promise<void> {
   const logger = serverLogger(flags.logLevel);
   process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
   const configOverrides = { ...(flags.auth ? { auth: { enabled: true } } : {}), ...(flags.database ? { database: flags.database } : {}), ...(flags.redis ? { redis: flags.redis } : {}) };
-  const running = await serveGateway({ ...config, ...configOverrides }, { logger, serverOverrides: overrides, reload: () => loadGatewayConfig(flags.config!) });
-  const lines = [...running.served.gateway.pools].map(([name, pool]) =>
+  const running = await serveGateway({ ...config, ...configOverrides }, { logger, serverOverrides: overrides, configPath: flags.config, watch: true });
+  const { runtime } = running.served;
+  // SIGHUP reloads the config file, as with most servers; edits to the file are picked up too.
+  process.on('SIGHUP', () => void runtime.reloadFromFile().catch(() => undefined));
+  const lines = [...runtime.pools].map(([name, pool]) =>
     `  ${name.padEnd(20)} ${config.models[name]!.policy.padEnd(18)} ${pool.replicas.map((r) => `${r.id} (w${r.weight})`).join(', ')}`);
+  const releases = runtime.releases.rollouts().map((r) => {
+    const s = r.snapshot;
+    return `  ${s.release.padEnd(20)} stable ${s.stable}${s.canary ? `, canary ${s.canary} at ${s.canaryPercent}% (${s.status})` : ''}`;
+  });
   process.stdout.write(
-    [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines, '',
+    [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines,
+      ...(releases.length ? ['', `  ${'release'.padEnd(20)} versions`, ...releases] : []), '',
       ...tenancyLines(running), '',
+      `Config ${flags.config} is reloaded when it changes, on SIGHUP, and by POST /admin/reload.`,
       `Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
   );
   handleShutdown(running);

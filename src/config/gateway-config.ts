@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { engineSettingsSchema, serverSettingsSchema } from './engine-settings.js';
 import { simSettingsSchema } from './sim-settings.js';
 import { tenancySettingsSchema } from './tenancy-config.js';
+import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
 export const UPSTREAM_PRESET_CHOICES = ['vllm', 'sglang', 'llamacpp-server', 'ollama', 'zhipu', 'openai', 'autoglm'] as const;
@@ -65,6 +66,18 @@ export const gatewayConfigSchema = z.strictObject({
   server: serverSettingsSchema.partial().default({}),
   ...tenancySettingsSchema.shape,
   models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+  releases: z.record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema).default({})
+    .describe('Versioned models: clients call NAME and get the stable version, or the canary by its share'),
+  alerts: alertsSchema.default(alertsSchema.parse({})),
+}).superRefine((config, ctx) => {
+  for (const [name, release] of Object.entries(config.releases)) {
+    for (const [key, version] of [['stable', release.stable], ['canary', release.canary?.version]] as const) {
+      if (version !== undefined && !config.models[versionedName(name, version)]) {
+        ctx.addIssue({ code: 'custom', path: ['releases', name, ...(key === 'stable' ? ['stable'] : ['canary', 'version'])], message: `no model '${versionedName(name, version)}' under models` });
+      }
+    }
+    if (config.models[name]) ctx.addIssue({ code: 'custom', path: ['releases', name], message: `'${name}' is both a release and a model; name the model ${name}@VERSION` });
+  }
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -4,3 +4,4 @@ export * from './paths.js';
 export * from './sim-settings.js';
 export * from './gateway-config.js';
 export * from './tenancy-config.js';
+export * from './release-config.js';

@@ -36,6 +36,8 @@ export interface ChatRequest {
   responseFormat: ResponseFormat;
   /** Number of choices; engines see n = 1, `withChoices` fans out larger values. */
   n: number;
+  /** The end user, as the OpenAI API's `user` field names them (used to keep a user on one model version). */
+  user?: string;
   /** Whether the caller reads chunks as they come; when false a remote engine may ask its upstream for a whole answer. */
   stream?: boolean;
 }
@@ -74,6 +76,8 @@ export interface CallContext {
   keyId?: string;
   /** Queue priority in the engines: higher is served first; 0 when unset. */
   priority?: number;
+  /** A conversation or session id (x-session-id): keeps its calls on one model version during a canary. */
+  sessionKey?: string;
   /** `force` caches a non-deterministic request; `bypass` neither reads nor writes the cache. */
   cacheMode?: 'auto' | 'force' | 'bypass';
   report?: CallReport;

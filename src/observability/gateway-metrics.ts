@@ -38,7 +38,12 @@ export class GatewayMetrics {
     });
   }
 
-  watch(source: ReplicaGaugeSource): void {
+  /** Reads the source at every scrape until the returned function is called (its pool was replaced). */
+  watch(source: ReplicaGaugeSource): () => void {
     this.sources.push(source);
+    return () => {
+      const at = this.sources.indexOf(source);
+      if (at >= 0) this.sources.splice(at, 1);
+    };
   }
 }

@@ -2,3 +2,4 @@
 export { ServerMetrics, type EngineGauges } from './metrics.js';
 export { withMetrics } from './metered-model.js';
 export { GatewayMetrics, type ReplicaGaugeSource } from './gateway-metrics.js';
+export * from './alerts/index.js';

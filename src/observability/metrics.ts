@@ -20,13 +20,15 @@ export class ServerMetrics {
   readonly interTokenLatency = new Histogram({ name: 'autoglm_inter_token_latency_seconds', help: 'Time between consecutive streamed text chunks', labelNames: ['model'] as const, buckets: TOKEN_GAP_BUCKETS, registers: [this.registry] });
   readonly requestDuration = new Histogram({ name: 'autoglm_request_duration_seconds', help: 'End-to-end generation time', labelNames: ['model', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
-  /** `engines` may grow after construction: gauges read it at every scrape. */
+  /** `engines` may change after construction (loading, reloads): gauges read it at every scrape. */
   constructor(engines: readonly EngineGauges[] = []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autoglm_process_' });
     const gauge = (name: string, help: string, pick: (s: ReturnType<EngineGauges['stats']>) => number) =>
       new Gauge({
         name, help, labelNames: ['model'] as const, registers: [this.registry],
         collect() {
+          // Engines come and go with config reloads: only the ones serving now are reported.
+          this.reset();
           for (const e of engines) this.set({ model: e.model }, pick(e.stats()));
         },
       });

@@ -92,6 +92,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     gauges,
     async close() {
       checkers.forEach((c) => c.stop());
+      pools.forEach((p) => p.close());
       await Promise.all(all.map((r) => r.close()));
     },
   };

@@ -7,3 +7,5 @@ export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circui
 export { HealthChecker } from './health-checker.js';
 export { retryDelay, countsAgainstReplica, DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 export * from './policies/index.js';
+export { LiveGateway, type Generation } from './live-gateway.js';
+export * from './releases/index.js';

@@ -43,10 +43,18 @@ function routeOf(req: ChatRequest): RoutingRequest {
 export class ReplicaPool implements ChatModel {
   private readonly created = Math.floor(Date.now() / 1000);
 
+  private readonly unwatch: (() => void)[] = [];
+
   constructor(private readonly options: ReplicaPoolOptions) {
     for (const r of options.replicas) {
-      options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => BREAKER_GAUGE[r.breaker.state] });
+      const unwatch = options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => BREAKER_GAUGE[r.breaker.state] });
+      if (unwatch) this.unwatch.push(unwatch);
     }
+  }
+
+  /** Stops reporting this pool's gauges (it was replaced by a reloaded config). */
+  close(): void {
+    for (const unwatch of this.unwatch) unwatch();
   }
 
   get replicas(): readonly Replica[] {

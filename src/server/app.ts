@@ -1,9 +1,11 @@
 // The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import { AutoglmError, modelNotFound, type CallReport, type ChatModel } from '../core/index.js';
+import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
 import type { ServerMetrics } from '../observability/index.js';
+import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
+import type { ReloadStatus } from './gateway-runtime.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
@@ -21,8 +23,10 @@ export interface ServingState {
   inflight: Set<AbortController>;
   /** Keys, limits and the usage ledger; undefined only while the server starts. */
   tenancy?: Tenancy;
-  /** Re-reads the config file's tenants and limits (POST /admin/reload); absent without a config file. */
+  /** Re-reads the config file (POST /admin/reload); absent without a config file. */
   reload?: () => Promise<void>;
+  /** Model versions and their rollouts, when serving a gateway config. */
+  releases?: { releases: ReleaseManager; reloadStatus: ReloadStatus };
 }
 
 declare module 'fastify' {
@@ -124,11 +128,15 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
   return app;
 }
 
-const idsByModel = new WeakMap<ChatModel, Set<string>>();
-/** The names a ChatModel serves, computed once: the list is fixed for a loaded model and checked on every request. */
+const idsByList = new WeakMap<readonly ModelInfo[], Set<string>>();
+/**
+ * The names a ChatModel serves, computed once per list: the list is checked on every request, and a gateway whose
+ * config is reloaded hands out a new list, so names follow reloads.
+ */
 function servedIds(model: ChatModel): Set<string> {
-  let ids = idsByModel.get(model);
-  if (!ids) idsByModel.set(model, (ids = new Set(model.models().map((m) => m.id))));
+  const list = model.models();
+  let ids = idsByList.get(list);
+  if (!ids) idsByList.set(list, (ids = new Set(list.map((m) => m.id))));
   return ids;
 }
 

@@ -1,11 +1,11 @@
-// The gateway server: every model of a config file behind one OpenAI-compatible API.
+// The gateway server: every model of a config file behind one OpenAI-compatible API, reloadable while it serves.
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, ModelPaths } from '../config/index.js';
 import { GatewayMetrics } from '../observability/index.js';
-import { buildGateway, type Gateway } from '../router/index.js';
+import { GatewayRuntime } from './gateway-runtime.js';
 import { startServer, type RunningServer, type ServedModels } from './serve.js';
 
-export type GatewayServer = RunningServer<ServedModels & { gateway: Gateway }>;
+export type GatewayServer = RunningServer<ServedModels & { runtime: GatewayRuntime }>;
 
 export async function serveGateway(
   config: GatewayConfig,
@@ -14,23 +14,31 @@ export async function serveGateway(
     paths?: ModelPaths;
     seed?: number;
     serverOverrides?: Partial<GatewayConfig['server']>;
-    /** Re-reads the config file for POST /admin/reload. */
-    reload?: () => Promise<GatewayConfig>;
+    /** The file the config came from: reloads (POST /admin/reload, SIGHUP, edits when watched) read it again. */
+    configPath?: string;
+    /** Reload when the file changes. */
+    watch?: boolean;
   } = {},
 ): Promise<GatewayServer> {
+  const server = { ...config.server, ...options.serverOverrides };
   return startServer({
-    server: { ...config.server, ...options.serverOverrides },
+    server,
     logger: options.logger,
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache },
-    reloadTenancy: options.reload,
-    load: async (metrics) => {
-      const gateway = await buildGateway(config, { metrics: new GatewayMetrics(metrics.registry), paths: options.paths, seed: options.seed });
+    load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
+      const runtime = await GatewayRuntime.start(config, {
+        metrics: new GatewayMetrics(metrics.registry), engineGauges, tenancy, logger, paths: options.paths, seed: options.seed,
+        drainMs: (server.drainSeconds ?? 30) * 1000, configPath: options.configPath,
+      });
+      if (options.configPath) state.reload = () => runtime.reloadFromFile();
+      if (options.watch) runtime.watchFile();
+      state.releases = runtime;
       return {
-        gateway,
-        model: gateway.router,
+        runtime,
+        model: runtime.live,
         defaultModel: Object.keys(config.models)[0]!,
-        gauges: gateway.gauges,
-        dispose: () => gateway.close(),
+        gauges: [],
+        dispose: () => runtime.close(),
       };
     },
   });

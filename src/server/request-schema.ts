@@ -138,6 +138,7 @@ export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
     ...samplingOf(body),
     responseFormat: formatOf(body.response_format),
     stream: Boolean(body.stream),
+    user: body.user,
     frequencyPenalty: opt(body.frequency_penalty),
     presencePenalty: opt(body.presence_penalty),
     n: body.n ?? 1,
@@ -152,6 +153,7 @@ export function chatRequestFromCompletion(body: CompletionBody): ChatRequest {
     ...samplingOf(body),
     responseFormat: { type: 'text' },
     stream: Boolean(body.stream),
+    user: body.user,
     n: body.n ?? 1,
   };
 }

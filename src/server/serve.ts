@@ -1,7 +1,7 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { withChoices, type ChatModel } from '../core/index.js';
-import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput, tenancySettingsSchema } from '../config/index.js';
+import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput } from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
@@ -17,16 +17,25 @@ export interface ServedModels {
   dispose(): Promise<void>;
 }
 
+/** What a loader gets to build its models with. */
+export interface LoadEnv {
+  metrics: ServerMetrics;
+  /** What /metrics reports engines from; a loader that swaps engines later may change it in place. */
+  engineGauges: EngineGauges[];
+  tenancy: Tenancy;
+  /** The loader may add what the admin API offers (reload, rollouts). */
+  state: ServingState;
+  logger?: FastifyBaseLogger;
+}
+
 export interface StartOptions<T extends ServedModels> {
-  load: (metrics: ServerMetrics) => Promise<T>;
+  load: (env: LoadEnv) => Promise<T>;
   server?: Partial<ServerSettings>;
   logger?: FastifyBaseLogger;
   /** Extra routes (e.g. the simulator's fault control), registered before listening. */
   routes?: (app: FastifyInstance, state: ServingState) => void | Promise<void>;
   /** Auth, tenants, limits, the ledger's file, Redis and the response cache. Default: auth off, ledger on. */
   tenancy?: TenancySettingsInput;
-  /** Reads the config file again, for POST /admin/reload: its tenants and limits are applied. */
-  reloadTenancy?: () => Promise<Pick<TenancySettingsInput, 'tenants'>>;
 }
 
 export interface RunningServer<T extends ServedModels = ServedModels> {
@@ -46,16 +55,12 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const metrics = new ServerMetrics(gauges);
   const tenancy = await Tenancy.open(options.tenancy);
   const state: ServingState = { metrics, inflight: new Set(), tenancy };
-  if (options.reloadTenancy) {
-    const reload = options.reloadTenancy;
-    state.reload = async () => tenancy.applyConfigTenants(tenancySettingsOf({ tenants: (await reload()).tenants }));
-  }
   const app = await buildApp({ state, bodyLimitBytes: settings.bodyLimitBytes, logger: options.logger });
   await options.routes?.(app, state);
   let served: T;
   try {
     await app.listen({ host: settings.host, port: settings.port });
-    served = await options.load(metrics);
+    served = await options.load({ metrics, engineGauges: gauges, tenancy, state, logger: options.logger });
   } catch (err) {
     await app.close();
     await tenancy.close();
@@ -94,8 +99,6 @@ function withCache(model: ChatModel, tenancy: Tenancy): ChatModel {
   const store = tenancy.redis ? new RedisCacheStore(tenancy.redis) : new MemoryCacheStore(cache);
   return withResponseCache(model, store, cache);
 }
-
-const tenancySettingsOf = (input: Pick<TenancySettingsInput, 'tenants'>) => tenancySettingsSchema.pick({ tenants: true }).parse(input);
 
 export interface ServeOptions {
   engine: EngineSettingsInput;

@@ -12,6 +12,8 @@ export async function serveSim(sim: SimSettingsInput, server: Partial<ServerSett
   const engine = new SimEngine(sim);
   const connections = seededRandom(engine.settings.seed ^ 0x5eed);
   return startServer({
+    // A simulated upstream keeps no ledger on disk: it stands in for someone else's server.
+    tenancy: { database: ':memory:' },
     server,
     logger,
     routes: (app) => {

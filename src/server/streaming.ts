@@ -21,9 +21,15 @@ export function callContext(request: FastifyRequest, reply: FastifyReply, inflig
     tenant: request.principal?.tenant,
     keyId: request.principal?.keyId ?? undefined,
     cacheMode: cacheModeOf(request.headers),
+    sessionKey: sessionKeyOf(request.headers),
     report,
   };
 }
+
+const sessionKeyOf = (headers: FastifyRequest['headers']) => {
+  const key = headers['x-session-id'];
+  return typeof key === 'string' && key ? key : undefined;
+};
 
 /** `x-autoglm-cache: force | bypass`, or Cache-Control's no-cache / no-store, which bypass. */
 function cacheModeOf(headers: FastifyRequest['headers']): CallContext['cacheMode'] {

@@ -1,4 +1,4 @@
-// The SQLite file that holds tenants, keys and the usage ledger: WAL, so readers never block the writer.
+// The SQLite file that holds tenants, keys, rollout progress and the usage ledger: WAL, so readers never block the writer.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS usage (
   latency_ms REAL NOT NULL,
   cache_hit INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS rollouts (
+  release TEXT PRIMARY KEY,
+  state TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS usage_tenant_time ON usage(tenant, time_ms);
 CREATE INDEX IF NOT EXISTS usage_time ON usage(time_ms);
 `;
@@ -51,5 +55,14 @@ export function openDatabase(path: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  migrate(db);
   return db;
+}
+
+/** Files made before the ledger had record ids get the column (and its unique index) added. */
+function migrate(db: Db): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('usage')").all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'uid')) {
+    db.exec("ALTER TABLE usage ADD COLUMN uid TEXT; UPDATE usage SET uid = 'legacy-' || id; CREATE UNIQUE INDEX usage_uid ON usage(uid);");
+  }
 }

@@ -4,6 +4,7 @@ import { AutoglmError, type ChatModel } from '../core/index.js';
 import { defaultDatabasePath, tenancySettingsSchema, type TenancySettings, type TenancySettingsInput } from '../config/index.js';
 import { openDatabase, type Db } from './database.js';
 import { RateLimits } from './rate-limits.js';
+import { SqliteRolloutStore } from './rollout-store.js';
 import { ANONYMOUS_TENANT, withTenancy } from './tenancy-model.js';
 import { SCOPES, TenantStore, type Principal, type Scope } from './tenant-store.js';
 import { UsageLedger } from './usage-ledger.js';
@@ -56,6 +57,11 @@ export class Tenancy {
   /** The config file's tenants are written to the store; tenants made by the API or CLI are left as they are. */
   applyConfigTenants(settings: Pick<TenancySettings, 'tenants'>): void {
     for (const [id, tenant] of Object.entries(settings.tenants)) this.store.upsertTenant(id, tenant.limits, true);
+  }
+
+  /** Where rollout progress is kept: the same file as tenants and keys. */
+  rolloutStore(): SqliteRolloutStore {
+    return new SqliteRolloutStore(this.db);
   }
 
   /** Tenancy and the usage ledger around a model. */

@@ -94,8 +94,10 @@ export class LlamaEngine implements ChatModel {
     return { parallel: this.pool.size, busySequences: this.pool.busy, queueDepth: this.pool.queueDepth };
   }
 
+  private listed?: ModelInfo[];
+
   models(): ModelInfo[] {
-    return [{ id: this.description.name, ownedBy: 'autoglm', created: this.created, contextSize: this.description.contextSize }];
+    return (this.listed ??= [{ id: this.description.name, ownedBy: 'autoglm', created: this.created, contextSize: this.description.contextSize }]);
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {

@@ -88,8 +88,10 @@ export class SimEngine implements ChatModel {
     return this.faults;
   }
 
+  private listed?: ModelInfo[];
+
   models(): ModelInfo[] {
-    return [{ id: this.settings.model, ownedBy: 'autoglm-sim', created: this.created }];
+    return (this.listed ??= [{ id: this.settings.model, ownedBy: 'autoglm-sim', created: this.created }]);
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {

@@ -1,0 +1,164 @@
+// The gateway while it runs: the live generation of pools, its releases and alerts, and hot reload of the config file
+// (watched, SIGHUP, or the admin API): a valid config replaces the pools without dropping a call; an invalid one is
+// refused with its reason and the running config stays.
+import { watch, type FSWatcher } from 'node:fs';
+import type { FastifyBaseLogger } from 'fastify';
+import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { evaluateAlerts, GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
+import { buildGateway, LiveGateway, ReleaseManager, ReleaseRouter, WindowStatsCollector, type Gateway, type RolloutListener } from '../router/index.js';
+import type { Tenancy } from '../tenancy/index.js';
+
+export interface RuntimeOptions {
+  metrics: GatewayMetrics;
+  engineGauges: EngineGauges[];
+  tenancy: Tenancy;
+  logger?: FastifyBaseLogger;
+  paths?: ModelPaths;
+  seed?: number;
+  clock?: Clock;
+  /** How long a replaced generation may take to finish its calls before it is closed anyway. */
+  drainMs: number;
+  /** The config file, for reloads from disk. */
+  configPath?: string;
+}
+
+export interface ReloadStatus {
+  generation: number;
+  loadedAt: string;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+}
+
+export class GatewayRuntime {
+  readonly live: LiveGateway;
+  readonly releases: ReleaseManager;
+  private readonly notifier: WebhookNotifier;
+  private readonly outcomes = new WindowStatsCollector();
+  private alertState: AlertState = new Map();
+  private alertTimer?: NodeJS.Timeout;
+  private watcher?: FSWatcher;
+  private debounce?: NodeJS.Timeout;
+  private generationId = 1;
+  private reloading: Promise<void> = Promise.resolve();
+  private status: ReloadStatus;
+
+  private constructor(private config: GatewayConfig, private gateway: Gateway, private readonly options: RuntimeOptions) {
+    const clock = options.clock ?? systemClock;
+    this.notifier = new WebhookNotifier(config.alerts.webhooks, config.alerts.retries, options.logger);
+    const onRollout: RolloutListener = (event) => {
+      options.logger?.info({ release: event.state.release, status: event.state.status, reason: event.state.reason }, `rollout ${event.type}`);
+      void this.notifier.send({ type: `rollout.${event.type}`, release: event.state.release, stable: event.state.stable, canary: event.state.canary, status: event.state.status, reason: event.state.reason, evidence: event.evidence });
+    };
+    this.releases = new ReleaseManager(config.releases, clock, options.tenancy.rolloutStore(), onRollout);
+    this.live = new LiveGateway(this.generation(gateway));
+    this.status = { generation: 1, loadedAt: new Date().toISOString(), lastError: null, lastAttemptAt: null };
+    options.engineGauges.splice(0, options.engineGauges.length, ...gateway.gauges);
+    this.scheduleAlerts();
+  }
+
+  static async start(config: GatewayConfig, options: RuntimeOptions): Promise<GatewayRuntime> {
+    const gateway = await buildGateway(config, { metrics: options.metrics, paths: options.paths, seed: options.seed, clock: options.clock });
+    return new GatewayRuntime(config, gateway, options);
+  }
+
+  private generation(gateway: Gateway) {
+    const model = new ReleaseRouter(gateway.router, this.releases, (m, o) => this.outcomes.record(m, o));
+    return { id: this.generationId, model, close: () => gateway.close() };
+  }
+
+  get reloadStatus(): ReloadStatus {
+    return { ...this.status, generation: this.live.generation };
+  }
+
+  get pools(): Gateway['pools'] {
+    return this.gateway.pools;
+  }
+
+  get currentConfig(): GatewayConfig {
+    return this.config;
+  }
+
+  /** Replaces the pools with ones built from `config`; calls already running finish where they started. */
+  reload(config: GatewayConfig): Promise<void> {
+    // One reload at a time, in the order asked.
+    const run = this.reloading.then(async () => {
+      const gateway = await buildGateway(config, { metrics: this.options.metrics, paths: this.options.paths, seed: this.options.seed, clock: this.options.clock });
+      this.generationId++;
+      this.releases.reconfigure(config.releases);
+      this.gateway = gateway;
+      this.config = config;
+      this.options.engineGauges.splice(0, this.options.engineGauges.length, ...gateway.gauges);
+      this.options.tenancy.applyConfigTenants(config);
+      this.notifier.reconfigure(config.alerts.webhooks, config.alerts.retries);
+      this.scheduleAlerts();
+      this.status = { generation: this.generationId, loadedAt: new Date().toISOString(), lastError: null, lastAttemptAt: new Date().toISOString() };
+      await this.live.swap(this.generation(gateway), this.options.drainMs);
+    });
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads the config file again; a file that does not validate is refused and reported, and nothing changes. */
+  async reloadFromFile(): Promise<void> {
+    if (!this.options.configPath) throw new ConfigError('this gateway was not started from a config file');
+    let config: GatewayConfig;
+    try {
+      config = await loadGatewayConfig(this.options.configPath);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.status = { ...this.status, lastError: reason, lastAttemptAt: new Date().toISOString() };
+      this.options.logger?.error({ reason }, 'config reload refused; the running config stays');
+      void this.notifier.send({ type: 'config.reload_failed', reason });
+      throw err;
+    }
+    await this.reload(config);
+    this.options.logger?.info({ generation: this.live.generation }, 'config reloaded');
+  }
+
+  /** Reloads when the file changes (editors write in several steps: changes are gathered for a moment first). */
+  watchFile(): void {
+    if (!this.options.configPath || this.watcher) return;
+    this.watcher = watch(this.options.configPath, () => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.reloadFromFile().catch(() => undefined), 150);
+    });
+    this.watcher.on('error', () => undefined);
+  }
+
+  private scheduleAlerts(): void {
+    clearInterval(this.alertTimer);
+    const { rules, windowSeconds } = this.config.alerts;
+    if (rules.length === 0) return;
+    this.alertTimer = setInterval(() => this.evaluateAlerts(), windowSeconds * 1000).unref();
+  }
+
+  private evaluateAlerts(): void {
+    const windows = this.outcomes.roll();
+    const snapshot = new Map<string, ModelSnapshot>();
+    for (const [model, w] of windows) snapshot.set(model, { errorRate: w.errorRate, p99LatencyMs: w.p99LatencyMs });
+    for (const [model, pool] of this.gateway.pools) {
+      const s = snapshot.get(model) ?? {};
+      s.breakersOpen = pool.replicas.filter((r) => r.breaker.state === 'open').length;
+      snapshot.set(model, s);
+    }
+    for (const g of this.options.engineGauges) {
+      const model = g.model.split('/')[0]!;
+      const s = snapshot.get(model) ?? {};
+      s.queueDepth = (s.queueDepth ?? 0) + g.stats().queueDepth;
+      snapshot.set(model, s);
+    }
+    const { events, state } = evaluateAlerts(this.config.alerts.rules, snapshot, this.alertState);
+    this.alertState = state;
+    for (const e of events) void this.notifier.send({ ...e });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.alertTimer);
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+    this.releases.close();
+    await this.reloading;
+    await this.live.close();
+  }
+}
