@@ -7,6 +7,7 @@ import { registerServe } from './serve-command.js';
 import { registerSim } from './sim-command.js';
 import { registerConfig } from './config-command.js';
 import { registerKeys } from './keys-command.js';
+import { registerRollout } from './rollout-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -19,5 +20,6 @@ registerDoctor(program);
 registerSim(program);
 registerConfig(program);
 registerKeys(program);
+registerRollout(program);
 
 await program.parseAsync();

@@ -64,6 +64,8 @@ export interface CallReport {
   headers: Record<string, string>;
   /** The replica that answered, when a router chose one. */
   replica?: string;
+  /** The model version that answered, when a release name was asked for (the response's `model`, as OpenAI does). */
+  model?: string;
   cache?: 'hit' | 'miss';
 }
 

@@ -33,7 +33,9 @@ export class ReleaseRouter implements ChatModel {
 
   private target(req: ChatRequest, ctx: CallContext): ChatRequest {
     if (!this.releases.has(req.model)) return req;
-    return { ...req, model: this.releases.route(req.model, this.stickyKey(req.model, req, ctx)) };
+    const model = this.releases.route(req.model, this.stickyKey(req.model, req, ctx));
+    if (ctx.report) ctx.report.model = model;
+    return { ...req, model };
   }
 
   private finished(model: string, ctx: CallContext, outcome: Outcome): void {

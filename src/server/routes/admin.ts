@@ -77,6 +77,32 @@ export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (a
     return { object: 'list', group_by: query.groupBy, data: ledger.aggregate(query) };
   });
 
+  const releases = () => {
+    if (!state.releases) throw new AutoglmError(404, 'not_found_error', 'no_releases', 'This server has no releases: serve a gateway config with a releases section.');
+    return state.releases;
+  };
+  const rollout = (name: string) => {
+    const found = releases().releases.rollout(name);
+    if (!found) throw new AutoglmError(404, 'not_found_error', 'release_not_found', `No release '${name}'. GET /admin/rollouts lists them.`, 'release');
+    return found;
+  };
+  const by = (request: { principal?: { keyId: string | null; tenant: string } }) => (request.principal?.keyId ? `key ${request.principal.keyId}` : 'an operator');
+
+  app.get('/admin/rollouts', admin, async () => ({ object: 'list', data: releases().releases.rollouts().map((r) => r.snapshot) }));
+
+  app.get<{ Params: { release: string } }>('/admin/rollouts/:release', admin, async (request) => rollout(request.params.release).snapshot);
+
+  for (const action of ['promote', 'abort'] as const) {
+    app.post<{ Params: { release: string } }>(`/admin/rollouts/:release/${action}`, admin, async (request) => {
+      const r = rollout(request.params.release);
+      if (!r.canaryVersion) throw invalidRequest(`Release '${request.params.release}' has no canary to ${action}.`, 'release', 'no_canary');
+      r[action](by(request));
+      return r.snapshot;
+    });
+  }
+
+  app.get('/admin/config', admin, async () => ({ reload: state.releases?.reloadStatus ?? null, reloadable: Boolean(state.reload) }));
+
   app.post('/admin/reload', admin, async () => {
     if (!state.reload) throw invalidRequest('This server was started without a config file; there is nothing to reload.', null, 'no_config');
     try {
@@ -86,6 +112,6 @@ export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (a
       if (err instanceof ConfigError) throw invalidRequest(err.message, null, 'invalid_config');
       throw err;
     }
-    return { status: 'reloaded', tenants: tenancy().store.tenants().length };
+    return { status: 'reloaded', generation: state.releases?.reloadStatus.generation ?? null, tenants: tenancy().store.tenants().length };
   });
 };

@@ -15,27 +15,38 @@ interface Call {
 export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
   const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
 
-  app.get('/v1/models', { config: { scope: 'inference' } }, async () => ({ object: 'list', data: (state.model?.models() ?? []).map(modelObject) }));
+  /** What this caller may use: a tenant (or key) limited to some models sees only those. */
+  const allowed = (request: FastifyRequest) => {
+    const principal = request.principal;
+    if (!principal || !state.tenancy) return () => true;
+    const lists = [state.tenancy.store.tenant(principal.tenant)?.limits.models, principal.keyId ? state.tenancy.store.keyLimits(principal.keyId)?.models : undefined];
+    return (id: string) => lists.every((list) => !list || list.includes(id));
+  };
+
+  app.get('/v1/models', { config: { scope: 'inference' } }, async (request) => {
+    const may = allowed(request);
+    return { object: 'list', data: (state.model?.models() ?? []).filter((m) => may(m.id)).map(modelObject) };
+  });
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', { config: { scope: 'inference' } }, async (request) => {
     const model = servingModel(state, request.params.id);
     return modelObject(model.models().find((m) => m.id === request.params.id)!);
   });
 
-  /** Shared by both endpoints: only the encoders differ. */
+  /** Shared by both endpoints: only the encoders differ. `answered` is the model that answered (a version of a release). */
   async function serve(request: FastifyRequest, reply: FastifyReply, call: Call, encoders: {
-    stream: () => StreamEncoder;
-    whole: (result: Awaited<ReturnType<typeof complete>>) => object;
+    stream: (answered: string) => StreamEncoder;
+    whole: (result: Awaited<ReturnType<typeof complete>>, answered: string) => object;
   }) {
     const model = servingModel(state, call.req.model);
     const ctx = callContext(request, reply, state.inflight);
     if (!call.stream) {
       const result = await complete(model, call.req, ctx);
       reply.headers(ctx.report!.headers);
-      return encoders.whole(result);
+      return encoders.whole(result, ctx.report!.model ?? call.req.model);
     }
     const opened = await openStream(model, call.req, ctx);
-    await writeSse(reply, opened, encoders.stream(), ctx.signal, ctx.report!.headers);
+    await writeSse(reply, opened, encoders.stream(ctx.report!.model ?? call.req.model), ctx.signal, ctx.report!.headers);
     return reply;
   }
 
@@ -43,8 +54,8 @@ export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (
     const body = parseBody(chatCompletionBody, request.body);
     const call = { req: chatRequestFromChat(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
     return serve(request, reply, call, {
-      stream: () => chatStreamEncoder({ model: body.model, includeUsage: call.includeUsage }),
-      whole: (result) => chatCompletionToWire(body.model, result),
+      stream: (answered) => chatStreamEncoder({ model: answered, includeUsage: call.includeUsage }),
+      whole: (result, answered) => chatCompletionToWire(answered, result),
     });
   });
 
@@ -53,8 +64,8 @@ export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (
     const call = { req: chatRequestFromCompletion(body), stream: Boolean(body.stream), includeUsage: Boolean(body.stream_options?.include_usage) };
     const echo = body.echo && call.req.input.type === 'text' ? call.req.input.text : undefined;
     return serve(request, reply, call, {
-      stream: () => withEcho(completionStreamEncoder({ model: body.model, includeUsage: call.includeUsage }), echo),
-      whole: (result) => textCompletionToWire(body.model, result, echo),
+      stream: (answered) => withEcho(completionStreamEncoder({ model: answered, includeUsage: call.includeUsage }), echo),
+      whole: (result, answered) => textCompletionToWire(answered, result, echo),
     });
   });
 };
