@@ -11,6 +11,7 @@ export const sloSchema = z.strictObject({
   maxP99LatencyMs: z.number().positive().default(2000),
   maxP99TtftMs: z.number().positive().optional(),
   latencyRatio: z.number().min(1).default(1.5).describe('Relative: canary p99 may be this many times stable p99'),
+  latencyFloorMs: z.number().min(0).default(100).describe('Latencies below this are never judged relative to stable: at a few milliseconds the ratio is noise'),
   latencyWindows: z.number().int().min(1).default(3).describe('Consecutive breaching windows before a latency rollback'),
 });
 export type SloRules = z.infer<typeof sloSchema>;

@@ -29,6 +29,7 @@ describe('SLO windows', () => {
     const relative = evaluateWindow(stats(100, 0, 700), stats(100, 0, 400), rules);
     assert.equal(relative.kind === 'breach' && relative.breaches[0]!.against, 'stable');
     assert.equal(evaluateWindow(stats(100, 0, 500), stats(100, 0, 400), rules).kind, 'healthy');
+    assert.equal(evaluateWindow(stats(100, 0, 9), stats(100, 0, 3), rules).kind, 'healthy', 'milliseconds apart is noise, not a regression');
   });
 });
 

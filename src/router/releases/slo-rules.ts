@@ -31,7 +31,7 @@ export function evaluateWindow(canary: WindowStats | undefined, stable: WindowSt
   ] as const) {
     if (value === undefined) continue;
     if (max !== undefined && value > max) breaches.push({ kind: 'latency', metric, value, threshold: max, against: 'absolute' });
-    else if (stableValue !== undefined && value > stableValue * rules.latencyRatio) {
+    else if (stableValue !== undefined && value > rules.latencyFloorMs && value > stableValue * rules.latencyRatio) {
       breaches.push({ kind: 'latency', metric, value, threshold: stableValue * rules.latencyRatio, against: 'stable' });
     }
   }
