@@ -8,6 +8,7 @@ import { registerSim } from './sim-command.js';
 import { registerConfig } from './config-command.js';
 import { registerKeys } from './keys-command.js';
 import { registerRollout } from './rollout-command.js';
+import { registerEval } from './eval-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -21,5 +22,6 @@ registerSim(program);
 registerConfig(program);
 registerKeys(program);
 registerRollout(program);
+registerEval(program);
 
 await program.parseAsync();

@@ -7,6 +7,7 @@ import { engineSettingsSchema, serverSettingsSchema } from './engine-settings.js
 import { simSettingsSchema } from './sim-settings.js';
 import { tenancySettingsSchema } from './tenancy-config.js';
 import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
+import { reasoningConfigSchema } from './reasoning-config.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
 export const UPSTREAM_PRESET_CHOICES = ['vllm', 'sglang', 'llamacpp-server', 'ollama', 'zhipu', 'openai', 'autoglm'] as const;
@@ -69,6 +70,7 @@ export const gatewayConfigSchema = z.strictObject({
   releases: z.record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema).default({})
     .describe('Versioned models: clients call NAME and get the stable version, or the canary by its share'),
   alerts: alertsSchema.default(alertsSchema.parse({})),
+  reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
 }).superRefine((config, ctx) => {
   for (const [name, release] of Object.entries(config.releases)) {
     for (const [key, version] of [['stable', release.stable], ['canary', release.canary?.version]] as const) {

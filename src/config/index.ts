@@ -5,3 +5,4 @@ export * from './sim-settings.js';
 export * from './gateway-config.js';
 export * from './tenancy-config.js';
 export * from './release-config.js';
+export * from './reasoning-config.js';

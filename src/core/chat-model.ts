@@ -16,6 +16,22 @@ export type ResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; name?: string; schema: Record<string, unknown> };
 
+export const STRATEGIES = ['auto', 'direct', 'cot', 'plan', 'sc', 'asc', 'bon', 'reflect'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+/** How much thinking a caller asks for (the `reasoning` body field, a `strategy:` model prefix, or server defaults). */
+export interface ReasoningOptions {
+  strategy?: StrategyName;
+  /** Samples for self-consistency and best-of-N. */
+  samples?: number;
+  /** Cap for adaptive self-consistency. */
+  maxSamples?: number;
+  /** Tokens the strategy may spend in all, across its calls. */
+  budgetTokens?: number;
+  /** Below this confidence the answer is escalated (more samples, a stronger strategy, a larger model). */
+  confidence?: number;
+}
+
 /** Our own normalized request; wire formats are translated into it at the edge. */
 export interface ChatRequest {
   model: string;
@@ -36,6 +52,7 @@ export interface ChatRequest {
   responseFormat: ResponseFormat;
   /** Number of choices; engines see n = 1, `withChoices` fans out larger values. */
   n: number;
+  reasoning?: ReasoningOptions;
   /** The end user, as the OpenAI API's `user` field names them (used to keep a user on one model version). */
   user?: string;
   /** Whether the caller reads chunks as they come; when false a remote engine may ask its upstream for a whole answer. */
@@ -67,6 +84,8 @@ export interface CallReport {
   /** The model version that answered, when a release name was asked for (the response's `model`, as OpenAI does). */
   model?: string;
   cache?: 'hit' | 'miss';
+  /** What the reasoning layer did: sent as the response's `reasoning` field. */
+  reasoning?: Record<string, unknown>;
 }
 
 /** Carried with every call: cancellation, identity, priority and what the layers report back. */

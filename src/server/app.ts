@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import websocket from '@fastify/websocket';
 import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
 import type { ServerMetrics } from '../observability/index.js';
+import { parseStrategyModel } from '../reasoning/index.js';
 import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
 import type { ReloadStatus } from './gateway-runtime.js';
@@ -144,7 +145,8 @@ function servedIds(model: ChatModel): Set<string> {
 export function servingModel(state: ServingState, name: string | undefined): ChatModel {
   const model = state.model;
   if (!model) throw new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
-  if (name !== undefined && !servedIds(model).has(name)) {
+  // `sc:glm-4` is glm-4 with a reasoning strategy.
+  if (name !== undefined && !servedIds(model).has(parseStrategyModel(name).model)) {
     throw modelNotFound(name, model.models().map((m) => m.id));
   }
   return model;

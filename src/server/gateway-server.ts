@@ -24,6 +24,7 @@ export async function serveGateway(
   return startServer({
     server,
     logger: options.logger,
+    reasoning: config.reasoning,
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache },
     load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
       const runtime = await GatewayRuntime.start(config, {

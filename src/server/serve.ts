@@ -1,8 +1,9 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { withChoices, type ChatModel } from '../core/index.js';
-import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput } from '../config/index.js';
+import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput, type ReasoningConfig, reasoningConfigSchema } from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
+import { withReasoning } from '../reasoning/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
@@ -34,6 +35,8 @@ export interface StartOptions<T extends ServedModels> {
   logger?: FastifyBaseLogger;
   /** Extra routes (e.g. the simulator's fault control), registered before listening. */
   routes?: (app: FastifyInstance, state: ServingState) => void | Promise<void>;
+  /** Strategy defaults per model, the confidence threshold and the cascade (default: reasoning only when asked). */
+  reasoning?: ReasoningConfig;
   /** Auth, tenants, limits, the ledger's file, Redis and the response cache. Default: auth off, ledger on. */
   tenancy?: TenancySettingsInput;
 }
@@ -67,7 +70,8 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
     throw err;
   }
   gauges.push(...served.gauges);
-  state.model = withMetrics(tenancy.wrap(withCache(withChoices(served.model), tenancy)), metrics);
+  const reasoning = withReasoning(withCache(withChoices(served.model), tenancy), options.reasoning ?? reasoningConfigSchema.parse({}));
+  state.model = withMetrics(tenancy.wrap(reasoning), metrics);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;

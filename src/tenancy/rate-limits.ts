@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type * as Flexible from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AutoglmError } from '../core/index.js';
+import { parseStrategyModel } from '../reasoning/index.js';
 
 // The package's index loads every store it supports (Mongo, Postgres, DynamoDB...), about 10 MB of a gateway's memory;
 // the two stores used here are loaded on their own, the Redis one only when Redis is configured.
@@ -133,7 +134,9 @@ export class RateLimits {
   }
 
   /** Lets a request in or throws 429 (403 for a model the tenant may not use); nothing is held when it refuses. */
-  async admit(subject: LimitSubject, model: string, estimatedTokens: number): Promise<Admission> {
+  async admit(subject: LimitSubject, asked: string, estimatedTokens: number): Promise<Admission> {
+    // A strategy prefix (sc:glm-4) does not change which model is used.
+    const model = parseStrategyModel(asked).model;
     for (const [limits, who] of [[subject.tenantLimits, `Tenant '${subject.tenant}'`], [subject.keyLimits, 'This API key']] as const) {
       if (limits?.models && !limits.models.includes(model)) {
         throw new AutoglmError(403, 'permission_error', 'model_not_allowed', `${who} may not use the model '${model}'. Allowed: ${limits.models.join(', ') || 'none'}.`, 'model');

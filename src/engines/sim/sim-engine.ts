@@ -18,6 +18,7 @@ import {
 } from '../../core/index.js';
 import { faultSettingsSchema, resolveSimSettings, type FaultSettings, type ResolvedSimSettings, type SimSettingsInput } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
+import { SimSolver } from './solver.js';
 import { PrefixCache } from './prefix-cache.js';
 
 const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', 'cache', 'and', 'time', 'we', 'see', 'token', 'light', 'river'];
@@ -58,6 +59,7 @@ export class SimEngine implements ChatModel {
   private readonly cache: PrefixCache;
   private readonly random: Random;
   private readonly created = Math.floor(Date.now() / 1000);
+  private readonly solver?: SimSolver;
   private requests = 0;
   private promptTokens = 0;
   private cachedTokens = 0;
@@ -69,6 +71,7 @@ export class SimEngine implements ChatModel {
     const slots = Array.from({ length: this.settings.maxRunning }, (_, i) => i);
     this.slots = new BoundedPool(slots, { maxQueue: this.settings.maxQueue, choose: (free) => free[free.length - 1]! });
     this.cache = new PrefixCache(this.settings.blockSize, this.settings.cacheBlocks);
+    if (this.settings.solver) this.solver = new SimSolver(this.settings.solver);
   }
 
   get stats(): SimStats {
@@ -123,6 +126,11 @@ export class SimEngine implements ChatModel {
     this.cache.insert(prompt);
     const limit = Math.min(req.maxTokens ?? s.outputTokens, req.ignoreEos ? Infinity : s.outputTokens);
     const dropAt = rng.next() < faults.dropRate ? Math.max(1, Math.floor(limit / 2)) : Infinity;
+    const solved = this.solver?.answer(req, Math.floor(rng.next() * 2 ** 32));
+    if (solved !== undefined) {
+      yield* this.say(solved.split(' '), req, ctx, rng, prompt.length, cached);
+      return;
+    }
     for (let i = 0; i < limit; i++) {
       if (i > 0 && s.itlMs > 0) await this.clock.sleep(s.itlMs * load() * (1 + s.itlJitter * (2 * rng.next() - 1)), ctx.signal);
       if (i === dropAt) {
@@ -135,5 +143,17 @@ export class SimEngine implements ChatModel {
     const reason = limit === (req.maxTokens ?? Infinity) ? 'length' : 'stop';
     yield { type: 'finish', index: 0, reason };
     yield { type: 'usage', usage: { promptTokens: prompt.length, completionTokens: limit, cachedPromptTokens: cached } };
+  }
+
+  /** A scripted answer (solver mode), word by word at the simulated pace; never cut by max_tokens mid-answer. */
+  private async *say(words: string[], req: ChatRequest, ctx: CallContext, rng: Random, promptTokens: number, cached: number): AsyncGenerator<ChatChunk> {
+    const s = this.settings;
+    const load = () => 1 + s.slowdownPerRunning * this.slots.busy;
+    for (let i = 0; i < words.length; i++) {
+      if (i > 0 && s.itlMs > 0) await this.clock.sleep(s.itlMs * load() * (1 + s.itlJitter * (2 * rng.next() - 1)), ctx.signal);
+      yield { type: 'text-delta', index: 0, text: i === 0 ? words[i]! : ` ${words[i]}` };
+    }
+    yield { type: 'finish', index: 0, reason: 'stop' };
+    yield { type: 'usage', usage: { promptTokens, completionTokens: words.length, cachedPromptTokens: cached } };
   }
 }

@@ -43,7 +43,9 @@ export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (
     if (!call.stream) {
       const result = await complete(model, call.req, ctx);
       reply.headers(ctx.report!.headers);
-      return encoders.whole(result, ctx.report!.model ?? call.req.model);
+      const wire = encoders.whole(result, ctx.report!.model ?? call.req.model);
+      // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore.
+      return ctx.report!.reasoning ? { ...wire, reasoning: ctx.report!.reasoning } : wire;
     }
     const opened = await openStream(model, call.req, ctx);
     await writeSse(reply, opened, encoders.stream(ctx.report!.model ?? call.req.model), ctx.signal, ctx.report!.headers);

@@ -1,0 +1,19 @@
+// The reasoning layer's settings: per-model defaults, the confidence threshold, and the cascade of larger models.
+import { z } from 'zod';
+import { STRATEGIES } from '../core/index.js';
+
+export const reasoningOptionsSchema = z.strictObject({
+  strategy: z.enum(STRATEGIES).optional(),
+  samples: z.number().int().min(1).max(64).optional(),
+  max_samples: z.number().int().min(1).max(64).optional(),
+  budget_tokens: z.number().int().positive().optional(),
+  confidence: z.number().min(0).max(1).optional(),
+});
+
+export const reasoningConfigSchema = z.strictObject({
+  confidence: z.number().min(0).max(1).default(0.6).describe('Below this an answer is escalated'),
+  maxEscalations: z.number().int().min(0).max(5).default(2),
+  defaults: z.record(z.string(), reasoningOptionsSchema).default({}).describe('Reasoning per model when the caller asks for none'),
+  cascade: z.record(z.string(), z.string()).default({}).describe('A larger model to escalate to, per model: the edge/cloud split'),
+});
+export type ReasoningConfig = z.infer<typeof reasoningConfigSchema>;

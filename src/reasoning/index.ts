@@ -1,0 +1,9 @@
+// Door of the reasoning room: the reasoner wrapper, its strategies and the pure rules they are built from.
+export { withReasoning, parseStrategyModel } from './reasoner.js';
+export { classifyTask, TASK_TYPES, type TaskType } from './task-parser.js';
+export { extractAnswer } from './answer-extraction.js';
+export { tally, canStop, type Tally, type StopRule } from './voting.js';
+export { chooseStrategy, type Choice } from './selector.js';
+export { nextEscalation, type Escalation, type Attempt } from './feedback.js';
+export { arithmeticScore } from './verifier.js';
+export { selfConsistency, direct, chainOfThought, planAndSolve, bestOfN, reflectAndRevise, type StrategyEnv, type StrategyResult } from './strategies.js';
