@@ -9,6 +9,7 @@ import { registerConfig } from './config-command.js';
 import { registerKeys } from './keys-command.js';
 import { registerRollout } from './rollout-command.js';
 import { registerEval } from './eval-command.js';
+import { registerIndex } from './index-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -23,5 +24,6 @@ registerConfig(program);
 registerKeys(program);
 registerRollout(program);
 registerEval(program);
+registerIndex(program);
 
 await program.parseAsync();

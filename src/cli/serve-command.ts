@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { engineSettingsSchema, loadGatewayConfig, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
+import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { serveGateway, serveModel, type RunningServer, type ServedModels } from '../server/index.js';
 import { fail } from './errors.js';
@@ -28,6 +28,7 @@ interface ServeFlags {
   database?: string;
   redis?: string;
   cache?: boolean;
+  index?: string;
   logLevel: string;
 }
 
@@ -60,6 +61,7 @@ export function registerServe(program: Command): void {
     .option('--database <file>', 'SQLite file for tenants, keys and the usage ledger')
     .option('--redis <url>', 'share limits and the cache with other processes through Redis')
     .option('--cache', 'cache answers to deterministic requests (temperature 0 or a seed)')
+    .option('--index <file>', 'document index for the rag strategy (made by `autoglm index add`)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'warn')
     .action(async (flags: ServeFlags) => {
       try {
@@ -96,7 +98,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
   const logger = serverLogger(flags.logLevel);
   const tenancy = { auth: { enabled: Boolean(flags.auth) }, database: flags.database, redis: flags.redis, cache: flags.cache ? {} : undefined };
-  const running = await serveModel({ engine, server, logger, tenancy });
+  const reasoning = reasoningConfigSchema.parse(flags.index ? { retrieval: { index: flags.index } } : {});
+  const running = await serveModel({ engine, server, logger, tenancy, reasoning });
   printBanner(running);
   handleShutdown(running);
 }

@@ -15,5 +15,14 @@ export const reasoningConfigSchema = z.strictObject({
   maxEscalations: z.number().int().min(0).max(5).default(2),
   defaults: z.record(z.string(), reasoningOptionsSchema).default({}).describe('Reasoning per model when the caller asks for none'),
   cascade: z.record(z.string(), z.string()).default({}).describe('A larger model to escalate to, per model: the edge/cloud split'),
+  retrieval: z.strictObject({
+    index: z.string().describe('Index file made by `autoglm index add`'),
+    topK: z.number().int().min(1).max(20).default(4),
+    embeddings: z.strictObject({
+      baseUrl: z.url().describe('OpenAI-compatible base URL with /v1'),
+      model: z.string().min(1),
+      apiKeyEnv: z.string().optional(),
+    }).optional().describe('Re-rank passages by embeddings (the index must have been built with the same model)'),
+  }).optional().describe('Documents for the rag strategy'),
 });
 export type ReasoningConfig = z.infer<typeof reasoningConfigSchema>;

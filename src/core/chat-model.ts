@@ -16,7 +16,7 @@ export type ResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; name?: string; schema: Record<string, unknown> };
 
-export const STRATEGIES = ['auto', 'direct', 'cot', 'plan', 'sc', 'asc', 'bon', 'reflect'] as const;
+export const STRATEGIES = ['auto', 'direct', 'cot', 'plan', 'sc', 'asc', 'bon', 'reflect', 'rag'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 /** How much thinking a caller asks for (the `reasoning` body field, a `strategy:` model prefix, or server defaults). */

@@ -6,4 +6,4 @@ export { tally, canStop, type Tally, type StopRule } from './voting.js';
 export { chooseStrategy, type Choice } from './selector.js';
 export { nextEscalation, type Escalation, type Attempt } from './feedback.js';
 export { arithmeticScore } from './verifier.js';
-export { selfConsistency, direct, chainOfThought, planAndSolve, bestOfN, reflectAndRevise, type StrategyEnv, type StrategyResult } from './strategies.js';
+export { selfConsistency, direct, chainOfThought, planAndSolve, bestOfN, reflectAndRevise, retrievalAugmented, type Retriever, type StrategyEnv, type StrategyResult } from './strategies.js';

@@ -19,7 +19,7 @@ import {
 import type { ReasoningConfig } from '../config/index.js';
 import { nextEscalation, type Attempt, type Escalation } from './feedback.js';
 import { chooseStrategy } from './selector.js';
-import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, selfConsistency, type StrategyEnv, type StrategyResult } from './strategies.js';
+import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, retrievalAugmented, selfConsistency, type Retriever, type StrategyEnv, type StrategyResult } from './strategies.js';
 import { classifyTask } from './task-parser.js';
 
 const PREFIX = new RegExp(`^(${STRATEGIES.join('|')}):(.+)$`);
@@ -33,7 +33,7 @@ export function parseStrategyModel(name: string): { strategy?: StrategyName; mod
 const DEFAULT_SAMPLES = 8;
 const DEFAULT_COMPLETION_TOKENS = 256;
 
-export function withReasoning(inner: ChatModel, config: ReasoningConfig): ChatModel {
+export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriever?: Retriever & { size: number }): ChatModel {
   const cascade = new Map(Object.entries(config.cascade));
 
   /** The model and reasoning a request asks for, or undefined for a plain call. */
@@ -65,7 +65,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig): ChatMo
       return result;
     };
     const tokensPerCall = Math.ceil(question.length / 4) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-    const chosen = options.strategy === 'auto' ? chooseStrategy(task, options.budgetTokens, tokensPerCall) : { strategy: options.strategy, maxSamples: undefined };
+    const chosen = options.strategy === 'auto' ? chooseStrategy(task, options.budgetTokens, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
     let attempt: Attempt = { strategy: chosen.strategy, model, confidence: undefined, maxSamples: options.maxSamples ?? options.samples ?? chosen.maxSamples ?? DEFAULT_SAMPLES };
     const escalations: Escalation[] = [];
     const tried = new Set<string>();
@@ -73,7 +73,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig): ChatMo
     let result: StrategyResult;
     for (;;) {
       const env: StrategyEnv = { ask, base: { ...req, model: attempt.model, input: { type: 'messages', messages } }, task, seed };
-      result = await runStrategy(attempt, env, options);
+      result = await runStrategy(attempt, env, options, retriever, config.retrieval?.topK ?? 4);
       attempt = { ...attempt, confidence: result.confidence };
       const threshold = options.confidence ?? config.confidence;
       const next = escalations.length < config.maxEscalations ? nextEscalation(attempt, threshold, cascade, tried) : undefined;
@@ -93,6 +93,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig): ChatMo
       strategy: attempt.strategy, requested: options.strategy, task, model: attempt.model, calls, samples: result.samples,
       confidence: result.confidence === undefined ? null : Math.round(result.confidence * 1000) / 1000,
       answer: result.answer ?? null, votes: result.votes ?? null, escalations,
+      ...('sources' in result ? { sources: result.sources } : {}),
     };
     if (ctx.report) {
       ctx.report.reasoning = report;
@@ -129,7 +130,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig): ChatMo
   };
 }
 
-function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptions): Promise<StrategyResult> {
+function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptions, retriever: Retriever | undefined, topK: number): Promise<StrategyResult> {
   const samples = attempt.maxSamples ?? DEFAULT_SAMPLES;
   switch (attempt.strategy) {
     case 'direct':
@@ -146,6 +147,9 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptio
       return bestOfN(env, options.samples ?? samples);
     case 'reflect':
       return reflectAndRevise(env);
+    case 'rag':
+      if (!retriever) throw invalidRequest('The rag strategy needs a document index: build one with `autoglm index add` and name it in the config (reasoning.retrieval.index) or with --index.', 'reasoning.strategy');
+      return retrievalAugmented(env, retriever, topK);
   }
 }
 

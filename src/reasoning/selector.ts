@@ -9,9 +9,10 @@ export interface Choice {
 
 /**
  * Reasoning tasks get adaptive self-consistency when the budget pays for several samples, chain-of-thought when it
- * pays for about one; everything else is answered directly (sampling a summary or a chat reply buys nothing).
+ * pays for about one; questions go to the documents when an index is loaded; everything else is answered directly
+ * (sampling a summary or a chat reply buys nothing).
  */
-export function chooseStrategy(task: TaskType, budgetTokens: number | undefined, tokensPerCall: number): Choice {
+export function chooseStrategy(task: TaskType, budgetTokens: number | undefined, tokensPerCall: number, hasDocuments = false): Choice {
   const affordable = budgetTokens === undefined ? Infinity : Math.floor(budgetTokens / Math.max(1, tokensPerCall));
   switch (task) {
     case 'math':
@@ -20,6 +21,9 @@ export function chooseStrategy(task: TaskType, budgetTokens: number | undefined,
       return { strategy: affordable >= 1 ? 'cot' : 'direct' };
     case 'code':
       return { strategy: affordable >= 2 ? 'reflect' : 'direct' };
+    case 'open_qa':
+      // A question about facts is answered from the documents when there are any.
+      return { strategy: hasDocuments ? 'rag' : 'direct' };
     default:
       return { strategy: 'direct' };
   }

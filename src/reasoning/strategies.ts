@@ -107,3 +107,17 @@ export async function reflectAndRevise(env: StrategyEnv): Promise<StrategyResult
   const [a, b] = [extractAnswer(draft, env.task), extractAnswer(revised, env.task)];
   return { text: revised, answer: b, confidence: b === undefined ? 0 : a === b ? 1 : 0.5, samples: 2 };
 }
+
+/** What the rag strategy retrieves with. */
+export interface Retriever {
+  search(query: string, k: number): Promise<{ source: string; text: string; score: number }[]>;
+}
+
+/** Retrieval-augmented: the passages that best match the question go in front of it, numbered for citation. */
+export async function retrievalAugmented(env: StrategyEnv, retriever: Retriever, k: number): Promise<StrategyResult & { sources: string[] }> {
+  const question = [...env.base.input.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const hits = await retriever.search(question, k);
+  const context = hits.map((h, i) => `[${i + 1}] (${h.source}) ${h.text}`).join('\n\n');
+  const result = await single(env, withSystem(env.base, hits.length ? `${PROMPTS.rag}\n\n${context}` : PROMPTS.rag));
+  return { ...result, sources: hits.map((h) => h.source) };
+}

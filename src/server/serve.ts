@@ -4,6 +4,7 @@ import { withChoices, type ChatModel } from '../core/index.js';
 import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput, type ReasoningConfig, reasoningConfigSchema } from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
 import { withReasoning } from '../reasoning/index.js';
+import { openRetriever } from '../retrieval/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
@@ -70,7 +71,9 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
     throw err;
   }
   gauges.push(...served.gauges);
-  const reasoning = withReasoning(withCache(withChoices(served.model), tenancy), options.reasoning ?? reasoningConfigSchema.parse({}));
+  const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
+  const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval) : undefined;
+  const reasoning = withReasoning(withCache(withChoices(served.model), tenancy), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(reasoning), metrics);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
@@ -110,6 +113,7 @@ export interface ServeOptions {
   paths?: ModelPaths;
   logger?: FastifyBaseLogger;
   tenancy?: TenancySettingsInput;
+  reasoning?: ReasoningConfig;
 }
 
 /** The one-model case: an embedded llama.cpp engine behind the API. */
@@ -118,6 +122,7 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
     server: options.server,
     logger: options.logger,
     tenancy: options.tenancy,
+    reasoning: options.reasoning,
     load: async () => {
       const { LlamaEngine } = await import('../engines/llama/index.js');
       const engine = await LlamaEngine.load(options.engine, options.paths ?? modelPathsFromEnv());
