@@ -10,6 +10,8 @@ import { registerKeys } from './keys-command.js';
 import { registerRollout } from './rollout-command.js';
 import { registerEval } from './eval-command.js';
 import { registerIndex } from './index-command.js';
+import { registerBench } from './bench-command.js';
+import { registerTune } from './tune-command.js';
 
 const program = new Command()
   .name('autoglm')
@@ -25,5 +27,7 @@ registerKeys(program);
 registerRollout(program);
 registerEval(program);
 registerIndex(program);
+registerBench(program);
+registerTune(program);
 
 await program.parseAsync();

@@ -3,3 +3,4 @@ export { ServerMetrics, type EngineGauges } from './metrics.js';
 export { withMetrics } from './metered-model.js';
 export { GatewayMetrics, type ReplicaGaugeSource } from './gateway-metrics.js';
 export * from './alerts/index.js';
+export { LiveStats, type LiveSnapshot } from './live-stats.js';

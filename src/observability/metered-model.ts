@@ -16,13 +16,17 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
       async complete(req: ChatRequest, ctx: CallContext) {
         const started = performance.now();
         let outcome = 'error';
+        let tokens = 0;
         try {
           const result = await innerComplete(req, ctx);
           counted(req.model, result.usage);
+          tokens = result.usage.completionTokens;
           outcome = 'ok';
           return result;
         } finally {
-          metrics.requestDuration.observe({ model: req.model, outcome: ctx.signal.aborted ? 'abort' : outcome }, (performance.now() - started) / 1000);
+          const ms = performance.now() - started;
+          metrics.requestDuration.observe({ model: req.model, outcome: ctx.signal.aborted ? 'abort' : outcome }, ms / 1000);
+          if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, tokens });
         }
       },
     }),
@@ -33,16 +37,21 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
       const itl = metrics.interTokenLatency.labels(model);
       const started = performance.now();
       let last = 0;
+      let first: number | undefined;
+      let tokens = 0;
       let outcome = 'abort';
       try {
         for await (const chunk of inner.stream(req, ctx)) {
           if (chunk.type === 'text-delta') {
             const now = performance.now();
-            if (last === 0) ttft.observe((now - started) / 1000);
-            else itl.observe((now - last) / 1000);
+            if (last === 0) {
+              first = now - started;
+              ttft.observe(first / 1000);
+            } else itl.observe((now - last) / 1000);
             last = now;
           } else if (chunk.type === 'usage') {
             counted(model, chunk.usage);
+            tokens = chunk.usage.completionTokens;
             outcome = 'ok';
           } else if (chunk.type === 'error') {
             outcome = 'error';
@@ -53,7 +62,9 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         outcome = 'error';
         throw err;
       } finally {
-        metrics.requestDuration.observe({ model, outcome }, (performance.now() - started) / 1000);
+        const ms = performance.now() - started;
+        metrics.requestDuration.observe({ model, outcome }, ms / 1000);
+        if (outcome !== 'abort') metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: first, tokens });
       }
     },
   };

@@ -1,4 +1,5 @@
 // Prometheus metrics: one registry per server, so tests and embedded uses never share global state.
+import { LiveStats } from './live-stats.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Latency buckets from 5 ms to 60 s: LLM latencies span four orders of magnitude. */
@@ -20,8 +21,11 @@ export class ServerMetrics {
   readonly interTokenLatency = new Histogram({ name: 'autoglm_inter_token_latency_seconds', help: 'Time between consecutive streamed text chunks', labelNames: ['model'] as const, buckets: TOKEN_GAP_BUCKETS, registers: [this.registry] });
   readonly requestDuration = new Histogram({ name: 'autoglm_request_duration_seconds', help: 'End-to-end generation time', labelNames: ['model', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
+  /** The last minutes of traffic, for the dashboard. */
+  readonly live = new LiveStats();
+
   /** `engines` may change after construction (loading, reloads): gauges read it at every scrape. */
-  constructor(engines: readonly EngineGauges[] = []) {
+  constructor(private readonly engines: readonly EngineGauges[] = []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autoglm_process_' });
     const gauge = (name: string, help: string, pick: (s: ReturnType<EngineGauges['stats']>) => number) =>
       new Gauge({
@@ -35,5 +39,10 @@ export class ServerMetrics {
     gauge('autoglm_queue_depth', 'Requests waiting for a free sequence', (s) => s.queueDepth);
     gauge('autoglm_busy_sequences', 'Sequences generating right now', (s) => s.busySequences);
     gauge('autoglm_sequences', 'Parallel sequences configured', (s) => s.parallel);
+  }
+
+  /** Each engine's queue and sequences now, for the dashboard. */
+  engineStats(): { model: string; queueDepth: number; busySequences: number; parallel: number }[] {
+    return this.engines.map((e) => ({ model: e.model, ...e.stats() }));
   }
 }

@@ -8,6 +8,7 @@ import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
 import type { ReloadStatus } from './gateway-runtime.js';
 import { adminRoutes } from './routes/admin.js';
+import { uiRoutes } from './routes/ui.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
@@ -28,6 +29,17 @@ export interface ServingState {
   reload?: () => Promise<void>;
   /** Model versions and their rollouts, when serving a gateway config. */
   releases?: { releases: ReleaseManager; reloadStatus: ReloadStatus };
+  /** Every replica's health and load, when serving a gateway config. */
+  replicas?: () => ReplicaStatus[];
+}
+
+export interface ReplicaStatus {
+  model: string;
+  id: string;
+  available: boolean;
+  breaker: string;
+  outstanding: number;
+  ewmaTtftMs: number | null;
 }
 
 declare module 'fastify' {
@@ -126,6 +138,7 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
   await app.register(inferRoutes(state));
   await app.register(websocketRoutes(state));
   await app.register(adminRoutes(state));
+  await app.register(uiRoutes);
   return app;
 }
 

@@ -75,6 +75,13 @@ export class GatewayRuntime {
     return this.gateway.pools;
   }
 
+  /** Every replica of every pool now serving, for the dashboard. */
+  replicaStatus(): { model: string; id: string; available: boolean; breaker: string; outstanding: number; ewmaTtftMs: number | null }[] {
+    return [...this.gateway.pools].flatMap(([model, pool]) => pool.replicas.map((r) => ({
+      model, id: r.id, available: r.available(), breaker: r.breaker.state, outstanding: r.outstanding, ewmaTtftMs: r.ewmaTtftMs === undefined ? null : Math.round(r.ewmaTtftMs),
+    })));
+  }
+
   get currentConfig(): GatewayConfig {
     return this.config;
   }

@@ -34,6 +34,7 @@ export async function serveGateway(
       if (options.configPath) state.reload = () => runtime.reloadFromFile();
       if (options.watch) runtime.watchFile();
       state.releases = runtime;
+      state.replicas = () => runtime.replicaStatus();
       return {
         runtime,
         model: runtime.live,

@@ -101,6 +101,16 @@ export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (a
     });
   }
 
+  // Everything the dashboard shows, in one poll.
+  app.get('/admin/stats', admin, async () => ({
+    time: new Date().toISOString(),
+    live: state.metrics.live.snapshot(),
+    engines: state.metrics.engineStats(),
+    replicas: state.replicas?.() ?? [],
+    rollouts: state.releases?.releases.rollouts().map((r) => r.snapshot) ?? [],
+    tenants: state.tenancy?.ledger.aggregate({ fromMs: Date.now() - 86_400_000, groupBy: ['tenant'] }) ?? [],
+  }));
+
   app.get('/admin/config', admin, async () => ({ reload: state.releases?.reloadStatus ?? null, reloadable: Boolean(state.reload) }));
 
   app.post('/admin/reload', admin, async () => {

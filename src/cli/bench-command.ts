@@ -1,0 +1,115 @@
+// `autoglm bench`: load against any OpenAI-compatible URL, open or closed loop, with a live bar, a text table, JSON and
+// an HTML report; `--compare a.json b.json` puts two runs side by side.
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { DATASETS, type DatasetName } from '../datasets/index.js';
+import { compareReport, htmlReport, runBench, textReport, type BenchResult } from '../loadgen/index.js';
+import { fail } from './errors.js';
+
+interface BenchFlags {
+  url: string;
+  model?: string;
+  apiKey?: string;
+  rate?: number;
+  arrival: 'constant' | 'poisson';
+  concurrency: number;
+  requests: number;
+  duration?: number;
+  dataset?: string;
+  datasetsDir?: string;
+  inputTokens: number;
+  outputTokens: number;
+  sharedPrefix: number;
+  prefixGroups: number;
+  sloTtftMs?: number;
+  sloTpotMs?: number;
+  sloE2eMs?: number;
+  seed: number;
+  out?: string;
+  html?: string;
+  compare?: string[];
+  ignoreEos?: boolean;
+  quiet?: boolean;
+}
+
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a non-negative number: ${v}`);
+  return n;
+};
+
+/** The model to load: the one named, else the first the server lists. */
+async function firstModel(url: string, apiKey?: string): Promise<string> {
+  const { request } = await import('undici');
+  const res = await request(`${url.replace(/\/+$/, '')}/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+  const body = (await res.body.json()) as { data?: { id: string }[] };
+  const id = body.data?.[0]?.id;
+  if (!id) throw new Error(`${url}/models lists no model; pass --model`);
+  return id;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('load-test an OpenAI-compatible server: TTFT, inter-token latency, TPOT, end-to-end percentiles, throughput, goodput')
+    .option('-u, --url <url>', 'base URL with /v1', 'http://127.0.0.1:8080/v1')
+    .option('-m, --model <name>', 'model to ask (default: the first one the server lists)')
+    .option('--api-key <key>', 'API key (default: $AUTOGLM_API_KEY)')
+    .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', num)
+    .option('--arrival <kind>', 'open loop: constant | poisson', 'poisson')
+    .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', num, 8)
+    .option('-n, --requests <n>', 'requests to send', num, 200)
+    .option('-d, --duration <s>', 'stop sending after this many seconds', num)
+    .option('--dataset <name>', `prompts from ../shared/datasets: ${DATASETS.join(', ')}`)
+    .option('--datasets-dir <dir>', 'the datasets folder')
+    .option('--input-tokens <n>', 'synthetic prompts: words per user message', num, 64)
+    .option('--output-tokens <n>', 'max_tokens of each request', num, 128)
+    .option('--shared-prefix <n>', 'synthetic prompts: words of a system prompt shared within a group', num, 0)
+    .option('--prefix-groups <n>', 'synthetic prompts: how many different shared prefixes', num, 1)
+    .option('--slo-ttft-ms <ms>', 'goodput: time to first token at most this', num)
+    .option('--slo-tpot-ms <ms>', 'goodput: time per output token at most this', num)
+    .option('--slo-e2e-ms <ms>', 'goodput: end-to-end latency at most this', num)
+    .option('--ignore-eos', 'ask the server to generate all max_tokens (vLLM and llama.cpp extension)')
+    .option('--seed <n>', 'seed of prompts and arrivals', num, 1)
+    .option('-o, --out <file>', 'write the results as JSON')
+    .option('--html <file>', 'write an HTML report with a latency CDF and throughput over time')
+    .option('--compare <files...>', 'compare two JSON results (A then B) instead of running')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (flags: BenchFlags) => {
+      try {
+        if (flags.compare) return compare(flags);
+        await bench(flags);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+function compare(flags: BenchFlags): void {
+  if (flags.compare!.length !== 2) throw new Error('--compare takes two result files: A and B');
+  const [a, b] = flags.compare!.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResult) as [BenchResult, BenchResult];
+  process.stdout.write(`${compareReport(a, b, [flags.compare![0]!, flags.compare![1]!])}\n`);
+  if (flags.html) writeFileSync(flags.html, htmlReport([{ name: 'A', result: a }, { name: 'B', result: b }]));
+}
+
+async function bench(flags: BenchFlags): Promise<void> {
+  if (flags.dataset && !(DATASETS as readonly string[]).includes(flags.dataset)) throw new Error(`unknown dataset '${flags.dataset}'; use ${DATASETS.join(', ')}`);
+  if (flags.arrival !== 'constant' && flags.arrival !== 'poisson') throw new Error('--arrival is constant or poisson');
+  const apiKey = flags.apiKey ?? process.env.AUTOGLM_API_KEY;
+  const model = flags.model ?? (await firstModel(flags.url, apiKey));
+  const bar = flags.quiet ? undefined : new SingleBar({ format: 'bench [{bar}] {value}/{total} | {ok} ok {errors} failed | {tps} tok/s', stream: process.stderr }, Presets.shades_classic);
+  bar?.start(flags.requests, 0, { ok: 0, errors: 0, tps: 0 });
+  const result = await runBench({
+    url: flags.url, model, apiKey, mode: flags.rate ? 'open' : 'closed', rate: flags.rate, arrival: flags.arrival, concurrency: flags.concurrency,
+    requests: flags.requests, durationSeconds: flags.duration, seed: flags.seed,
+    workload: { dataset: flags.dataset as DatasetName | undefined, datasetsDir: flags.datasetsDir, inputTokens: flags.inputTokens, outputTokens: flags.outputTokens, sharedPrefixTokens: flags.sharedPrefix, prefixGroups: flags.prefixGroups, seed: flags.seed },
+    slo: { ttftMs: flags.sloTtftMs, tpotMs: flags.sloTpotMs, e2eMs: flags.sloE2eMs },
+    extraBody: flags.ignoreEos ? { ignore_eos: true } : undefined,
+    onProgress: (done, _total, live) => bar?.update(done, { ok: live.ok, errors: live.errors, tps: Math.round(live.outputTokens / Math.max(0.001, live.elapsedS)) }),
+  });
+  bar?.stop();
+  process.stdout.write(`${textReport(result)}\n`);
+  if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2));
+  if (flags.html) writeFileSync(flags.html, htmlReport([{ name: model, result }]));
+}

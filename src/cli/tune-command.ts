@@ -1,0 +1,145 @@
+// `autoglm tune`: Bayesian optimization (TPE) of the embedded engine's settings. Each trial starts `autoglm serve`
+// with the proposed settings, loads it with `bench`, and scores tokens/s under a p99 time-to-first-token objective.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { stringify } from 'yaml';
+import { runBench } from '../loadgen/index.js';
+import { METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
+import { fail } from './errors.js';
+
+interface TuneFlags {
+  model: string;
+  param?: string[];
+  budget: number;
+  methods: string;
+  sloTtftMs: number;
+  requests: number;
+  concurrency: number;
+  outputTokens: number;
+  trialSeconds: number;
+  seed: number;
+  state?: string;
+  out?: string;
+}
+
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${v}`);
+  return n;
+};
+
+/** Settings that matter on a CPU: threads (the one that makes or breaks a small VM), parallel sequences, batch size. */
+const defaultSpace = (): Param[] => [
+  parseParam(`threads=int:1:${Math.max(2, availableParallelism())}`),
+  parseParam('parallel=int:1:8'),
+  parseParam('batchSize=logint:64:1024'),
+];
+
+const flagOf = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** One trial: a server with these settings on a free port, a closed-loop benchmark against it, then the server stops. */
+async function measure(point: Point, flags: TuneFlags): Promise<TrialMetrics> {
+  const args = ['serve', '--model', flags.model, '--port', '0', '--max-queue', '256'];
+  for (const [name, value] of Object.entries(point)) if (value !== 'none') args.push(flagOf(name), String(value));
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUTOGLM_DATA_DIR: process.env.AUTOGLM_DATA_DIR } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const failed: TrialMetrics = { outputTokensPerS: 0, ttftP99Ms: Infinity, e2eP50Ms: Infinity, errors: flags.requests };
+  try {
+    const url = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 60_000);
+      const check = () => {
+        const m = /serving .* at (http:\/\/[\d.:]+\/v1)/.exec(out);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      };
+      child.stdout!.on('data', check);
+      child.on('exit', () => { clearTimeout(timer); resolve(undefined); });
+    });
+    if (!url) return failed;
+    const result = await runBench({
+      url, model: (/serving (\S+) at/.exec(out) ?? [])[1] ?? flags.model, mode: 'closed', arrival: 'poisson', concurrency: flags.concurrency,
+      requests: flags.requests, durationSeconds: flags.trialSeconds, graceSeconds: Math.max(2, flags.trialSeconds / 2), seed: flags.seed,
+      workload: { inputTokens: 32, outputTokens: flags.outputTokens, sharedPrefixTokens: 0, prefixGroups: 1, seed: flags.seed },
+      slo: {}, extraBody: { ignore_eos: true },
+    });
+    return { outputTokensPerS: result.throughput.outputTokensPerS, ttftP99Ms: result.ttftMs.count ? result.ttftMs.p99 : Infinity, e2eP50Ms: result.e2eMs.p50, errors: result.requests.errors };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const show = (p: Point) => Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ');
+
+function table(method: Method, trials: readonly Trial[]): string {
+  const lines = [`${method}:`, `  ${'#'.padStart(3)}  ${'settings'.padEnd(40)}${'tok/s'.padStart(9)}${'TTFT p99'.padStart(10)}${'errors'.padStart(8)}${'score'.padStart(12)}`];
+  let best = -Infinity;
+  for (const t of trials) {
+    const mark = t.score > best ? ' *' : '';
+    best = Math.max(best, t.score);
+    lines.push(`  ${String(t.n).padStart(3)}  ${show(t.point).padEnd(40)}${t.metrics.outputTokensPerS.toFixed(0).padStart(9)}${(Number.isFinite(t.metrics.ttftP99Ms) ? t.metrics.ttftP99Ms.toFixed(0) : '-').padStart(10)}${String(t.metrics.errors).padStart(8)}${(t.feasible ? t.score.toFixed(0) : 'infeasible').padStart(12)}${mark}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('find the serving settings that give the most tokens/s within a latency objective (Bayesian optimization)')
+    .option('-m, --model <spec>', 'model to serve in each trial', 'stories260K')
+    .option('-p, --param <specs...>', 'search space: name=int:MIN:MAX | log:MIN:MAX | logint:MIN:MAX | cat:A,B (names are serve flags: threads, parallel, batchSize, contextSize, quantize)')
+    .option('-b, --budget <trials>', 'trials per method', num, 10)
+    .option('--methods <list>', `which searches to run: ${METHODS.join(', ')} (random and grid are baselines on the same budget)`, 'tpe')
+    .option('--slo-ttft-ms <ms>', 'objective: p99 time to first token at most this', num, 1000)
+    .option('--requests <n>', 'requests per trial', num, 48)
+    .option('--concurrency <n>', 'users per trial', num, 8)
+    .option('--output-tokens <n>', 'tokens generated per request', num, 64)
+    .option('--trial-seconds <s>', 'a trial stops sending after this long', num, 6)
+    .option('--seed <n>', 'seed of the search and the workload', num, 1)
+    .option('--state <file>', 'keep trials here; a run with the same space and seed resumes from it')
+    .option('-o, --out <file>', 'write the best settings as YAML')
+    .action(async (flags: TuneFlags) => {
+      try {
+        await runTune(flags);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+async function runTune(flags: TuneFlags): Promise<void> {
+  const space = flags.param?.length ? flags.param.map(parseParam) : defaultSpace();
+  const methods = flags.methods.split(',').map((m) => m.trim()) as Method[];
+  const bad = methods.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (bad) throw new Error(`unknown method '${bad}'; use ${METHODS.join(', ')}`);
+  const objective = { ttftP99Ms: flags.sloTtftMs };
+  process.stderr.write(`tuning ${flags.model}: ${space.map((p) => p.name).join(', ')}; maximize output tokens/s with p99 TTFT <= ${flags.sloTtftMs} ms; ${flags.budget} trials per method\n`);
+  const bar = new SingleBar({ format: 'tune [{bar}] {value}/{total} | {method} | best {best} tok/s | {last}', stream: process.stderr }, Presets.shades_classic);
+  bar.start(flags.budget * methods.length, 0, { method: methods[0], best: '-', last: '' });
+  let best = -Infinity;
+  let done = 0;
+  const results = await tune({
+    space, objective, budget: flags.budget, methods, seed: flags.seed, statePath: flags.state,
+    evaluate: (point) => measure(point, flags),
+    onTrial: (method, trial) => {
+      best = Math.max(best, trial.score);
+      bar.update(++done, { method, best: best > 0 ? best.toFixed(0) : '-', last: show(trial.point) });
+    },
+  });
+  bar.stop();
+  const all = methods.flatMap((m) => (results[m] ?? []).map((t) => ({ method: m, trial: t })));
+  const winner = all.reduce((a, b) => (b.trial.score > a.trial.score ? b : a));
+  process.stdout.write(`${methods.map((m) => table(m, results[m] ?? [])).join('\n\n')}\n\n`);
+  process.stdout.write(`best: ${show(winner.trial.point)} -> ${winner.trial.metrics.outputTokensPerS.toFixed(0)} tok/s, TTFT p99 ${winner.trial.metrics.ttftP99Ms.toFixed(0)} ms (${winner.method}, trial ${winner.trial.n})\n`);
+  for (const m of methods) {
+    const n = trialsToReach(results[m] ?? [], winner.trial.score);
+    process.stdout.write(`  ${m.padEnd(7)} within 5% of the best after ${n === undefined ? `never (in ${results[m]?.length ?? 0})` : `${n} trials`}\n`);
+  }
+  if (flags.out) {
+    writeFileSync(flags.out, stringify({ model: flags.model, ...winner.trial.point, measured: { outputTokensPerS: Math.round(winner.trial.metrics.outputTokensPerS), ttftP99Ms: Math.round(winner.trial.metrics.ttftP99Ms) } }));
+    process.stderr.write(`wrote ${flags.out}: serve with ${Object.entries(winner.trial.point).filter(([, v]) => v !== 'none').map(([k, v]) => `${flagOf(k)} ${v}`).join(' ')}\n`);
+  }
+}
