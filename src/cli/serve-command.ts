@@ -127,7 +127,7 @@ async function runGateway(flags: ServeFlags): Promise<void> {
       ...(releases.length ? ['', `  ${'release'.padEnd(20)} versions`, ...releases] : []), '',
       ...tenancyLines(running), '',
       `Config ${flags.config} is reloaded when it changes, on SIGHUP, and by POST /admin/reload.`,
-      `Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
+      `Dashboard: ${running.url}/ui. Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
   );
   handleShutdown(running);
 }
@@ -156,13 +156,13 @@ function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine
       `  model    ${d.path} (${mb} MB${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`,
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
       `  limits   body ${(settings.bodyLimitBytes / 2 ** 20).toFixed(1)} MiB, drain ${settings.drainSeconds}s`,
-      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /admin /health /ready /metrics`,
+      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
       ...tenancyLines(running),
       '',
       `Try it:`,
       `  curl ${url}/v1/chat/completions -H 'content-type: application/json'${auth} -d '${example}'`,
       '',
-      'Ctrl-C drains in-flight requests and exits.',
+      `Dashboard: ${url}/ui. Ctrl-C drains in-flight requests and exits.`,
       '',
     ].join('\n'),
   );
