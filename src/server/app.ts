@@ -120,6 +120,11 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
   });
 
   app.setErrorHandler((err: FastifyError | AutoglmError, request, reply) => {
+    // A client that hung up mid-request is not a server failure, and there is no one left to answer.
+    if (reply.raw.destroyed || request.raw.socket?.destroyed) {
+      request.log.debug({ reqId: request.id }, 'client went away before the answer');
+      return;
+    }
     const error = err instanceof AutoglmError ? err : fromFastifyError(err);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
     if (request.callReport) reply.headers(request.callReport.headers);
