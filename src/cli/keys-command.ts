@@ -1,6 +1,6 @@
 // `autoglm keys`: create, list and revoke API keys in the tenant store (the SQLite file the server reads).
 import type { Command } from 'commander';
-import { defaultDatabasePath, loadGatewayConfig } from '../config/index.js';
+import { defaultDatabasePath, limitsSchema, loadGatewayConfig, type Limits } from '../config/index.js';
 import { AutoglmError } from '../core/index.js';
 import { openDatabase, SCOPES, TenantStore, type Scope } from '../tenancy/index.js';
 import { fail } from './errors.js';
@@ -33,6 +33,19 @@ function withStore(action: (store: TenantStore, path: string) => void) {
   };
 }
 
+/** `requestsPerMinute=60 models=a,b` -> limits, checked by the same schema the config and the admin API use. */
+function limitsOf(settings: string[]): Limits {
+  const raw: Record<string, unknown> = {};
+  for (const setting of settings) {
+    const [name, value] = setting.split('=', 2) as [string, string | undefined];
+    if (value === undefined) fail(new Error(`--limit ${setting}: write it as name=value`));
+    raw[name] = name === 'models' ? value.split(',') : Number(value);
+  }
+  const parsed = limitsSchema.safeParse(raw);
+  if (!parsed.success) fail(new Error(`--limit: ${parsed.error.issues[0]!.path.join('.') || 'limits'}: ${parsed.error.issues[0]!.message}`));
+  return parsed.data;
+}
+
 const storeOptions = (cmd: Command) =>
   cmd.option('--database <file>', 'SQLite file of tenants and keys (default: $AUTOGLM_DATA_DIR/autoglm.db)')
     .option('--config <file>', 'use the database named in this gateway config');
@@ -45,16 +58,19 @@ export function registerKeys(program: Command): void {
     .option('--scope <scope...>', `scopes: ${SCOPES.join(', ')}`, ['inference'])
     .option('--name <text>', 'a label to recognise the key by')
     .option('--expires-in-days <n>', 'the key stops working after this many days', Number)
-    .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number }) => {
+    .option('--limit <setting...>', 'limits of this key on top of its tenant\'s, e.g. requestsPerMinute=60 tokensPerDay=100000 models=a,b')
+    .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number; limit?: string[] }) => {
       const bad = flags.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
       if (bad) fail(new Error(`unknown scope '${bad}'; use ${SCOPES.join(' or ')}`));
       if (flags.expiresInDays !== undefined && !(flags.expiresInDays > 0)) fail(new Error('--expires-in-days must be a positive number'));
+      const limits = limitsOf(flags.limit ?? []);
       await withStore((store, path) => {
         store.ensureTenant(flags.tenant);
         const expiresAt = flags.expiresInDays ? new Date(Date.now() + flags.expiresInDays * 86_400_000) : undefined;
-        const { key, info } = store.createKey({ tenant: flags.tenant, scopes: flags.scope as Scope[], name: flags.name, expiresAt });
+        const { key, info } = store.createKey({ tenant: flags.tenant, scopes: flags.scope as Scope[], name: flags.name, expiresAt, limits });
         process.stdout.write(`${key}\n`);
-        process.stderr.write(`created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`);
+        const own = Object.entries(info.limits).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+        process.stderr.write(`created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}${own ? `, limits ${own}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`);
       })(flags);
     });
 

@@ -51,6 +51,9 @@ describe('tenants, keys and limits', () => {
       keys[tenant] = cli.out().trim();
       assert.match(keys[tenant]!, /^agk_[0-9a-f]{12}_/);
     }
+    const limited = runCli(['keys', 'create', '--tenant', 'solo', '--limit', 'requestsPerMinute=1', '--database', database]);
+    assert.equal(await limited.exited, 0, limited.err());
+    keys.soloLimited = limited.out().trim();
   });
 
   after(async () => {
@@ -105,6 +108,14 @@ describe('tenants, keys and limits', () => {
     for await (const _ of stream) { /* drain */ }
     const { data } = await ask(keys.solo!);
     assert.equal(data.object, 'chat.completion');
+  });
+
+  it('holds a key to its own limits on top of its tenant\'s', async () => {
+    const { response } = await ask(keys.soloLimited!);
+    assert.equal(response.headers.get('x-ratelimit-limit-requests'), '1');
+    await assert.rejects(ask(keys.soloLimited!), (err) => err instanceof OpenAI.RateLimitError && /API key '[0-9a-f]{12}': 1 requests per minute/.test(err.message));
+    const { data } = await ask(keys.solo!);
+    assert.equal(data.object, 'chat.completion', "the tenant's other key is not limited");
   });
 
   it('lets only admin keys use the admin API: 401 without a key, 403 with an inference key', async () => {
