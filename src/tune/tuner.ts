@@ -73,7 +73,9 @@ export async function tune(o: TuneOptions): Promise<Partial<Record<Method, Trial
     for (let i = 0; i < trials.length && method === 'random'; i++) randomPoint(o.space, random);
     while (trials.length < o.budget) {
       const history = trials.map((t) => ({ point: t.point, score: t.score }));
-      const point = method === 'tpe' ? suggestTpe(o.space, history, seededRandom(o.seed * 997 + trials.length)) : method === 'random' ? randomPoint(o.space, random) : grid[trials.length];
+      // A small budget cannot spend four trials on random exploration before the model starts to steer.
+      const startup = Math.min(4, Math.max(2, Math.floor(o.budget / 4)));
+      const point = method === 'tpe' ? suggestTpe(o.space, history, seededRandom(o.seed * 997 + trials.length), { startup }) : method === 'random' ? randomPoint(o.space, random) : grid[trials.length];
       if (!point) break;
       const started = performance.now();
       const metrics = await o.evaluate(point);
