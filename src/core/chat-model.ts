@@ -173,6 +173,9 @@ export function assertNever(value: never): never {
 }
 
 /** The request's prompt as plain text, for routing keys and simulated tokenization (not for templates). */
+/** About four characters a token: the estimate used wherever no tokenizer is at hand. */
+export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
 export function promptTextOf(req: ChatRequest): string {
   return req.input.type === 'text' ? req.input.text : req.input.messages.map((m) => `${m.role}: ${m.content}`).join('\n');
 }

@@ -3,4 +3,4 @@ export * from './chat-model.js';
 export * from './errors.js';
 export { withChoices } from './choices.js';
 export { systemClock, seededRandom, type Clock, type Random } from './clock.js';
-export { fnv1a, FNV_OFFSET } from './hash.js';
+export { fnv1a, fnv1aString, FNV_OFFSET } from './hash.js';

@@ -5,6 +5,8 @@ import {
   AutoglmError,
   complete,
   emptyUsage,
+  estimateTokens,
+  fnv1aString,
   invalidRequest,
   STRATEGIES,
   type CallContext,
@@ -64,7 +66,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
       usage.cachedPromptTokens += result.usage.cachedPromptTokens;
       return result;
     };
-    const tokensPerCall = Math.ceil(question.length / 4) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+    const tokensPerCall = estimateTokens(question) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
     const chosen = options.strategy === 'auto' ? chooseStrategy(task, options.budgetTokens, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
     let attempt: Attempt = { strategy: chosen.strategy, model, confidence: undefined, maxSamples: options.maxSamples ?? options.samples ?? chosen.maxSamples ?? DEFAULT_SAMPLES };
     const escalations: Escalation[] = [];
@@ -154,8 +156,4 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptio
 }
 
 /** A request without a seed still samples reproducibly within itself. */
-function hashSeed(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h & 0x7fffffff;
-}
+const hashSeed = (text: string): number => fnv1aString(text) & 0x7fffffff;

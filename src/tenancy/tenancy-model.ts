@@ -2,6 +2,7 @@
 // and written to the usage ledger before the caller sees the end of the response.
 import {
   complete,
+  estimateTokens,
   promptTextOf,
   toAutoglmError,
   type CallContext,
@@ -28,7 +29,7 @@ export interface TenancyParts {
   now?: () => number;
 }
 
-const estimateTokens = (req: ChatRequest) => Math.ceil(promptTextOf(req).length / 4) + (req.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE) * req.n;
+const estimateRequestTokens = (req: ChatRequest) => estimateTokens(promptTextOf(req)) + (req.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE) * req.n;
 
 export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
   const now = parts.now ?? performance.now.bind(performance);
@@ -41,7 +42,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
     if (!RateLimits.limits(tenantLimits) && !RateLimits.limits(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
     try {
-      const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateTokens(req) : 0;
+      const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateRequestTokens(req) : 0;
       const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, tokens);
       if (ctx.report) Object.assign(ctx.report.headers, admission.headers);
       return { admission, inner: { ...ctx, tenant, priority }, tenant };
@@ -88,7 +89,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
         throw err;
       } finally {
         // A stream cut short reports no usage: count what was sent, about a token a chunk.
-        usage ??= { promptTokens: Math.ceil(promptTextOf(req).length / 4), completionTokens: completionChunks, cachedPromptTokens: 0 };
+        usage ??= { promptTokens: estimateTokens(promptTextOf(req)), completionTokens: completionChunks, cachedPromptTokens: 0 };
         await finish(req, ctx, call, started, status, usage);
       }
     },

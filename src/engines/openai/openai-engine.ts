@@ -2,7 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { AutoglmError, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import { AutoglmError, estimateTokens, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
 import { choiceText, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
@@ -26,8 +26,6 @@ export interface OpenAIEngineOptions {
   dispatcher?: Dispatcher;
 }
 
-/** Upstream text counted as tokens when the upstream reports no usage: about four characters a token. */
-const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 export class OpenAIEngine implements ChatModel {
   private readonly dispatcher: Dispatcher;

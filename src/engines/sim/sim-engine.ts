@@ -2,8 +2,7 @@
 import {
   AutoglmError,
   CONNECTION_DROPPED,
-  FNV_OFFSET,
-  fnv1a,
+  fnv1aString,
   modelNotFound,
   promptTextOf,
   seededRandom,
@@ -27,10 +26,7 @@ const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', '
 export function simTokenize(text: string): number[] {
   const ids: number[] = [];
   for (const word of text.split(/\s+/)) {
-    if (!word) continue;
-    let h = FNV_OFFSET;
-    for (let i = 0; i < word.length; i++) h = fnv1a(h, word.charCodeAt(i));
-    ids.push(h);
+    if (word) ids.push(fnv1aString(word));
   }
   return ids;
 }

@@ -2,7 +2,7 @@
 // (per strategy, recognised by its prompt) and a plausible wrong answer otherwise, so reasoning strategies can be
 // measured without a model that can reason. Draws are a pure function of (question, seed): the same sample index
 // gives the same answer whichever strategy asks, so strategies are compared on identical draws.
-import { fnv1a, FNV_OFFSET, type ChatRequest } from '../../core/index.js';
+import { fnv1aString, type ChatRequest } from '../../core/index.js';
 import { loadDataset, type DatasetItem, type DatasetName } from '../../datasets/index.js';
 
 export interface SolverSettings {
@@ -14,8 +14,7 @@ export interface SolverSettings {
 }
 
 function hashText(text: string, seed: number): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < text.length; i++) h = fnv1a(h, text.charCodeAt(i));
+  const h = fnv1aString(text);
   // MurmurHash3's finalizer over (question, seed): neighbouring seeds must give unrelated draws, or samples that
   // should be independent would agree (or err) together.
   let x = (h ^ Math.imul(seed, 0x9e3779b1)) >>> 0;

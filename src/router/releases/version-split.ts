@@ -1,9 +1,8 @@
 // Which version a request goes to: a stable hash of the caller's sticky key against the canary's share.
-import { fnv1a, FNV_OFFSET } from '../../core/index.js';
+import { fnv1aString } from '../../core/index.js';
 
 function bucketOf(key: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < key.length; i++) h = fnv1a(h, key.charCodeAt(i));
+  const h = fnv1aString(key);
   // FNV's low bits mix poorly; fold the high half in before taking the bucket.
   return ((h ^ (h >>> 16)) >>> 0) % 10_000;
 }
