@@ -65,8 +65,8 @@ export class ReplicaPool implements ChatModel {
     return [{ id: this.options.model, ownedBy: 'autoglm', created: this.created }];
   }
 
-  /** The replica for the next attempt: by policy among the available ones, untried ones first. */
-  private choose(route: RoutingRequest, tried: ReadonlySet<Replica>): Replica {
+  /** The replica for the next attempt: by policy among the available ones, untried ones first; marked tried and reported. */
+  private choose(route: RoutingRequest, tried: Set<Replica>, ctx: CallContext): Replica {
     const available = this.options.replicas.filter((r) => r.available());
     const fresh = available.filter((r) => !tried.has(r));
     const candidates = fresh.length > 0 ? fresh : available;
@@ -80,6 +80,8 @@ export class ReplicaPool implements ChatModel {
     if (policy instanceof PrefixAwarePolicy && policy.last) {
       metrics?.prefixRouting.inc({ model, result: policy.last.matchedBlocks > 0 ? 'hit' : 'miss' });
     }
+    tried.add(chosen);
+    if (ctx.report) ctx.report.replica = chosen.id;
     return chosen;
   }
 
@@ -87,9 +89,7 @@ export class ReplicaPool implements ChatModel {
     const route = routeOf(req);
     const tried = new Set<Replica>();
     for (let attempt = 1; ; attempt++) {
-      const replica = this.choose(route, tried);
-      tried.add(replica);
-      if (ctx.report) ctx.report.replica = replica.id;
+      const replica = this.choose(route, tried, ctx);
       const chunks = this.tracked(replica, req, ctx)[Symbol.asyncIterator]();
       let failure: AutoglmError;
       try {
@@ -122,9 +122,7 @@ export class ReplicaPool implements ChatModel {
     const route = routeOf(req);
     const tried = new Set<Replica>();
     for (let attempt = 1; ; attempt++) {
-      const replica = this.choose(route, tried);
-      tried.add(replica);
-      if (ctx.report) ctx.report.replica = replica.id;
+      const replica = this.choose(route, tried, ctx);
       const bookkeeping = this.begin(replica);
       try {
         const result = await complete(replica.engine, req, ctx);
