@@ -59,6 +59,9 @@ const monthStart = (ms: number) => { const d = new Date(ms); return Date.UTC(d.g
 const nextDay = (ms: number) => dayStart(ms) + 86_400_000;
 const nextMonth = (ms: number) => { const d = new Date(ms); return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1); };
 
+/** Whether these limits let a caller use a model (no list: every model). */
+export const allowsModel = (limits: Limits | undefined, model: string): boolean => !limits?.models || limits.models.includes(model);
+
 export interface RateLimitsOptions {
   redis?: Redis;
   now?: () => number;
@@ -138,8 +141,8 @@ export class RateLimits {
     // A strategy prefix (sc:glm-4) does not change which model is used.
     const model = parseStrategyModel(asked).model;
     for (const [limits, who] of [[subject.tenantLimits, `Tenant '${subject.tenant}'`], [subject.keyLimits, 'This API key']] as const) {
-      if (limits?.models && !limits.models.includes(model)) {
-        throw new AutoglmError(403, 'permission_error', 'model_not_allowed', `${who} may not use the model '${model}'. Allowed: ${limits.models.join(', ') || 'none'}.`, 'model');
+      if (!allowsModel(limits, model)) {
+        throw new AutoglmError(403, 'permission_error', 'model_not_allowed', `${who} may not use the model '${model}'. Allowed: ${(limits?.models ?? []).join(', ') || 'none'}.`, 'model');
       }
     }
     const checks = this.checks(subject, estimatedTokens);

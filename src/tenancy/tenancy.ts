@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { AutoglmError, type ChatModel } from '../core/index.js';
 import { defaultDatabasePath, tenancySettingsSchema, type TenancySettings, type TenancySettingsInput } from '../config/index.js';
 import { openDatabase, type Db } from './database.js';
-import { RateLimits } from './rate-limits.js';
+import { allowsModel, RateLimits } from './rate-limits.js';
 import { SqliteRolloutStore } from './rollout-store.js';
 import { ANONYMOUS_TENANT, withTenancy } from './tenancy-model.js';
 import { SCOPES, TenantStore, type Principal, type Scope } from './tenant-store.js';
@@ -81,6 +81,12 @@ export class Tenancy {
       throw new AutoglmError(403, 'permission_error', 'insufficient_scope', `This API key lacks the '${scope}' scope needed here.`);
     }
     return principal;
+  }
+
+  /** Which models this caller may use, by its tenant's and its key's lists (what /v1/models shows it). */
+  modelFilter(principal: Principal): (model: string) => boolean {
+    const lists = [this.store.tenant(principal.tenant)?.limits, principal.keyId ? this.store.keyLimits(principal.keyId) : undefined];
+    return (model) => lists.every((limits) => allowsModel(limits, model));
   }
 
   async close(): Promise<void> {

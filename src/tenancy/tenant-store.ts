@@ -42,6 +42,7 @@ export interface CreateKeyOptions {
   expiresAt?: Date;
 }
 
+interface CachedKey { row: KeyRow; limits: Limits; scopes: Scope[] }
 interface KeyRow { id: string; tenant: string; hash: string; name: string | null; scopes: string; limits: string; created_ms: number; expires_ms: number | null; revoked_ms: number | null }
 interface TenantRow { id: string; limits: string; from_config: number; created_ms: number }
 
@@ -53,7 +54,7 @@ const unauthorized = (message: string) => new AutoglmError(401, 'authentication_
 export class TenantStore {
   // Keys and tenants are read on every request: a short-lived copy spares SQLite, and revocation still lands within
   // a second in other processes sharing the file (at once in this one, which clears the copy).
-  private readonly keyCache = new LRUCache<string, KeyRow>({ max: 10_000, ttl: 1000 });
+  private readonly keyCache = new LRUCache<string, CachedKey>({ max: 10_000, ttl: 1000 });
   // NO_TENANT remembers a tenant that does not exist (the anonymous one usually), so it is not looked up per request.
   private readonly tenantCache = new LRUCache<string, Tenant>({ max: 10_000, ttl: 1000 });
   private readonly selectTenant: Statement<[string], TenantRow>;
@@ -127,31 +128,36 @@ export class TenantStore {
     return info;
   }
 
+  /** A key as read on every request: its row, limits and scopes parsed once per cached copy, not per call. */
+  private key(id: string): CachedKey | undefined {
+    let cached = this.keyCache.get(id);
+    if (!cached) {
+      const row = this.selectKey.get(id);
+      if (!row) return undefined;
+      cached = { row, limits: JSON.parse(row.limits) as Limits, scopes: row.scopes.split(',') as Scope[] };
+      this.keyCache.set(id, cached);
+    }
+    return cached;
+  }
+
   /** A key's own limits, from the copy `authenticate` just read. */
   keyLimits(id: string): Limits | undefined {
-    let row = this.keyCache.get(id);
-    if (!row) {
-      row = this.selectKey.get(id);
-      if (row) this.keyCache.set(id, row);
-    }
-    return row ? (JSON.parse(row.limits) as Limits) : undefined;
+    return this.key(id)?.limits;
   }
 
   /** The caller behind a presented key; 401 with a reason that never echoes the key. */
-  authenticate(key: string | undefined): Principal & { keyLimits: Limits } {
+  authenticate(key: string | undefined): Principal {
     if (!key) throw unauthorized('Missing API key. Send it as "Authorization: Bearer <key>".');
     const id = keyIdOf(key);
     if (!id) throw unauthorized('Malformed API key.');
-    let row = this.keyCache.get(id);
-    if (!row) {
-      row = this.selectKey.get(id);
-      if (row) this.keyCache.set(id, row);
-    }
-    if (!row || !keyMatches(key, row.hash)) throw unauthorized('Incorrect API key.');
+    const cached = this.key(id);
+    if (!cached || !keyMatches(key, cached.row.hash)) throw unauthorized('Incorrect API key.');
+    const { row, scopes } = cached;
     if (row.revoked_ms != null) throw unauthorized('This API key has been revoked.');
     if (row.expires_ms != null && row.expires_ms <= this.now()) throw unauthorized('This API key has expired.');
-    return { tenant: row.tenant, keyId: row.id, scopes: row.scopes.split(',') as Scope[], keyLimits: JSON.parse(row.limits) as Limits };
+    return { tenant: row.tenant, keyId: row.id, scopes };
   }
+
 }
 
 function infoOf(row: KeyRow): ApiKeyInfo {

@@ -15,16 +15,9 @@ interface Call {
 export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
   const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
 
-  /** What this caller may use: a tenant (or key) limited to some models sees only those. */
-  const allowed = (request: FastifyRequest) => {
-    const principal = request.principal;
-    if (!principal || !state.tenancy) return () => true;
-    const lists = [state.tenancy.store.tenant(principal.tenant)?.limits.models, principal.keyId ? state.tenancy.store.keyLimits(principal.keyId)?.models : undefined];
-    return (id: string) => lists.every((list) => !list || list.includes(id));
-  };
-
   app.get('/v1/models', { config: { scope: 'inference' } }, async (request) => {
-    const may = allowed(request);
+    // A tenant (or key) limited to some models sees only those.
+    const may = request.principal && state.tenancy ? state.tenancy.modelFilter(request.principal) : () => true;
     return { object: 'list', data: (state.model?.models() ?? []).filter((m) => may(m.id)).map(modelObject) };
   });
 
