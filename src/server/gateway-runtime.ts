@@ -30,6 +30,10 @@ export interface ReloadStatus {
   lastAttemptAt: string | null;
 }
 
+/** The pools of a config, built the same way at start and on every reload. */
+const build = (config: GatewayConfig, o: RuntimeOptions): Promise<Gateway> =>
+  buildGateway(config, { metrics: o.metrics, paths: o.paths, seed: o.seed, clock: o.clock });
+
 export class GatewayRuntime {
   readonly live: LiveGateway;
   readonly releases: ReleaseManager;
@@ -58,12 +62,14 @@ export class GatewayRuntime {
   }
 
   static async start(config: GatewayConfig, options: RuntimeOptions): Promise<GatewayRuntime> {
-    const gateway = await buildGateway(config, { metrics: options.metrics, paths: options.paths, seed: options.seed, clock: options.clock });
-    return new GatewayRuntime(config, gateway, options);
+    return new GatewayRuntime(config, await build(config, options), options);
   }
 
   private generation(gateway: Gateway) {
-    const model = new ReleaseRouter(gateway.router, this.releases, (m, o) => this.outcomes.record(m, o));
+    // Outcomes are kept for the alert rules' windows only while there are rules to read them.
+    const model = new ReleaseRouter(gateway.router, this.releases, (m, o) => {
+      if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
+    });
     return { id: this.generationId, model, close: () => gateway.close() };
   }
 
@@ -90,7 +96,7 @@ export class GatewayRuntime {
   reload(config: GatewayConfig): Promise<void> {
     // One reload at a time, in the order asked.
     const run = this.reloading.then(async () => {
-      const gateway = await buildGateway(config, { metrics: this.options.metrics, paths: this.options.paths, seed: this.options.seed, clock: this.options.clock });
+      const gateway = await build(config, this.options);
       this.generationId++;
       this.releases.reconfigure(config.releases);
       this.gateway = gateway;
