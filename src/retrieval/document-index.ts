@@ -63,7 +63,12 @@ const cosine = (a: readonly number[], b: readonly number[]) => {
 };
 
 export class DocumentIndex {
-  private constructor(private readonly passages: Passage[], private readonly search_: MiniSearch<Passage>) {}
+  /** Passages by id: what a search hit is looked up in. */
+  private readonly passages: Map<number, Passage>;
+
+  private constructor(passages: Passage[], private readonly search_: MiniSearch<Passage>) {
+    this.passages = new Map(passages.map((p) => [p.id, p]));
+  }
 
   static empty(): DocumentIndex {
     return new DocumentIndex([], new MiniSearch<Passage>(miniSearchOptions));
@@ -77,35 +82,38 @@ export class DocumentIndex {
 
   save(path: string): void {
     mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeFileSync(path, JSON.stringify({ passages: this.passages, search: this.search_.toJSON() }));
+    writeFileSync(path, JSON.stringify({ passages: [...this.passages.values()], search: this.search_.toJSON() }));
   }
 
   get size(): number {
-    return this.passages.length;
+    return this.passages.size;
   }
 
   get sources(): string[] {
-    return [...new Set(this.passages.map((p) => p.source))];
+    return [...new Set([...this.passages.values()].map((p) => p.source))];
   }
 
   /** Adds every text file under the paths (replacing passages of files added before); returns files and passages added. */
   async add(paths: readonly string[], embedder?: Embedder, onFile?: (file: string) => void): Promise<{ files: number; passages: number }> {
     let files = 0;
     let added = 0;
+    let nextId = 0;
+    for (const id of this.passages.keys()) nextId = Math.max(nextId, id + 1);
     for (const root of paths) {
       for (const file of textFiles(root)) {
         // Files under the working directory are named relative to it; others by their full path.
         const rel = relative(process.cwd(), resolve(file));
         const source = rel && !rel.startsWith('..') ? rel : resolve(file);
-        for (const old of this.passages.filter((p) => p.source === source)) this.search_.discard(old.id);
-        const kept = this.passages.filter((p) => p.source !== source);
-        this.passages.length = 0;
-        this.passages.push(...kept);
+        for (const old of this.passages.values()) {
+          if (old.source !== source) continue;
+          this.search_.discard(old.id);
+          this.passages.delete(old.id);
+        }
         const texts = splitPassages(readFileSync(file, 'utf8'));
         const vectors = embedder && texts.length ? await embedder.embed(texts) : undefined;
-        const nextId = this.passages.reduce((m, p) => Math.max(m, p.id), -1) + 1;
         const fresh = texts.map((text, i) => ({ id: nextId + i, source, text, vector: vectors?.[i] }));
-        this.passages.push(...fresh);
+        nextId += fresh.length;
+        for (const p of fresh) this.passages.set(p.id, p);
         this.search_.addAll(fresh);
         files++;
         added += fresh.length;
@@ -119,8 +127,7 @@ export class DocumentIndex {
   async search(query: string, k: number, embedder?: Embedder): Promise<Hit[]> {
     const found = this.search_.search(query).slice(0, Math.max(k * 5, 20));
     if (found.length === 0) return [];
-    const byId = new Map(this.passages.map((p) => [p.id, p]));
-    let ranked = found.map((r) => ({ passage: byId.get(r.id as number)!, score: r.score }));
+    let ranked = found.map((r) => ({ passage: this.passages.get(r.id as number)!, score: r.score }));
     if (embedder && ranked.every((r) => r.passage.vector)) {
       const [q] = await embedder.embed([query]);
       const top = ranked[0]!.score;
