@@ -6,6 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { DATASETS, type DatasetName } from '../datasets/index.js';
 import { compareReport, htmlReport, runBench, textReport, type BenchResult } from '../loadgen/index.js';
 import { fail } from './errors.js';
+import { nonNegativeNumber } from './number-options.js';
 
 interface BenchFlags {
   url: string;
@@ -33,12 +34,6 @@ interface BenchFlags {
   quiet?: boolean;
 }
 
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`not a non-negative number: ${v}`);
-  return n;
-};
-
 /** The model to load: the one named, else the first the server lists. */
 async function firstModel(url: string, apiKey?: string): Promise<string> {
   const { request } = await import('undici');
@@ -56,22 +51,22 @@ export function registerBench(program: Command): void {
     .option('-u, --url <url>', 'base URL with /v1', 'http://127.0.0.1:8080/v1')
     .option('-m, --model <name>', 'model to ask (default: the first one the server lists)')
     .option('--api-key <key>', 'API key (default: $AUTOGLM_API_KEY)')
-    .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', num)
+    .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', nonNegativeNumber)
     .option('--arrival <kind>', 'open loop: constant | poisson', 'poisson')
-    .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', num, 8)
-    .option('-n, --requests <n>', 'requests to send', num, 200)
-    .option('-d, --duration <s>', 'stop sending after this many seconds', num)
+    .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', nonNegativeNumber, 8)
+    .option('-n, --requests <n>', 'requests to send', nonNegativeNumber, 200)
+    .option('-d, --duration <s>', 'stop sending after this many seconds', nonNegativeNumber)
     .option('--dataset <name>', `prompts from ../shared/datasets: ${DATASETS.join(', ')}`)
     .option('--datasets-dir <dir>', 'the datasets folder')
-    .option('--input-tokens <n>', 'synthetic prompts: words per user message', num, 64)
-    .option('--output-tokens <n>', 'max_tokens of each request', num, 128)
-    .option('--shared-prefix <n>', 'synthetic prompts: words of a system prompt shared within a group', num, 0)
-    .option('--prefix-groups <n>', 'synthetic prompts: how many different shared prefixes', num, 1)
-    .option('--slo-ttft-ms <ms>', 'goodput: time to first token at most this', num)
-    .option('--slo-tpot-ms <ms>', 'goodput: time per output token at most this', num)
-    .option('--slo-e2e-ms <ms>', 'goodput: end-to-end latency at most this', num)
+    .option('--input-tokens <n>', 'synthetic prompts: words per user message', nonNegativeNumber, 64)
+    .option('--output-tokens <n>', 'max_tokens of each request', nonNegativeNumber, 128)
+    .option('--shared-prefix <n>', 'synthetic prompts: words of a system prompt shared within a group', nonNegativeNumber, 0)
+    .option('--prefix-groups <n>', 'synthetic prompts: how many different shared prefixes', nonNegativeNumber, 1)
+    .option('--slo-ttft-ms <ms>', 'goodput: time to first token at most this', nonNegativeNumber)
+    .option('--slo-tpot-ms <ms>', 'goodput: time per output token at most this', nonNegativeNumber)
+    .option('--slo-e2e-ms <ms>', 'goodput: end-to-end latency at most this', nonNegativeNumber)
     .option('--ignore-eos', 'ask the server to generate all max_tokens (vLLM and llama.cpp extension)')
-    .option('--seed <n>', 'seed of prompts and arrivals', num, 1)
+    .option('--seed <n>', 'seed of prompts and arrivals', nonNegativeNumber, 1)
     .option('-o, --out <file>', 'write the results as JSON')
     .option('--html <file>', 'write an HTML report with a latency CDF and throughput over time')
     .option('--compare <files...>', 'compare two JSON results (A then B) instead of running')

@@ -6,6 +6,7 @@ import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverS
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { serveGateway, serveModel, type RunningServer, type ServedModels } from '../server/index.js';
 import { fail } from './errors.js';
+import { anyNumber } from './number-options.js';
 import { handleShutdown } from './shutdown.js';
 
 interface ServeFlags {
@@ -32,12 +33,6 @@ interface ServeFlags {
   logLevel: string;
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
-  return n;
-};
-
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -46,17 +41,17 @@ export function registerServe(program: Command): void {
     .option('-m, --model <spec>', 'GGUF path, model name, or hf:owner/repo/file.gguf (env AUTOGLM_MODEL)')
     .option('--alias <name>', 'name clients use for the model')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
-    .option('-p, --port <port>', 'port to listen on (default 8080)', int)
-    .option('--parallel <n>', 'sequences decoded together', int)
-    .option('-c, --context-size <tokens>', 'context tokens per sequence', int)
-    .option('--batch-size <tokens>', 'tokens per llama.cpp batch', int)
-    .option('-t, --threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', int)
+    .option('-p, --port <port>', 'port to listen on (default 8080)', anyNumber)
+    .option('--parallel <n>', 'sequences decoded together', anyNumber)
+    .option('-c, --context-size <tokens>', 'context tokens per sequence', anyNumber)
+    .option('--batch-size <tokens>', 'tokens per llama.cpp batch', anyNumber)
+    .option('-t, --threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', anyNumber)
     .option('--gpu <backend>', 'auto | off | cuda | vulkan | metal')
     .option('-q, --quantize <type>', 'quantize once into the cache, then serve (q8_0, q4_k_m, ...)')
-    .option('--max-queue <n>', 'requests that may wait for a sequence before 429', int)
+    .option('--max-queue <n>', 'requests that may wait for a sequence before 429', anyNumber)
     .option('--chat-template <name>', 'auto | chatml | llama2 | general')
-    .option('--body-limit <bytes>', 'largest request body accepted', int)
-    .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', int)
+    .option('--body-limit <bytes>', 'largest request body accepted', anyNumber)
+    .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', anyNumber)
     .option('--auth', 'require API keys (create them with `autoglm keys create`)')
     .option('--database <file>', 'SQLite file for tenants, keys and the usage ledger')
     .option('--redis <url>', 'share limits and the cache with other processes through Redis')

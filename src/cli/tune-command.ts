@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { runBench } from '../loadgen/index.js';
 import { METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
 import { fail } from './errors.js';
+import { positiveNumber } from './number-options.js';
 
 interface TuneFlags {
   model: string;
@@ -24,12 +25,6 @@ interface TuneFlags {
   state?: string;
   out?: string;
 }
-
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${v}`);
-  return n;
-};
 
 /** Settings that matter on a CPU: threads (the one that makes or breaks a small VM), parallel sequences, batch size. */
 const defaultSpace = (): Param[] => [
@@ -91,14 +86,14 @@ export function registerTune(program: Command): void {
     .description('find the serving settings that give the most tokens/s within a latency objective (Bayesian optimization)')
     .option('-m, --model <spec>', 'model to serve in each trial', 'stories260K')
     .option('-p, --param <specs...>', 'search space: name=int:MIN:MAX | log:MIN:MAX | logint:MIN:MAX | cat:A,B (names are serve flags: threads, parallel, batchSize, contextSize, quantize)')
-    .option('-b, --budget <trials>', 'trials per method', num, 10)
+    .option('-b, --budget <trials>', 'trials per method', positiveNumber, 10)
     .option('--methods <list>', `which searches to run: ${METHODS.join(', ')} (random and grid are baselines on the same budget)`, 'tpe')
-    .option('--slo-ttft-ms <ms>', 'objective: p99 time to first token at most this', num, 1000)
-    .option('--requests <n>', 'requests per trial', num, 48)
-    .option('--concurrency <n>', 'users per trial', num, 8)
-    .option('--output-tokens <n>', 'tokens generated per request', num, 64)
-    .option('--trial-seconds <s>', 'a trial stops sending after this long', num, 6)
-    .option('--seed <n>', 'seed of the search and the workload', num, 1)
+    .option('--slo-ttft-ms <ms>', 'objective: p99 time to first token at most this', positiveNumber, 1000)
+    .option('--requests <n>', 'requests per trial', positiveNumber, 48)
+    .option('--concurrency <n>', 'users per trial', positiveNumber, 8)
+    .option('--output-tokens <n>', 'tokens generated per request', positiveNumber, 64)
+    .option('--trial-seconds <s>', 'a trial stops sending after this long', positiveNumber, 6)
+    .option('--seed <n>', 'seed of the search and the workload', positiveNumber, 1)
     .option('--state <file>', 'keep trials here; a run with the same space and seed resumes from it')
     .option('-o, --out <file>', 'write the best settings as YAML')
     .action(async (flags: TuneFlags) => {
