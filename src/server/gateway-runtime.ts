@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../core/index.js';
 import { evaluateAlerts, GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
 import { buildGateway, LiveGateway, ReleaseManager, ReleaseRouter, WindowStatsCollector, type Gateway, type RolloutListener } from '../router/index.js';
 import type { Tenancy } from '../tenancy/index.js';
+import type { ReplicaStatus } from './app.js';
 
 export interface RuntimeOptions {
   metrics: GatewayMetrics;
@@ -82,7 +83,7 @@ export class GatewayRuntime {
   }
 
   /** Every replica of every pool now serving, for the dashboard. */
-  replicaStatus(): { model: string; id: string; available: boolean; breaker: string; outstanding: number; ewmaTtftMs: number | null }[] {
+  replicaStatus(): ReplicaStatus[] {
     return [...this.gateway.pools].flatMap(([model, pool]) => pool.replicas.map((r) => ({
       model, id: r.id, available: r.available(), breaker: r.breaker.state, outstanding: r.outstanding, ewmaTtftMs: r.ewmaTtftMs === undefined ? null : Math.round(r.ewmaTtftMs),
     })));

@@ -127,7 +127,7 @@ export class RateLimits {
   }
 
   /** Whether these limits would check anything at all: most tenants of a local server have none. */
-  static limits(l: Limits | undefined): boolean {
+  static anySet(l: Limits | undefined): boolean {
     return !!l && (l.requestsPerMinute ?? l.tokensPerMinute ?? l.maxConcurrent ?? l.tokensPerDay ?? l.tokensPerMonth ?? l.models) !== undefined;
   }
 

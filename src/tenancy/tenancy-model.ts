@@ -40,7 +40,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     const tenantLimits = parts.store.tenant(tenant)?.limits ?? {};
     const keyLimits = ctx.keyId ? parts.store.keyLimits(ctx.keyId) : undefined;
     const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
-    if (!RateLimits.limits(tenantLimits) && !RateLimits.limits(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
+    if (!RateLimits.anySet(tenantLimits) && !RateLimits.anySet(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
     try {
       const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateRequestTokens(req) : 0;
       const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, tokens);
