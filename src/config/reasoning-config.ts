@@ -1,6 +1,6 @@
 // The reasoning layer's settings: per-model defaults, the confidence threshold, and the cascade of larger models.
 import { z } from 'zod';
-import { STRATEGIES } from '../core/index.js';
+import { STRATEGIES, type ReasoningOptions } from '../core/index.js';
 
 export const reasoningOptionsSchema = z.strictObject({
   strategy: z.enum(STRATEGIES).optional(),
@@ -9,6 +9,12 @@ export const reasoningOptionsSchema = z.strictObject({
   budget_tokens: z.number().int().positive().optional(),
   confidence: z.number().min(0).max(1).optional(),
 });
+
+/** The wire's snake_case reasoning options (request field or config defaults) as the reasoner takes them. */
+export function reasoningOptionsFrom(r: z.infer<typeof reasoningOptionsSchema> | null | undefined): ReasoningOptions | undefined {
+  if (!r) return undefined;
+  return { strategy: r.strategy, samples: r.samples, maxSamples: r.max_samples, budgetTokens: r.budget_tokens, confidence: r.confidence };
+}
 
 export const reasoningConfigSchema = z.strictObject({
   confidence: z.number().min(0).max(1).default(0.6).describe('Below this an answer is escalated'),

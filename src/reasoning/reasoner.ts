@@ -18,7 +18,7 @@ import {
   type StrategyName,
   type Usage,
 } from '../core/index.js';
-import type { ReasoningConfig } from '../config/index.js';
+import { reasoningOptionsFrom, type ReasoningConfig } from '../config/index.js';
 import { nextEscalation, type Attempt, type Escalation } from './feedback.js';
 import { chooseStrategy } from './selector.js';
 import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, retrievalAugmented, selfConsistency, type Retriever, type StrategyEnv, type StrategyResult } from './strategies.js';
@@ -41,8 +41,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
   /** The model and reasoning a request asks for, or undefined for a plain call. */
   function resolve(req: ChatRequest): { model: string; options: ReasoningOptions & { strategy: StrategyName } } | undefined {
     const { strategy: prefixed, model } = parseStrategyModel(req.model);
-    const d = config.defaults[model];
-    const defaults: ReasoningOptions = d ? { strategy: d.strategy, samples: d.samples, maxSamples: d.max_samples, budgetTokens: d.budget_tokens, confidence: d.confidence } : {};
+    const defaults: ReasoningOptions = reasoningOptionsFrom(config.defaults[model]) ?? {};
     const options = { ...defaults, ...req.reasoning };
     const strategy = prefixed ?? req.reasoning?.strategy ?? defaults.strategy;
     return strategy ? { model, options: { ...options, strategy } } : undefined;

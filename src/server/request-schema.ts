@@ -1,7 +1,7 @@
 // OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
 import { z } from 'zod';
-import { reasoningOptionsSchema } from '../config/index.js';
-import { invalidRequest, type ChatMessage, type ChatRequest, type ReasoningOptions, type ResponseFormat } from '../core/index.js';
+import { reasoningOptionsFrom, reasoningOptionsSchema } from '../config/index.js';
+import { invalidRequest, type ChatMessage, type ChatRequest, type ResponseFormat } from '../core/index.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart), z.null()]);
@@ -106,14 +106,9 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
 const stopList = (s: string | string[] | null | undefined): string[] => (s == null ? [] : typeof s === 'string' ? [s] : s).filter(Boolean);
 const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
-function reasoningOf(r: z.infer<typeof reasoningOptionsSchema> | null | undefined): ReasoningOptions | undefined {
-  if (!r) return undefined;
-  return { strategy: r.strategy, samples: r.samples, maxSamples: r.max_samples, budgetTokens: r.budget_tokens, confidence: r.confidence };
-}
-
 function samplingOf(body: ChatCompletionBody | CompletionBody | InferBody) {
   return {
-    reasoning: 'reasoning' in body ? reasoningOf(body.reasoning) : undefined,
+    reasoning: 'reasoning' in body ? reasoningOptionsFrom(body.reasoning) : undefined,
     temperature: opt(body.temperature),
     topP: opt(body.top_p),
     topK: opt(body.top_k),
