@@ -67,14 +67,17 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
     };
     const tokensPerCall = estimateTokens(question) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
     const chosen = options.strategy === 'auto' ? chooseStrategy(task, options.budgetTokens, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
-    let attempt: Attempt = { strategy: chosen.strategy, model, confidence: undefined, maxSamples: options.maxSamples ?? options.samples ?? chosen.maxSamples ?? DEFAULT_SAMPLES };
+    // Fixed-size strategies draw `samples`, adaptive ones stop at `max_samples`; either way the attempt carries the
+    // count, so an escalation to more samples takes effect.
+    const asked = chosen.strategy === 'asc' ? options.maxSamples ?? options.samples : options.samples ?? options.maxSamples;
+    let attempt: Attempt = { strategy: chosen.strategy, model, confidence: undefined, maxSamples: asked ?? chosen.maxSamples ?? DEFAULT_SAMPLES };
     const escalations: Escalation[] = [];
     const tried = new Set<string>();
     const seed = req.seed ?? hashSeed(ctx.requestId);
     let result: StrategyResult;
     for (;;) {
       const env: StrategyEnv = { ask, base: { ...req, model: attempt.model, input: { type: 'messages', messages } }, task, seed };
-      result = await runStrategy(attempt, env, options, retriever, config.retrieval?.topK ?? 4);
+      result = await runStrategy(attempt, env, retriever, config.retrieval?.topK ?? 4);
       attempt = { ...attempt, confidence: result.confidence };
       const threshold = options.confidence ?? config.confidence;
       const next = escalations.length < config.maxEscalations ? nextEscalation(attempt, threshold, cascade, tried) : undefined;
@@ -131,7 +134,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
   };
 }
 
-function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptions, retriever: Retriever | undefined, topK: number): Promise<StrategyResult> {
+function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | undefined, topK: number): Promise<StrategyResult> {
   const samples = attempt.maxSamples ?? DEFAULT_SAMPLES;
   switch (attempt.strategy) {
     case 'direct':
@@ -141,11 +144,11 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, options: ReasoningOptio
     case 'plan':
       return planAndSolve(env);
     case 'sc':
-      return selfConsistency(env, options.samples ?? samples, false);
+      return selfConsistency(env, samples, false);
     case 'asc':
       return selfConsistency(env, samples, true);
     case 'bon':
-      return bestOfN(env, options.samples ?? samples);
+      return bestOfN(env, samples);
     case 'reflect':
       return reflectAndRevise(env);
     case 'rag':

@@ -2,10 +2,11 @@
 // voting, early stopping, escalation and the selector.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChatCompletion, ChatRequest } from '../../src/core/index.js';
+import { complete, type ChatCompletion, type ChatRequest } from '../../src/core/index.js';
+import { reasoningConfigSchema } from '../../src/config/index.js';
 import { predictedVoteAccuracy, wilson } from '../../src/eval/index.js';
 import {
-  arithmeticScore, canStop, chooseStrategy, classifyTask, extractAnswer, nextEscalation, selfConsistency, tally, type StrategyEnv,
+  arithmeticScore, canStop, chooseStrategy, classifyTask, extractAnswer, nextEscalation, selfConsistency, tally, withReasoning, type StrategyEnv,
 } from '../../src/reasoning/index.js';
 
 describe('task parser', () => {
@@ -124,5 +125,25 @@ describe('feedback controller and selector', () => {
     assert.deepEqual(chooseStrategy('math', 400, 300), { strategy: 'cot' });
     assert.deepEqual(chooseStrategy('summarization', undefined, 300), { strategy: 'direct' });
     assert.deepEqual(chooseStrategy('code', undefined, 300), { strategy: 'reflect' });
+  });
+});
+
+describe('reasoner escalation', () => {
+  it('doubles the samples of a fixed-size self-consistency the caller sized, while answers keep disagreeing', async () => {
+    let calls = 0;
+    const model = {
+      models: () => [{ id: 'm', ownedBy: 'test', created: 0 }],
+      async *stream() {},
+      async complete(): Promise<ChatCompletion> {
+        calls++;
+        return { choices: [{ index: 0, text: `The answer is ${calls}.`, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 } };
+      },
+    };
+    const reasoner = withReasoning(model, reasoningConfigSchema.parse({ confidence: 0.9, maxEscalations: 2 }));
+    const report: { headers: Record<string, string>; reasoning?: Record<string, unknown> } = { headers: {} };
+    await complete(reasoner, { model: 'sc:m', input: { type: 'messages', messages: [{ role: 'user', content: 'How many apples are 3 and 4?' }] }, stop: [], responseFormat: { type: 'text' }, n: 1, reasoning: { samples: 2 } },
+      { signal: new AbortController().signal, requestId: 'r', report });
+    assert.equal(calls, 2 + 4 + 8);
+    assert.deepEqual((report.reasoning!.escalations as { kind: string }[]).map((e) => e.kind), ['more_samples', 'more_samples']);
   });
 });
