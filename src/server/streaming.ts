@@ -13,16 +13,21 @@ export function callContext(request: FastifyRequest, reply: FastifyReply, inflig
   const controller = connectionController(request.raw.socket);
   inflight.add(controller);
   reply.raw.once('close', () => inflight.delete(controller));
-  const report: CallReport = { headers: {} };
-  request.callReport = report;
+  const ctx = callerContext(request, controller.signal);
+  request.callReport = ctx.report;
+  return ctx;
+}
+
+/** Who is calling and how (key, session, cache wishes), with a fresh report: for HTTP calls and WebSocket messages. */
+export function callerContext(request: FastifyRequest, signal: AbortSignal): CallContext & { report: CallReport } {
   return {
-    signal: controller.signal,
+    signal,
     requestId: String(request.id),
     tenant: request.principal?.tenant,
     keyId: request.principal?.keyId ?? undefined,
     cacheMode: cacheModeOf(request.headers),
     sessionKey: sessionKeyOf(request.headers),
-    report,
+    report: { headers: {} },
   };
 }
 

@@ -5,7 +5,7 @@ import { invalidRequest, toAutoglmError, type ChatRequest } from '../../core/ind
 import { servingModel, type ServingState } from '../app.js';
 import { chatStreamEncoder, completionStreamEncoder, type StreamEncoder } from '../openai-wire.js';
 import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
-import { chunksOf, openStream } from '../streaming.js';
+import { callerContext, chunksOf, openStream } from '../streaming.js';
 
 function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder } {
   let body: unknown;
@@ -45,7 +45,7 @@ export const websocketRoutes = (state: ServingState): FastifyPluginAsync => asyn
           if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
           const { req, encoder } = parseMessage(data.toString());
           const model = servingModel(state, req.model);
-          const ctx = { signal: closed.signal, requestId: String(request.id), tenant: request.principal?.tenant, keyId: request.principal?.keyId ?? undefined, report: { headers: {} } };
+          const ctx = callerContext(request, closed.signal);
           const opened = await openStream(model, req, ctx);
           try {
             for await (const chunk of chunksOf(opened)) {
