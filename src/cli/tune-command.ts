@@ -39,7 +39,7 @@ const flagOf = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowe
 async function measure(point: Point, flags: TuneFlags): Promise<TrialMetrics> {
   const args = ['serve', '--model', flags.model, '--port', '0', '--max-queue', '256'];
   for (const [name, value] of Object.entries(point)) if (value !== 'none') args.push(flagOf(name), String(value));
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUTOGLM_DATA_DIR: process.env.AUTOGLM_DATA_DIR } });
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
