@@ -1,4 +1,5 @@
 // The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
@@ -13,7 +14,9 @@ import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
 import { websocketRoutes } from './routes/websocket.js';
-import { newId } from './openai-wire.js';
+import { errorHeaders, fromFastifyError } from './http-errors.js';
+import { inferenceRoutes } from './routes/openai-inference.js';
+import { requestIdOf } from './streaming.js';
 
 /** What the routes serve. `model` is undefined while the engine is still loading (ready = false). */
 export interface ServingState {
@@ -54,43 +57,17 @@ declare module 'fastify' {
   }
 }
 
+/** Idle keep-alive connections stay open this long (fastify's default). */
+const KEEP_ALIVE_MS = 72_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface AppOptions {
   state: ServingState;
   bodyLimitBytes: number;
   logger?: FastifyBaseLogger;
 }
 
-const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-/** Fastify's own client errors (bad JSON, body too large, wrong content type) in OpenAI's shape. */
-function fromFastifyError(err: FastifyError): AutoglmError {
-  const status = err.statusCode ?? 500;
-  if (status === 413) {
-    return new AutoglmError(413, 'invalid_request_error', 'request_too_large', 'The request body is larger than this server accepts.');
-  }
-  if (status === 415) {
-    return new AutoglmError(415, 'invalid_request_error', 'unsupported_media_type', "Send the body as JSON with 'Content-Type: application/json'.");
-  }
-  if (status >= 400 && status < 500) {
-    const code = err.code?.includes('JSON') ? 'invalid_json' : 'invalid_request';
-    const message = code === 'invalid_json' ? `The request body is not valid JSON: ${err.message}` : err.message;
-    return new AutoglmError(status, 'invalid_request_error', code, message);
-  }
-  return new AutoglmError(500, 'server_error', 'internal_error', 'The server had an error while processing your request.');
-}
-
 export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: bodyLimitBytes,
-    // A client that trickles its body is cut off instead of holding a connection forever.
-    requestTimeout: 30_000,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : newId('req_');
-    },
-  });
-
   // Counter children by route and status, bound once: label lookups hash their labels on every call.
   const counters = new Map<string, { inc(): void }>();
   const count = (route: string, status: number) => {
@@ -99,6 +76,24 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     if (!counter) counters.set(key, (counter = state.metrics.requests.labels(route, String(status))));
     counter.inc();
   };
+  // The inference routes answer on node:http before fastify sees the request (see openai-inference.ts); they are
+  // bound once the app (and its logger) exists.
+  let inference: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: bodyLimitBytes,
+    genReqId: (req) => requestIdOf(req.headers),
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!inference?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      // A client that trickles its body is cut off instead of holding a connection forever.
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      return server;
+    },
+  });
+  inference = inferenceRoutes({ state, bodyLimitBytes, log: app.log, count });
   // A callback hook, not an async one: it runs on every request and needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
     reply.raw.setHeader('x-request-id', String(request.id));
@@ -127,9 +122,7 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     }
     const error = err instanceof AutoglmError ? err : fromFastifyError(err);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
-    if (request.callReport) reply.headers(request.callReport.headers);
-    if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-    return reply.code(error.status).send(error.toJSON());
+    return reply.code(error.status).headers(errorHeaders(error, request.callReport?.headers)).send(error.toJSON());
   });
 
   app.setNotFoundHandler((request, reply) => {

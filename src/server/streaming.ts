@@ -1,43 +1,56 @@
 // Running a ChatModel call for one HTTP request: cancellation on disconnect, first chunk before headers, SSE out.
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
-import type { StreamEncoder } from './openai-wire.js';
+import type { Principal } from '../tenancy/index.js';
+import { newId, type StreamEncoder } from './openai-wire.js';
+
+/** Who is calling, as both fastify requests and the node:http inference routes know it. */
+export interface Caller {
+  id: string | number;
+  headers: IncomingHttpHeaders;
+  principal?: Principal;
+}
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The caller's own x-request-id when it is a safe token (for tracing across services), else a fresh one. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : newId('req_');
+}
 
 /**
  * A call context whose signal fires when the client goes away before the response is complete. The controller is
  * kept in `inflight` while the call runs, so shutdown can cancel what is still running once the drain time is over.
  */
-export function callContext(request: FastifyRequest, reply: FastifyReply, inflight: Set<AbortController>): CallContext {
-  const controller = connectionController(request.raw.socket);
+export function callContext(caller: Caller, socket: Socket, res: ServerResponse, inflight: Set<AbortController>): CallContext & { report: CallReport } {
+  const controller = connectionController(socket);
   inflight.add(controller);
-  reply.raw.once('close', () => inflight.delete(controller));
-  const ctx = callerContext(request, controller.signal);
-  request.callReport = ctx.report;
-  return ctx;
+  res.once('close', () => inflight.delete(controller));
+  return callerContext(caller, controller.signal);
 }
 
 /** Who is calling and how (key, session, cache wishes), with a fresh report: for HTTP calls and WebSocket messages. */
-export function callerContext(request: FastifyRequest, signal: AbortSignal): CallContext & { report: CallReport } {
+export function callerContext(caller: Caller, signal: AbortSignal): CallContext & { report: CallReport } {
   return {
     signal,
-    requestId: String(request.id),
-    tenant: request.principal?.tenant,
-    keyId: request.principal?.keyId ?? undefined,
-    cacheMode: cacheModeOf(request.headers),
-    sessionKey: sessionKeyOf(request.headers),
+    requestId: String(caller.id),
+    tenant: caller.principal?.tenant,
+    keyId: caller.principal?.keyId ?? undefined,
+    cacheMode: cacheModeOf(caller.headers),
+    sessionKey: sessionKeyOf(caller.headers),
     report: { headers: {} },
   };
 }
 
-const sessionKeyOf = (headers: FastifyRequest['headers']) => {
+const sessionKeyOf = (headers: IncomingHttpHeaders) => {
   const key = headers['x-session-id'];
   return typeof key === 'string' && key ? key : undefined;
 };
 
 /** `x-autoglm-cache: force | bypass`, or Cache-Control's no-cache / no-store, which bypass. */
-function cacheModeOf(headers: FastifyRequest['headers']): CallContext['cacheMode'] {
+function cacheModeOf(headers: IncomingHttpHeaders): CallContext['cacheMode'] {
   const asked = headers['x-autoglm-cache'];
   if (asked === 'force' || asked === 'bypass') return asked;
   const control = headers['cache-control'];
@@ -101,9 +114,7 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /** Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event. */
-export async function writeSse(reply: FastifyReply, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
-  const res = reply.raw;
-  reply.hijack();
+export async function writeSse(res: ServerResponse, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
   res.writeHead(200, {
     ...headers,
     'content-type': 'text/event-stream; charset=utf-8',

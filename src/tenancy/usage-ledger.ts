@@ -1,10 +1,10 @@
-// The usage ledger: one row per request, journaled before the response ends and written to SQLite in batches, so a
-// response a client received is accounted for even if the process is killed the next moment.
+// The usage ledger: one row per request, journaled before the response ends and written to SQLite in batches by a
+// writer thread, so a response a client received is accounted for even if the process is killed the next moment.
 import { randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { invalidRequest } from '../core/index.js';
 import type { Db } from './database.js';
+import { deadJournals, JournalSegments, moveSegment, rowInserter, type UsageRow } from './usage-journal.js';
+import { SegmentWriter } from './segment-writer.js';
 
 export interface UsageRecord {
   timeMs: number;
@@ -20,18 +20,7 @@ export interface UsageRecord {
   status: number;
   latencyMs: number;
   cacheHit: boolean;
-  /** Set by the ledger: makes replaying a journal idempotent. */
-  uid?: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 export const GROUP_BY = ['tenant', 'key', 'model', 'replica', 'status', 'day', 'hour'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -67,54 +56,31 @@ const GROUP_COLUMNS: Record<GroupBy, string> = {
 
 /**
  * Why a journal of our own: committing a SQLite transaction per response cost ~50 µs of a gateway round trip at low
- * load. Records are instead appended to this process's journal file (one write per event-loop turn, in the OS once it
- * returns, so a killed process loses nothing a client saw), then moved into SQLite in batches. A journal left by a process that died
- * is replayed into SQLite by the next one to open the database; a unique id per record makes replays harmless.
+ * load. Records are instead appended to this process's journal (one write per event-loop turn, in the OS once it
+ * returns, so a killed process loses nothing a client saw). Every 200 ms the journal is closed as a segment and a new
+ * one begun; a writer thread moves closed segments into SQLite and deletes them, so the B-tree work (a few µs a row)
+ * stays off the thread that serves requests. Segments left by a process that died are replayed into SQLite by the
+ * next one to open the database; a unique id per record makes replays harmless.
  */
 export class UsageLedger {
-  private pending: UsageRecord[] = [];
+  /** Rows not in SQLite yet, only without a journal (an in-memory database has no file to journal next to). */
+  private pending: UsageRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   private journalBuffer = '';
   private journaled: Promise<void> | undefined;
-  private readonly insertMany: (rows: UsageRecord[]) => void;
-  private readonly journal: number | undefined;
-  private readonly journalPath: string | undefined;
+  private readonly insertMany: (rows: UsageRow[]) => void;
+  private readonly journal: JournalSegments | undefined;
+  private readonly writer: SegmentWriter | undefined;
   private readonly uidStem = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
   private uidCounter = 0;
 
   constructor(private readonly db: Db, databasePath: string, private readonly options: { flushMs?: number; maxPending?: number } = {}) {
-    const insert = db.prepare(`INSERT OR IGNORE INTO usage (uid, time_ms, request_id, tenant, key_id, model, replica, prompt_tokens,
-      completion_tokens, cached_tokens, status, latency_ms, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertMany = db.transaction((rows: UsageRecord[]) => {
-      for (const r of rows) {
-        insert.run(r.uid ?? null, r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model, r.replica ?? null, r.promptTokens, r.completionTokens,
-          r.cachedTokens, r.status, r.latencyMs, r.cacheHit ? 1 : 0);
-      }
-    });
+    this.insertMany = rowInserter(db);
     if (databasePath !== ':memory:') {
-      this.recover(databasePath);
-      this.journalPath = `${databasePath}.usage-${process.pid}.journal`;
-      this.journal = openSync(this.journalPath, 'a');
-    }
-  }
-
-  /** Journals of processes that are gone, moved into SQLite and removed. */
-  private recover(databasePath: string): void {
-    const dir = dirname(databasePath);
-    const prefix = `${basename(databasePath)}.usage-`;
-    for (const name of readdirSync(dir)) {
-      const pid = Number(name.slice(prefix.length, -'.journal'.length));
-      if (!name.startsWith(prefix) || !name.endsWith('.journal') || !Number.isInteger(pid) || (pid !== process.pid && alive(pid))) continue;
-      const path = join(dir, name);
-      const rows = readFileSync(path, 'utf8').split('\n').flatMap((line) => {
-        try {
-          return line ? [JSON.parse(line) as UsageRecord] : [];
-        } catch {
-          return []; // a line cut short by the kill: its response never completed
-        }
-      });
-      this.insertMany(rows);
-      unlinkSync(path);
+      const moveHere = (segmentPath: string) => moveSegment(this.insertMany, segmentPath);
+      deadJournals(databasePath).forEach(moveHere);
+      this.journal = new JournalSegments(databasePath);
+      this.writer = new SegmentWriter(databasePath, moveHere);
     }
   }
 
@@ -122,15 +88,19 @@ export class UsageLedger {
    * Resolves once the record is in the journal; the caller answers its client after that. Records of one event-loop
    * turn share one write, so under load the journal costs a syscall per turn, not per request.
    */
-  record(record: UsageRecord): Promise<void> {
-    const row = { ...record, uid: this.uidStem + (this.uidCounter++).toString(36) };
-    this.pending.push(row);
+  record(r: UsageRecord): Promise<void> {
+    const row: UsageRow = [this.uidStem + (this.uidCounter++).toString(36), r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model,
+      r.replica ?? null, r.promptTokens, r.completionTokens, r.cachedTokens, r.status, r.latencyMs, r.cacheHit ? 1 : 0];
     this.timer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 200).unref();
-    if (this.journal === undefined) return Promise.resolve();
+    if (!this.journal) {
+      this.pending.push(row);
+      return Promise.resolve();
+    }
     this.journalBuffer += `${JSON.stringify(row)}\n`;
+    this.journal.rows++;
     this.journaled ??= new Promise((resolve) => setImmediate(() => {
       this.writeJournal();
-      if (this.pending.length >= (this.options.maxPending ?? 1000)) this.flush();
+      if (this.journal!.rows >= (this.options.maxPending ?? 1000)) this.flush();
       resolve();
     }));
     return this.journaled;
@@ -138,29 +108,34 @@ export class UsageLedger {
 
   private writeJournal(): void {
     this.journaled = undefined;
-    if (this.journal === undefined || !this.journalBuffer) return;
-    writeSync(this.journal, this.journalBuffer);
+    if (!this.journal || !this.journalBuffer) return;
+    this.journal.write(this.journalBuffer);
     this.journalBuffer = '';
   }
 
-  /** Moves journaled records into SQLite; synchronous, so no record can be journaled between commit and truncate. */
+  /** Hands what was journaled so far to the writer thread (or, without a journal, inserts it here). */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
+    if (!this.journal) {
+      if (this.pending.length) this.insertMany(this.pending.splice(0));
+      return;
+    }
     this.writeJournal();
-    const batch = this.pending;
-    this.pending = [];
-    this.insertMany(batch);
-    if (this.journal !== undefined) ftruncateSync(this.journal, 0);
+    const segment = this.journal.rotate();
+    if (segment) this.writer!.move(segment);
+  }
+
+  /** Everything recorded so far is in SQLite: what a query must see. */
+  private settle(): void {
+    this.flush();
+    this.writer?.settle();
   }
 
   close(): void {
-    this.flush();
-    if (this.journal !== undefined) {
-      closeSync(this.journal);
-      unlinkSync(this.journalPath!);
-    }
+    this.settle();
+    this.writer?.close();
+    this.journal?.close();
   }
 
   private where(q: UsageQuery): { sql: string; args: (string | number)[] } {
@@ -174,7 +149,7 @@ export class UsageLedger {
 
   /** Totals, grouped as asked. */
   aggregate(q: UsageQuery): UsageGroup[] {
-    this.flush();
+    this.settle();
     const groups = q.groupBy ?? [];
     const cols = groups.map((g) => `${GROUP_COLUMNS[g]} AS "${g}"`);
     const { sql, args } = this.where(q);
@@ -188,14 +163,14 @@ export class UsageLedger {
 
   /** Tokens a tenant used since a moment: what a budget is checked against after a restart. */
   tokensSince(tenant: string, fromMs: number): number {
-    this.flush();
+    this.settle();
     const row = this.db.prepare('SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS n FROM usage WHERE tenant = ? AND time_ms >= ? AND cache_hit = 0').get(tenant, fromMs) as { n: number };
     return row.n;
   }
 
   /** Every record in the range, oldest first, as CSV rows (header first). */
   *csv(q: UsageQuery): Generator<string> {
-    this.flush();
+    this.settle();
     const { sql, args } = this.where(q);
     yield 'time,request_id,tenant,key_id,model,replica,prompt_tokens,completion_tokens,cached_tokens,status,latency_ms,cache_hit\n';
     const stmt = this.db.prepare(`SELECT * FROM usage ${sql} ORDER BY time_ms, id`);

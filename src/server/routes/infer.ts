@@ -12,9 +12,10 @@ export const inferRoutes = (state: ServingState): FastifyPluginAsync => async (a
     const body = parseBody(inferBody, request.body);
     const req = chatRequestFromInfer(body, state.defaultModel ?? '');
     const model = servingModel(state, req.model);
-    const ctx = callContext(request, reply, state.inflight);
+    const ctx = callContext(request, request.raw.socket, reply.raw, state.inflight);
+    request.callReport = ctx.report;
     const result = await complete(model, req, ctx);
-    reply.headers(ctx.report!.headers);
+    reply.headers(ctx.report.headers);
     const choice = result.choices[0];
     return {
       text: choice?.text ?? '',
