@@ -119,19 +119,20 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
       return asked ? run(req, ctx, asked.model, asked.options) : complete(inner, req, ctx);
     },
 
-    async *stream(req, ctx): AsyncGenerator<ChatChunk> {
+    // A plain call is the inner stream itself, not a generator around it: every chunk would pay for the hop.
+    stream(req, ctx) {
       const asked = resolve(req);
-      if (!asked) {
-        yield* inner.stream(req, ctx);
-        return;
-      }
-      // A strategy's answer is known only at its end: it is streamed as one piece.
-      const result = await run(req, ctx, asked.model, asked.options);
-      yield { type: 'text-delta', index: 0, text: result.choices[0]!.text };
-      yield { type: 'finish', index: 0, reason: 'stop' };
-      yield { type: 'usage', usage: result.usage };
+      return asked ? reasonedStream(() => run(req, ctx, asked.model, asked.options)) : inner.stream(req, ctx);
     },
   };
+}
+
+/** A strategy's answer is known only at its end: it is streamed as one piece. */
+async function* reasonedStream(answer: () => Promise<ChatCompletion>): AsyncGenerator<ChatChunk> {
+  const result = await answer();
+  yield { type: 'text-delta', index: 0, text: result.choices[0]!.text };
+  yield { type: 'finish', index: 0, reason: 'stop' };
+  yield { type: 'usage', usage: result.usage };
 }
 
 function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | undefined, topK: number): Promise<StrategyResult> {

@@ -30,14 +30,50 @@ export interface ReplicaPoolOptions {
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-/** The routing view of a request; the prompt text is built only if a policy reads it (prefix-aware does). */
-function routeOf(req: ChatRequest): RoutingRequest {
-  let prompt: string | undefined;
-  return {
-    get prompt() {
-      return (prompt ??= promptTextOf(req));
-    },
-  };
+/**
+ * The routing view of a request; the prompt text is built only if a policy reads it (prefix-aware does). A class, not
+ * an object literal with a getter: V8 builds those slowly, and one is made per request.
+ */
+class RouteOf implements RoutingRequest {
+  private text: string | undefined;
+  constructor(private readonly req: ChatRequest) {}
+  get prompt(): string {
+    return (this.text ??= promptTextOf(this.req));
+  }
+}
+
+/** One attempt on one replica, from choice to outcome: its load, breaker, latency and metrics are settled once. */
+class Attempt {
+  private readonly started: number;
+  private ended = false;
+
+  constructor(readonly replica: Replica, private readonly pool: ReplicaPool, private readonly clock: Clock, private readonly bound: BoundMetrics | undefined) {
+    this.started = clock.now();
+    replica.outstanding++;
+    replica.breaker.begin();
+  }
+
+  firstToken(): void {
+    const ttft = this.clock.now() - this.started;
+    this.replica.observeTtft(ttft);
+    this.bound?.ttft.observe(ttft / 1000);
+  }
+
+  end(outcome: 'ok' | 'error' | 'abort', error?: AutoglmError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.replica.outstanding--;
+    if (outcome === 'ok') this.replica.breaker.recordSuccess();
+    if (outcome === 'error' && error) this.pool.failed(this.replica, error);
+    this.bound?.requests[outcome].inc();
+    this.bound?.latency.observe((this.clock.now() - this.started) / 1000);
+  }
+}
+
+interface BoundMetrics {
+  ttft: { observe(v: number): void };
+  latency: { observe(v: number): void };
+  requests: Record<'ok' | 'error' | 'abort', { inc(): void }>;
 }
 
 export class ReplicaPool implements ChatModel {
@@ -65,29 +101,35 @@ export class ReplicaPool implements ChatModel {
     return [{ id: this.options.model, ownedBy: 'autoglm', created: this.created }];
   }
 
-  /** The replica for the next attempt: by policy among the available ones, untried ones first; marked tried and reported. */
-  private choose(route: RoutingRequest, tried: Set<Replica>, ctx: CallContext): Replica {
-    const available = this.options.replicas.filter((r) => r.available());
-    const fresh = available.filter((r) => !tried.has(r));
-    const candidates = fresh.length > 0 ? fresh : available;
+  /**
+   * The replica for the next attempt: by policy among the available ones, untried ones first; reported. `tried` is
+   * undefined on a first attempt (most requests have only one), so nothing is allocated for retries not made.
+   */
+  private choose(route: RoutingRequest, tried: ReadonlySet<Replica> | undefined, ctx: CallContext): Replica {
+    const { policy, metrics, model, replicas } = this.options;
+    let candidates = replicas.filter((r) => r.available());
+    if (tried) {
+      const fresh = candidates.filter((r) => !tried.has(r));
+      if (fresh.length > 0) candidates = fresh;
+    }
     if (candidates.length === 0) {
       throw new AutoglmError(503, 'server_error', 'no_replica_available',
-        `No replica of '${this.options.model}' can take requests right now (all failing or cooling down). Retry shortly.`, null, 1);
+        `No replica of '${model}' can take requests right now (all failing or cooling down). Retry shortly.`, null, 1);
     }
-    const { policy, metrics, model } = this.options;
-    const chosen = candidates[policy.pick(candidates.map((r) => r.view()), route)]!;
-    policy.routed?.(chosen.view(), route);
-    if (policy instanceof PrefixAwarePolicy && policy.last) {
-      metrics?.prefixRouting.inc({ model, result: policy.last.matchedBlocks > 0 ? 'hit' : 'miss' });
+    const chosen = candidates.length === 1 ? candidates[0]! : candidates[policy.pick(candidates.map((r) => r.view()), route)]!;
+    if (policy.routed) {
+      policy.routed(chosen.view(), route);
+      if (policy instanceof PrefixAwarePolicy && policy.last) {
+        metrics?.prefixRouting.inc({ model, result: policy.last.matchedBlocks > 0 ? 'hit' : 'miss' });
+      }
     }
-    tried.add(chosen);
     if (ctx.report) ctx.report.replica = chosen.id;
     return chosen;
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const route = routeOf(req);
-    const tried = new Set<Replica>();
+    const route = new RouteOf(req);
+    let tried: Set<Replica> | undefined;
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried, ctx);
       const chunks = this.tracked(replica, req, ctx)[Symbol.asyncIterator]();
@@ -114,13 +156,14 @@ export class ReplicaPool implements ChatModel {
         await chunks.return?.(undefined);
       }
       await this.beforeRetry(failure, attempt, replica, ctx);
+      (tried ??= new Set()).add(replica);
     }
   }
 
   /** A whole answer: the replica's own `complete` when it has one; retried elsewhere on a retryable failure. */
   async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
-    const route = routeOf(req);
-    const tried = new Set<Replica>();
+    const route = new RouteOf(req);
+    let tried: Set<Replica> | undefined;
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried, ctx);
       const bookkeeping = this.begin(replica);
@@ -132,6 +175,7 @@ export class ReplicaPool implements ChatModel {
         const failure = toAutoglmError(err);
         bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', failure);
         await this.beforeRetry(failure, attempt, replica, ctx);
+        (tried ??= new Set()).add(replica);
       }
     }
   }
@@ -161,30 +205,9 @@ export class ReplicaPool implements ChatModel {
     }
   }
 
-  /** Starts one attempt on one replica: its load, breaker, latency and metrics are settled by `end`, once. */
-  private begin(replica: Replica) {
-    const { clock } = this.options;
-    const bound = this.options.metrics ? this.boundMetrics(replica) : undefined;
-    const started = clock.now();
-    let ended = false;
-    replica.outstanding++;
-    replica.breaker.begin();
-    return {
-      firstToken: () => {
-        const ttft = clock.now() - started;
-        replica.observeTtft(ttft);
-        bound?.ttft.observe(ttft / 1000);
-      },
-      end: (outcome: 'ok' | 'error' | 'abort', error?: AutoglmError) => {
-        if (ended) return;
-        ended = true;
-        replica.outstanding--;
-        if (outcome === 'ok') replica.breaker.recordSuccess();
-        if (outcome === 'error' && error) this.failed(replica, error);
-        bound?.requests[outcome].inc();
-        bound?.latency.observe((clock.now() - started) / 1000);
-      },
-    };
+  /** Starts one attempt on one replica. */
+  private begin(replica: Replica): Attempt {
+    return new Attempt(replica, this, this.options.clock, this.options.metrics ? this.boundMetrics(replica) : undefined);
   }
 
   /** One streamed attempt on one replica, with its bookkeeping. */
@@ -209,7 +232,7 @@ export class ReplicaPool implements ChatModel {
     }
   }
 
-  private readonly bound = new Map<Replica, ReturnType<ReplicaPool['bindMetrics']>>();
+  private readonly bound = new Map<Replica, BoundMetrics>();
 
   /** Metric children bound once per replica: label lookups hash their labels on every call. */
   private boundMetrics(replica: Replica) {
@@ -218,7 +241,7 @@ export class ReplicaPool implements ChatModel {
     return b;
   }
 
-  private bindMetrics(replica: Replica) {
+  private bindMetrics(replica: Replica): BoundMetrics {
     const m = this.options.metrics!;
     const [model, id] = [this.options.model, replica.id];
     return {
@@ -228,7 +251,8 @@ export class ReplicaPool implements ChatModel {
     };
   }
 
-  private failed(replica: Replica, error: AutoglmError): void {
+  /** An attempt failed: a replica that asked to be left alone cools down; one that broke counts toward its breaker. */
+  failed(replica: Replica, error: AutoglmError): void {
     if (error.status === 429 && error.retryAfter) replica.coolUntil = this.options.clock.now() + error.retryAfter * 1000;
     if (countsAgainstReplica(error)) replica.breaker.recordFailure();
   }

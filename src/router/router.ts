@@ -2,10 +2,15 @@
 import { complete, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo } from '../core/index.js';
 
 export class ModelRouter implements ChatModel {
-  constructor(private readonly pools: ReadonlyMap<string, ChatModel>) {}
+  /** One list for the router's life: the server checks names against it on every request, by identity. */
+  private readonly listed: ModelInfo[];
+
+  constructor(private readonly pools: ReadonlyMap<string, ChatModel>) {
+    this.listed = [...pools.values()].flatMap((p) => p.models());
+  }
 
   models(): ModelInfo[] {
-    return [...this.pools.values()].flatMap((p) => p.models());
+    return this.listed;
   }
 
   stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {

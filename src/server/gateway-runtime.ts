@@ -67,8 +67,11 @@ export class GatewayRuntime {
   }
 
   private generation(gateway: Gateway) {
-    // Outcomes are kept for the alert rules' windows only while there are rules to read them.
-    const model = new ReleaseRouter(gateway.router, this.releases, (m, o) => {
+    // Without releases or alert rules there are no versions to route and no outcomes to keep: the pools answer
+    // directly. A reload that adds either builds a new generation, and this is decided again.
+    const idle = this.releases.names().length === 0 && this.config.alerts.rules.length === 0;
+    const model = idle ? gateway.router : new ReleaseRouter(gateway.router, this.releases, (m, o) => {
+      // Outcomes are kept for the alert rules' windows only while there are rules to read them.
       if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
     });
     return { id: this.generationId, model, close: () => gateway.close() };

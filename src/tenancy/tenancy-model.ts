@@ -12,6 +12,7 @@ import {
   type ChatRequest,
   type Usage,
 } from '../core/index.js';
+import type { Limits } from '../config/index.js';
 import { RateLimits, type Admission } from './rate-limits.js';
 import type { TenantStore } from './tenant-store.js';
 import type { UsageLedger } from './usage-ledger.js';
@@ -19,6 +20,12 @@ import type { UsageLedger } from './usage-ledger.js';
 /** Completion tokens assumed for a request that sets no max_tokens, until its real usage is known. */
 const DEFAULT_COMPLETION_ESTIMATE = 256;
 export const ANONYMOUS_TENANT = 'anonymous';
+interface Admitted {
+  admission: Admission;
+  inner: CallContext;
+  tenant: string;
+}
+
 /** The admission of a caller with no limits: nothing to count, nothing to settle. */
 const UNLIMITED: Admission = { headers: {}, settle: async () => undefined };
 
@@ -34,13 +41,21 @@ const estimateRequestTokens = (req: ChatRequest) => estimateTokens(promptTextOf(
 export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
   const now = parts.now ?? performance.now.bind(performance);
 
-  /** Admits the call (throwing 429/403, recorded in the ledger) and returns the context the layers below see. */
-  async function admit(req: ChatRequest, ctx: CallContext, started: number): Promise<{ admission: Admission; inner: CallContext; tenant: string }> {
+  /**
+   * Admits the call (throwing 429/403, recorded in the ledger) and returns the context the layers below see. A caller
+   * with no limits is admitted synchronously: most calls are, and an await costs a turn of the microtask queue.
+   */
+  function admit(req: ChatRequest, ctx: CallContext, started: number): Admitted | Promise<Admitted> {
     const tenant = ctx.tenant ?? ANONYMOUS_TENANT;
     const tenantLimits = parts.store.tenant(tenant)?.limits ?? {};
     const keyLimits = ctx.keyId ? parts.store.keyLimits(ctx.keyId) : undefined;
     const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
     if (!RateLimits.anySet(tenantLimits) && !RateLimits.anySet(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
+    return admitLimited(req, ctx, started, { tenant, tenantLimits, keyLimits, priority });
+  }
+
+  async function admitLimited(req: ChatRequest, ctx: CallContext, started: number, who: { tenant: string; tenantLimits: Limits; keyLimits: Limits | undefined; priority: number | undefined }): Promise<Admitted> {
+    const { tenant, tenantLimits, keyLimits, priority } = who;
     try {
       const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateRequestTokens(req) : 0;
       const admission = await parts.limits.admit({ tenant, keyId: ctx.keyId, tenantLimits, keyLimits }, req.model, tokens);
@@ -61,10 +76,10 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
   }
 
   /** Journals the ledger row and settles the limits with what was used (nothing for a cache hit), before the end. */
-  async function finish(req: ChatRequest, ctx: CallContext, call: Awaited<ReturnType<typeof admit>>, started: number, status: number, usage: Usage | undefined) {
+  function finish(req: ChatRequest, ctx: CallContext, call: Admitted, started: number, status: number, usage: Usage | undefined): Promise<unknown> {
     const journaled = record(req, ctx, call.tenant, started, status, usage);
-    if (call.admission !== UNLIMITED) await call.admission.settle(ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens);
-    await journaled;
+    if (call.admission === UNLIMITED) return journaled;
+    return Promise.all([journaled, call.admission.settle(ctx.report?.cache === 'hit' || !usage ? 0 : usage.promptTokens + usage.completionTokens)]);
   }
 
   return {
@@ -72,7 +87,8 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
     async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
       const started = now();
-      const call = await admit(req, ctx, started);
+      const admitted = admit(req, ctx, started);
+      const call = admitted instanceof Promise ? await admitted : admitted;
       let usage: Usage | undefined;
       let completionChunks = 0;
       let status = 499;
@@ -96,7 +112,8 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
     async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
       const started = now();
-      const call = await admit(req, ctx, started);
+      const admitted = admit(req, ctx, started);
+      const call = admitted instanceof Promise ? await admitted : admitted;
       let result: ChatCompletion | undefined;
       let status = 200;
       try {
