@@ -122,10 +122,12 @@ export async function writeSse(res: ServerResponse, opened: OpenedStream, encode
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  // Writes leave the token path: they are flushed one event-loop turn later, after llama.cpp's next batch has been
+  // The first event goes out at once, with the headers: time to first token is what a caller waits on. Later writes
+  // leave the token path: they are flushed one event-loop turn later, after llama.cpp's next batch has been
   // dispatched (node-llama-cpp dispatches on setImmediate), so the socket syscall overlaps with decoding instead of
   // delaying it. Pieces that arrive within one turn go out in one write.
   let buffered = '';
+  let first = true;
   let scheduled = false;
   let backpressure: Promise<void> | undefined;
   const flush = () => {
@@ -138,7 +140,10 @@ export async function writeSse(res: ServerResponse, opened: OpenedStream, encode
   };
   const send = async (data: string) => {
     buffered += `data: ${data}\n\n`;
-    if (!scheduled) {
+    if (first) {
+      first = false;
+      flush();
+    } else if (!scheduled) {
       scheduled = true;
       setImmediate(() => setImmediate(flush));
     }
