@@ -100,6 +100,23 @@ describe('remote engine against upstreams', () => {
     await engine.close();
   });
 
+  it('asks for a whole answer unstreamed, and a caller that goes away stops the upstream', async () => {
+    const engine = remote(`${sim.url}/v1`);
+    const whole = await engine.complete(chat('hi', { model: 'm', maxTokens: 4, stream: false }), ctx());
+    assert.equal(whole.choices.length, 1);
+    assert.ok(whole.choices[0]!.text.length > 0);
+    assert.deepEqual(whole.usage, { promptTokens: 2, completionTokens: 4, cachedPromptTokens: 0 });
+    const controller = new AbortController();
+    const running = engine.complete(chat('hi', { model: 'm', stream: false }), { signal: controller.signal, requestId: 'b' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sim.served.engine.stats.running, 1, 'the upstream is generating');
+    controller.abort(new Error('client disconnected'));
+    await assert.rejects(running);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sim.served.engine.stats.running, 0, 'the upstream stopped generating');
+    await engine.close();
+  });
+
   it('an unreachable upstream is a retryable 502', async () => {
     const engine = remote('http://127.0.0.1:9/v1');
     await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; retryable: boolean }) => e.status === 502 && e.retryable);

@@ -4,6 +4,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
 import { AutoglmError, estimateTokens, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
+import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
 import { choiceText, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
 
@@ -75,31 +76,24 @@ export class OpenAIEngine implements ChatModel {
   }
 
   /**
-   * A whole answer, asked of the upstream unstreamed. The caller's signal goes straight to undici and the timeout is
-   * undici's own: no controller or timers of ours on the busiest path of a gateway.
+   * A whole answer, asked of the upstream unstreamed. The caller's signal aborts the call and the timeout is undici's
+   * own: no controller or timers of ours on the busiest path of a gateway.
    */
   async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
     if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
     const timeout = this.options.totalTimeoutMs ?? 600_000;
-    let res: Dispatcher.ResponseData;
+    let res: UpstreamAnswer;
     try {
-      res = await this.dispatcher.request({
-        method: 'POST', path: this.path(req), headers: this.headers, body: this.body(req, false), signal: ctx.signal,
-        headersTimeout: timeout, bodyTimeout: timeout,
-      });
+      res = await callUpstream(this.dispatcher, {
+        method: 'POST', path: this.path(req), headers: this.headers, body: this.body(req, false), headersTimeout: timeout, bodyTimeout: timeout,
+      }, ctx.signal);
     } catch (err) {
       ctx.signal.throwIfAborted();
-      throw errorFromConnection(err, this.replica, 'connect');
+      const failure = err instanceof UpstreamCallError ? err : new UpstreamCallError(err, false);
+      throw errorFromConnection(failure.cause, this.replica, failure.answering ? 'stream' : 'connect');
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      ctx.signal.throwIfAborted();
-      throw errorFromConnection(err, this.replica, 'stream');
-    }
-    if (res.statusCode >= 400) throw errorFromUpstreamStatus(res.statusCode, text, res.headers['retry-after'], this.replica);
-    return this.whole(this.parsePayload(text));
+    if (res.statusCode >= 400) throw errorFromUpstreamStatus(res.statusCode, res.text, res.headers['retry-after'], this.replica);
+    return this.whole(this.parsePayload(res.text));
   }
 
   private whole(payload: UpstreamPayload): ChatCompletion {
