@@ -2,12 +2,41 @@
 import type { CallContext, ChatModel, ChatRequest, Usage } from '../core/index.js';
 import type { ServerMetrics } from './metrics.js';
 
+/** prom-client children bound per model (and outcome) once: a label object per call costs a conversion each time. */
+function boundPerModel(metrics: ServerMetrics) {
+  const tokens = new Map<string, { prompt: Counter; cached: Counter; completion: Counter }>();
+  const durations = new Map<string, { observe(seconds: number): void }>();
+  return {
+    tokens(model: string) {
+      let t = tokens.get(model);
+      if (!t) {
+        t = { prompt: metrics.promptTokens.labels(model), cached: metrics.cachedPromptTokens.labels(model), completion: metrics.completionTokens.labels(model) };
+        // The series exists from the model's first call, at 0, as Prometheus queries expect.
+        t.cached.inc(0);
+        tokens.set(model, t);
+      }
+      return t;
+    },
+    duration(model: string, outcome: string) {
+      const key = `${outcome} ${model}`;
+      let d = durations.get(key);
+      if (!d) durations.set(key, (d = metrics.requestDuration.labels(model, outcome)));
+      return d;
+    },
+  };
+}
+
+type Counter = { inc(value?: number): void };
+
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
   const innerComplete = inner.complete?.bind(inner);
+  const bound = boundPerModel(metrics);
   const counted = (model: string, usage: Usage) => {
-    metrics.promptTokens.inc({ model }, usage.promptTokens);
-    metrics.cachedPromptTokens.inc({ model }, usage.cachedPromptTokens);
-    metrics.completionTokens.inc({ model }, usage.completionTokens);
+    const t = bound.tokens(model);
+    t.prompt.inc(usage.promptTokens);
+    // Zero increments still cost a label hash in prom-client.
+    if (usage.cachedPromptTokens) t.cached.inc(usage.cachedPromptTokens);
+    t.completion.inc(usage.completionTokens);
   };
   return {
     models: () => inner.models(),
@@ -25,7 +54,7 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
           return result;
         } finally {
           const ms = performance.now() - started;
-          metrics.requestDuration.observe({ model: req.model, outcome: ctx.signal.aborted ? 'abort' : outcome }, ms / 1000);
+          bound.duration(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
           if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, tokens });
         }
       },
@@ -63,7 +92,7 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         throw err;
       } finally {
         const ms = performance.now() - started;
-        metrics.requestDuration.observe({ model, outcome }, ms / 1000);
+        bound.duration(model, outcome).observe(ms / 1000);
         if (outcome !== 'abort') metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: first, tokens });
       }
     },
