@@ -40,6 +40,8 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
 
   /** The model and reasoning a request asks for, or undefined for a plain call. */
   function resolve(req: ChatRequest): { model: string; options: ReasoningOptions & { strategy: StrategyName } } | undefined {
+    // Most calls ask for nothing: no prefix (which needs a colon), no field, no defaults for the model.
+    if (!req.reasoning && !req.model.includes(':') && !Object.hasOwn(config.defaults, req.model)) return undefined;
     const { strategy: prefixed, model } = parseStrategyModel(req.model);
     const defaults: ReasoningOptions = reasoningOptionsFrom(config.defaults[model]) ?? {};
     const options = { ...defaults, ...req.reasoning };

@@ -157,7 +157,8 @@ export function servingModel(state: ServingState, name: string | undefined): Cha
   const model = state.model;
   if (!model) throw new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
   // `sc:glm-4` is glm-4 with a reasoning strategy.
-  if (name !== undefined && !servedIds(model).has(parseStrategyModel(name).model)) {
+  const ids = servedIds(model);
+  if (name !== undefined && !ids.has(name) && !ids.has(parseStrategyModel(name).model)) {
     throw modelNotFound(name, model.models().map((m) => m.id));
   }
   return model;
