@@ -4,8 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DATASETS, type DatasetName } from '../datasets/index.js';
-import { compareReport, htmlReport, runBench, textReport, type BenchResult } from '../loadgen/index.js';
+import type { BenchResult } from '../loadgen/index.js';
 import { fail } from './errors.js';
+import { loadGenerator } from './load-generator.js';
 import { nonNegativeNumber } from './number-options.js';
 
 interface BenchFlags {
@@ -73,7 +74,7 @@ export function registerBench(program: Command): void {
     .option('-q, --quiet', 'no progress bar')
     .action(async (flags: BenchFlags) => {
       try {
-        if (flags.compare) return compare(flags);
+        if (flags.compare) return await compare(flags);
         await bench(flags);
       } catch (err) {
         fail(err);
@@ -81,8 +82,9 @@ export function registerBench(program: Command): void {
     });
 }
 
-function compare(flags: BenchFlags): void {
+async function compare(flags: BenchFlags): Promise<void> {
   if (flags.compare!.length !== 2) throw new Error('--compare takes two result files: A and B');
+  const { compareReport, htmlReport } = await loadGenerator();
   const [a, b] = flags.compare!.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResult) as [BenchResult, BenchResult];
   process.stdout.write(`${compareReport(a, b, [flags.compare![0]!, flags.compare![1]!])}\n`);
   if (flags.html) writeFileSync(flags.html, htmlReport([{ name: 'A', result: a }, { name: 'B', result: b }]));
@@ -93,6 +95,7 @@ async function bench(flags: BenchFlags): Promise<void> {
   if (flags.arrival !== 'constant' && flags.arrival !== 'poisson') throw new Error('--arrival is constant or poisson');
   const apiKey = flags.apiKey ?? process.env.AUTOGLM_API_KEY;
   const model = flags.model ?? (await firstModel(flags.url, apiKey));
+  const { htmlReport, runBench, textReport } = await loadGenerator();
   const bar = flags.quiet ? undefined : new SingleBar({ format: 'bench [{bar}] {value}/{total} | {ok} ok {errors} failed | {tps} tok/s', stream: process.stderr }, Presets.shades_classic);
   bar?.start(flags.requests, 0, { ok: 0, errors: 0, tps: 0 });
   const result = await runBench({

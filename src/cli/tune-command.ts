@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { stringify } from 'yaml';
-import { runBench } from '../loadgen/index.js';
 import { METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
 import { fail } from './errors.js';
+import { loadGenerator } from './load-generator.js';
 import { positiveNumber } from './number-options.js';
 
 interface TuneFlags {
@@ -55,6 +55,7 @@ async function measure(point: Point, flags: TuneFlags): Promise<TrialMetrics> {
       child.on('exit', () => { clearTimeout(timer); resolve(undefined); });
     });
     if (!url) return failed;
+    const { runBench } = await loadGenerator();
     const result = await runBench({
       url, model: (/serving (\S+) at/.exec(out) ?? [])[1] ?? flags.model, mode: 'closed', arrival: 'poisson', concurrency: flags.concurrency,
       requests: flags.requests, durationSeconds: flags.trialSeconds, graceSeconds: Math.max(2, flags.trialSeconds / 2), seed: flags.seed,
