@@ -78,6 +78,7 @@ export class JournalSegments {
   /** Rows in the open segment. */
   rows = 0;
   private segment = 0;
+  private closed = false;
   private path: string;
   private fd: number;
 
@@ -90,13 +91,14 @@ export class JournalSegments {
     return `${this.databasePath}.usage-${process.pid}-${segment}.journal`;
   }
 
+  /** A call that ends after shutdown closed the journal finds nothing to write to, and must not crash the exit. */
   write(text: string): void {
-    writeSync(this.fd, text);
+    if (!this.closed) writeSync(this.fd, text);
   }
 
   /** Closes the open segment and begins the next; returns the closed one's path, or nothing if it was empty. */
   rotate(): string | undefined {
-    if (this.rows === 0) return undefined;
+    if (this.rows === 0 || this.closed) return undefined;
     closeSync(this.fd);
     const closed = this.path;
     this.path = this.pathOf(++this.segment);
@@ -107,6 +109,8 @@ export class JournalSegments {
 
   /** Only once everything was rotated out and moved: the open segment is empty. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
     unlinkSync(this.path);
   }

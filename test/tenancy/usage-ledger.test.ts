@@ -32,6 +32,17 @@ describe('usage ledger', () => {
     db.close();
   });
 
+  it('a call that ends after the ledger closed (a shutdown cutting calls short) does not crash the process', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-')), 'c.db');
+    const db = openDatabase(path);
+    const ledger = new UsageLedger(db, path);
+    await ledger.record(record(1));
+    ledger.close();
+    await ledger.record(record(2));
+    ledger.close();
+    db.close();
+  });
+
   it("replays journals left by a dead process, in today's and in the older format, once", () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-'));
     const path = join(dir, 'b.db');
