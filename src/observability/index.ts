@@ -1,5 +1,5 @@
 // Door of the observability room: metrics and the metered ChatModel wrapper.
-export { ServerMetrics, type EngineGauges } from './metrics.js';
+export { boundOnce, ServerMetrics, type EngineGauges } from './metrics.js';
 export { withMetrics } from './metered-model.js';
 export { GatewayMetrics, type ReplicaGaugeSource } from './gateway-metrics.js';
 export * from './alerts/index.js';

@@ -1,38 +1,20 @@
 // A ChatModel wrapper that records token counts and latencies of every stream that passes through it.
 import type { CallContext, ChatModel, ChatRequest, Usage } from '../core/index.js';
-import type { ServerMetrics } from './metrics.js';
-
-/** prom-client children bound per model (and outcome) once: a label object per call costs a conversion each time. */
-function boundPerModel(metrics: ServerMetrics) {
-  const tokens = new Map<string, { prompt: Counter; cached: Counter; completion: Counter }>();
-  const durations = new Map<string, { observe(seconds: number): void }>();
-  return {
-    tokens(model: string) {
-      let t = tokens.get(model);
-      if (!t) {
-        t = { prompt: metrics.promptTokens.labels(model), cached: metrics.cachedPromptTokens.labels(model), completion: metrics.completionTokens.labels(model) };
-        // The series exists from the model's first call, at 0, as Prometheus queries expect.
-        t.cached.inc(0);
-        tokens.set(model, t);
-      }
-      return t;
-    },
-    duration(model: string, outcome: string) {
-      const key = `${outcome} ${model}`;
-      let d = durations.get(key);
-      if (!d) durations.set(key, (d = metrics.requestDuration.labels(model, outcome)));
-      return d;
-    },
-  };
-}
-
-type Counter = { inc(value?: number): void };
+import { boundOnce, type ServerMetrics } from './metrics.js';
 
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
   const innerComplete = inner.complete?.bind(inner);
-  const bound = boundPerModel(metrics);
+  const tokensOf = boundOnce((model) => {
+    const t = { prompt: metrics.promptTokens.labels(model), cached: metrics.cachedPromptTokens.labels(model), completion: metrics.completionTokens.labels(model) };
+    // The series exists from the model's first call, at 0, as Prometheus queries expect.
+    t.cached.inc(0);
+    return t;
+  });
+  const durationOf = boundOnce((model, outcome) => metrics.requestDuration.labels(model, outcome));
+  const ttftOf = boundOnce((model) => metrics.timeToFirstToken.labels(model));
+  const itlOf = boundOnce((model) => metrics.interTokenLatency.labels(model));
   const counted = (model: string, usage: Usage) => {
-    const t = bound.tokens(model);
+    const t = tokensOf(model);
     t.prompt.inc(usage.promptTokens);
     // Zero increments still cost a label hash in prom-client.
     if (usage.cachedPromptTokens) t.cached.inc(usage.cachedPromptTokens);
@@ -54,16 +36,16 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
           return result;
         } finally {
           const ms = performance.now() - started;
-          bound.duration(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
+          durationOf(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
           if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, tokens });
         }
       },
     }),
     async *stream(req, ctx) {
       const model = req.model;
-      // Label lookups hash their labels on every call; bind them once per stream, off the per-token path.
-      const ttft = metrics.timeToFirstToken.labels(model);
-      const itl = metrics.interTokenLatency.labels(model);
+      // Bound before the first token, off the per-token path.
+      const ttft = ttftOf(model);
+      const itl = itlOf(model);
       const started = performance.now();
       let last = 0;
       let first: number | undefined;
@@ -92,7 +74,7 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         throw err;
       } finally {
         const ms = performance.now() - started;
-        bound.duration(model, outcome).observe(ms / 1000);
+        durationOf(model, outcome).observe(ms / 1000);
         if (outcome !== 'abort') metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: first, tokens });
       }
     },

@@ -6,6 +6,20 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const TOKEN_GAP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
+/**
+ * prom-client children made once per distinct label values and kept: `labels()` builds a child (and a label lookup
+ * converts and hashes its labels) on every call, which the request path pays for each metric it touches.
+ */
+export function boundOnce<T>(bind: (...values: string[]) => T): (...values: string[]) => T {
+  const bound = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = bound.get(key);
+    if (child === undefined) bound.set(key, (child = bind(...values)));
+    return child;
+  };
+}
+
 export interface EngineGauges {
   model: string;
   stats: () => { parallel: number; busySequences: number; queueDepth: number };

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
-import type { ServerMetrics } from '../observability/index.js';
+import { boundOnce, type ServerMetrics } from '../observability/index.js';
 import { parseStrategyModel } from '../reasoning/index.js';
 import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
@@ -68,14 +68,8 @@ export interface AppOptions {
 }
 
 export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): Promise<FastifyInstance> {
-  // Counter children by route and status, bound once: label lookups hash their labels on every call.
-  const counters = new Map<string, { inc(): void }>();
-  const count = (route: string, status: number) => {
-    const key = `${route} ${status}`;
-    let counter = counters.get(key);
-    if (!counter) counters.set(key, (counter = state.metrics.requests.labels(route, String(status))));
-    counter.inc();
-  };
+  const requests = boundOnce((route, status) => state.metrics.requests.labels(route, status));
+  const count = (route: string, status: number) => requests(route, String(status)).inc();
   // The inference routes answer on node:http before fastify sees the request (see openai-inference.ts); they are
   // bound once the app (and its logger) exists.
   let inference: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
