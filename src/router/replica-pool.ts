@@ -47,7 +47,12 @@ class Attempt {
   private readonly started: number;
   private ended = false;
 
-  constructor(readonly replica: Replica, private readonly pool: ReplicaPool, private readonly clock: Clock, private readonly bound: BoundMetrics | undefined) {
+  constructor(
+    readonly replica: Replica,
+    private readonly failed: (replica: Replica, error: AutoglmError) => void,
+    private readonly clock: Clock,
+    private readonly bound: BoundMetrics | undefined,
+  ) {
     this.started = clock.now();
     replica.outstanding++;
     replica.breaker.begin();
@@ -64,7 +69,7 @@ class Attempt {
     this.ended = true;
     this.replica.outstanding--;
     if (outcome === 'ok') this.replica.breaker.recordSuccess();
-    if (outcome === 'error' && error) this.pool.failed(this.replica, error);
+    if (outcome === 'error' && error) this.failed(this.replica, error);
     this.bound?.requests[outcome].inc();
     this.bound?.latency.observe((this.clock.now() - this.started) / 1000);
   }
@@ -207,7 +212,7 @@ export class ReplicaPool implements ChatModel {
 
   /** Starts one attempt on one replica. */
   private begin(replica: Replica): Attempt {
-    return new Attempt(replica, this, this.options.clock, this.options.metrics ? this.boundMetrics(replica) : undefined);
+    return new Attempt(replica, this.failed, this.options.clock, this.options.metrics ? this.boundMetrics(replica) : undefined);
   }
 
   /** One streamed attempt on one replica, with its bookkeeping. */
@@ -252,8 +257,8 @@ export class ReplicaPool implements ChatModel {
   }
 
   /** An attempt failed: a replica that asked to be left alone cools down; one that broke counts toward its breaker. */
-  failed(replica: Replica, error: AutoglmError): void {
+  private readonly failed = (replica: Replica, error: AutoglmError): void => {
     if (error.status === 429 && error.retryAfter) replica.coolUntil = this.options.clock.now() + error.retryAfter * 1000;
     if (countsAgainstReplica(error)) replica.breaker.recordFailure();
-  }
+  };
 }
