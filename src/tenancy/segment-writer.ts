@@ -19,31 +19,35 @@ function startThread(workerData: object): Worker {
 }
 
 export class SegmentWriter {
-  private readonly worker: Worker;
+  /** Started with the first segment to move: a server that has served nothing keeps no thread (~10 MB) around. */
+  private worker: Worker | undefined;
   /** [segments moved]: the thread counts up and notifies, so `settle` can wait without an event-loop turn. */
   private readonly moved = new Int32Array(new SharedArrayBuffer(4));
   private sent = 0;
   private dead = false;
 
   /** `moveHere` does the thread's work on this thread, should the thread die. */
-  constructor(databasePath: string, private readonly moveHere: (segmentPath: string) => void) {
-    this.worker = startThread({ databasePath, moved: this.moved });
+  constructor(private readonly databasePath: string, private readonly moveHere: (segmentPath: string) => void) {}
+
+  private start(): Worker {
+    const worker = startThread({ databasePath: this.databasePath, moved: this.moved });
     // A failing write leaves its segment on disk, where the next start replays it; say so instead of losing it quietly.
-    this.worker.on('message', (m: { error?: string }) => {
+    worker.on('message', (m: { error?: string }) => {
       if (m.error) process.emitWarning(`usage ledger: a journal segment could not be written to SQLite and stays on disk for the next start: ${m.error}`);
     });
-    this.worker.on('error', (err: unknown) => {
+    worker.on('error', (err: unknown) => {
       this.dead = true;
       process.emitWarning(`usage ledger: the writer thread failed (${err instanceof Error ? err.message : String(err)}); rows are now written on the main thread`);
     });
-    this.worker.unref();
+    worker.unref();
+    return worker;
   }
 
   /** Queues a closed segment to be inserted and deleted. */
   move(segmentPath: string): void {
     if (this.dead) return this.moveHere(segmentPath);
     this.sent++;
-    this.worker.postMessage(segmentPath);
+    (this.worker ??= this.start()).postMessage(segmentPath);
   }
 
   /** Blocks until every queued segment is in SQLite: queries are rare and must see every response already answered. */
@@ -57,6 +61,6 @@ export class SegmentWriter {
   }
 
   close(): void {
-    void this.worker.terminate();
+    void this.worker?.terminate();
   }
 }

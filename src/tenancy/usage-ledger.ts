@@ -70,9 +70,7 @@ export class UsageLedger {
   private journaled: Promise<void> | undefined;
   private readonly insertMany: (rows: UsageRow[]) => void;
   private readonly journal: JournalSegments | undefined;
-  /** Started with the first segment to move: a server that has served nothing keeps no thread (~10 MB) around. */
-  private writer: SegmentWriter | undefined;
-  private readonly startWriter: (() => SegmentWriter) | undefined;
+  private readonly writer: SegmentWriter | undefined;
   private readonly uidStem = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
   private uidCounter = 0;
 
@@ -82,7 +80,7 @@ export class UsageLedger {
       const moveHere = (segmentPath: string) => moveSegment(this.insertMany, segmentPath);
       deadJournals(databasePath).forEach(moveHere);
       this.journal = new JournalSegments(databasePath);
-      this.startWriter = () => new SegmentWriter(databasePath, moveHere);
+      this.writer = new SegmentWriter(databasePath, moveHere);
     }
   }
 
@@ -125,7 +123,7 @@ export class UsageLedger {
     }
     this.writeJournal();
     const segment = this.journal.rotate();
-    if (segment) (this.writer ??= this.startWriter!()).move(segment);
+    if (segment) this.writer!.move(segment);
   }
 
   /** Everything recorded so far is in SQLite: what a query must see. */
