@@ -1,7 +1,7 @@
 // The response cache wrapper: an exact repeat of a deterministic request, from the same tenant, is answered from the
 // cache (streams replay their chunks as streams). Nothing is shared between tenants: the tenant is part of the key.
 import { createHash } from 'node:crypto';
-import { complete, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/index.js';
+import { chunksOf, complete, gather, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/index.js';
 import type { CacheStore } from './cache-store.js';
 
 export const CACHE_HEADER = 'x-autoglm-cache';
@@ -10,7 +10,7 @@ export const CACHE_HEADER = 'x-autoglm-cache';
 export function cacheKey(req: ChatRequest, tenant: string): string {
   const normalized = JSON.stringify([tenant, req.model, req.input, req.maxTokens ?? null, req.temperature ?? null, req.topP ?? null,
     req.topK ?? null, req.minP ?? null, req.seed ?? null, req.frequencyPenalty ?? null, req.presencePenalty ?? null, req.stop,
-    req.ignoreEos ?? false, req.responseFormat, req.n]);
+    req.ignoreEos ?? false, req.responseFormat, req.n, req.tools ?? null, req.toolChoice ?? null, req.parallelToolCalls ?? null]);
   return createHash('sha256').update(normalized).digest('base64url');
 }
 
@@ -20,32 +20,10 @@ export function cacheable(req: ChatRequest, ctx: CallContext): boolean {
   return ctx.cacheMode === 'force' || req.temperature === 0 || req.seed !== undefined;
 }
 
-/** A finished, error-free answer worth keeping: every choice ended by stop or length. */
+/** A finished, error-free answer worth keeping: every choice ended by stop, length or its tool calls. */
 function finishedCleanly(chunks: ChatChunk[]): boolean {
   const finishes = chunks.filter((c) => c.type === 'finish');
-  return finishes.length > 0 && finishes.every((c) => c.type === 'finish' && (c.reason === 'stop' || c.reason === 'length'));
-}
-
-function chunksOfCompletion(result: ChatCompletion): ChatChunk[] {
-  return [
-    ...result.choices.flatMap((c): ChatChunk[] => [{ type: 'text-delta', index: c.index, text: c.text }, { type: 'finish', index: c.index, reason: c.finishReason }]),
-    { type: 'usage', usage: result.usage },
-  ];
-}
-
-function completionOfChunks(chunks: ChatChunk[]): ChatCompletion {
-  const choices = new Map<number, { index: number; text: string; finishReason: ChatCompletion['choices'][number]['finishReason'] }>();
-  let usage: ChatCompletion['usage'] = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
-  for (const c of chunks) {
-    if (c.type === 'usage') usage = c.usage;
-    else if (c.type === 'text-delta' || c.type === 'finish') {
-      const choice = choices.get(c.index) ?? { index: c.index, text: '', finishReason: 'stop' as const };
-      if (c.type === 'text-delta') choice.text += c.text;
-      else choice.finishReason = c.reason;
-      choices.set(c.index, choice);
-    }
-  }
-  return { choices: [...choices.values()].sort((a, b) => a.index - b.index), usage };
+  return finishes.length > 0 && finishes.every((c) => c.type === 'finish' && (c.reason === 'stop' || c.reason === 'length' || c.reason === 'tool_calls'));
 }
 
 export function withResponseCache(inner: ChatModel, store: CacheStore, options: { ttlSeconds: number }): ChatModel {
@@ -89,9 +67,9 @@ export function withResponseCache(inner: ChatModel, store: CacheStore, options: 
 
     async complete(req, ctx) {
       const cached = await lookup(req, ctx);
-      if (cached?.hit) return completionOfChunks(cached.hit);
+      if (cached?.hit) return gather(cached.hit);
       const result = await complete(inner, req, ctx);
-      if (cached) await save(cached.key, chunksOfCompletion(result));
+      if (cached) await save(cached.key, chunksOf(result));
       return result;
     },
   };

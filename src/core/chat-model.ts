@@ -1,10 +1,34 @@
 // The one contract every layer speaks: engines, router, cache, reasoner and tenancy are all ChatModels.
 
+/** A function the model asked to have called: `arguments` is JSON text, as the model wrote it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 /** A message of a chat conversation, normalized from any wire format. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** The calls an assistant turn made (sent back by the caller with the calls' results). */
+  toolCalls?: ToolCall[];
+  /** On a `tool` message: which call this is the result of. */
+  toolCallId?: string;
+  /** The participant's name (OpenAI's `name`), passed on to engines that use it. */
+  name?: string;
 }
+
+/** A function the caller offers the model; `parameters` is a JSON Schema. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+/** Whether the model may, must, or must not call a tool, or which one it must call. */
+export type ToolChoice = 'none' | 'auto' | 'required' | { name: string };
 
 /** What the caller wants generated: a chat to be rendered with a template, or raw text to continue. */
 export type ChatInput =
@@ -57,6 +81,10 @@ export interface ChatRequest {
   user?: string;
   /** Whether the caller reads chunks as they come; when false a remote engine may ask its upstream for a whole answer. */
   stream?: boolean;
+  /** Functions the model may call; engines that cannot call tools refuse a request that offers some. */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
 }
 
 export interface Usage {
@@ -66,11 +94,16 @@ export interface Usage {
   cachedPromptTokens: number;
 }
 
-export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort' | 'error';
 
 /** One step of a response stream. `index` is the choice index for n > 1. */
 export type ChatChunk =
   | { type: 'text-delta'; index: number; text: string }
+  /**
+   * A piece of tool call number `call` of a choice: its first piece carries the id and name, every piece some of the
+   * arguments' text (OpenAI streams arguments the same way).
+   */
+  | { type: 'tool-call-delta'; index: number; call: number; id?: string; name?: string; arguments: string }
   | { type: 'finish'; index: number; reason: FinishReason }
   | { type: 'usage'; usage: Usage }
   | { type: 'error'; error: import('./errors.js').AutoglmError };
@@ -124,9 +157,18 @@ export interface ChatModel {
   complete?(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion>;
 }
 
+/** One choice of a finished response. */
+export interface CompletedChoice {
+  index: number;
+  text: string;
+  finishReason: FinishReason;
+  /** The tools this choice asked to have called, in order; absent when it called none. */
+  toolCalls?: ToolCall[];
+}
+
 /** A finished response, collected from a stream. */
 export interface ChatCompletion {
-  choices: { index: number; text: string; finishReason: FinishReason }[];
+  choices: CompletedChoice[];
   usage: Usage;
 }
 
@@ -139,25 +181,29 @@ export function complete(model: ChatModel, req: ChatRequest, ctx: CallContext): 
   return model.complete ? model.complete(req, ctx) : collect(model.stream(req, ctx));
 }
 
-/** Runs a stream to its end and gathers the choices; an in-band error is thrown. */
-export async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatCompletion> {
-  const choices = new Map<number, { index: number; text: string; finishReason: FinishReason }>();
-  let usage = emptyUsage();
-  const choice = (index: number) => {
-    let c = choices.get(index);
-    if (!c) choices.set(index, (c = { index, text: '', finishReason: 'stop' }));
-    return c;
-  };
-  for await (const chunk of stream) {
+/** Chunks gathered into choices as they come; an in-band error is thrown. */
+class ChoiceGatherer {
+  private readonly choices = new Map<number, CompletedChoice>();
+  usage = emptyUsage();
+
+  add(chunk: ChatChunk): void {
     switch (chunk.type) {
       case 'text-delta':
-        choice(chunk.index).text += chunk.text;
+        this.choice(chunk.index).text += chunk.text;
         break;
+      case 'tool-call-delta': {
+        const calls = (this.choice(chunk.index).toolCalls ??= []);
+        const call = (calls[chunk.call] ??= { id: '', name: '', arguments: '' });
+        if (chunk.id) call.id = chunk.id;
+        if (chunk.name) call.name = chunk.name;
+        call.arguments += chunk.arguments;
+        break;
+      }
       case 'finish':
-        choice(chunk.index).finishReason = chunk.reason;
+        this.choice(chunk.index).finishReason = chunk.reason;
         break;
       case 'usage':
-        usage = chunk.usage;
+        this.usage = chunk.usage;
         break;
       case 'error':
         throw chunk.error;
@@ -165,8 +211,46 @@ export async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatCom
         assertNever(chunk);
     }
   }
-  return { choices: [...choices.values()].sort((a, b) => a.index - b.index), usage };
+
+  result(): ChatCompletion {
+    return { choices: [...this.choices.values()].sort((a, b) => a.index - b.index), usage: this.usage };
+  }
+
+  private choice(index: number): CompletedChoice {
+    let c = this.choices.get(index);
+    if (!c) this.choices.set(index, (c = { index, text: '', finishReason: 'stop' }));
+    return c;
+  }
 }
+
+/** Runs a stream to its end and gathers the choices; an in-band error is thrown. */
+export async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatCompletion> {
+  const gatherer = new ChoiceGatherer();
+  for await (const chunk of stream) gatherer.add(chunk);
+  return gatherer.result();
+}
+
+/** The same, for chunks already at hand (a cached answer). */
+export function gather(chunks: Iterable<ChatChunk>): ChatCompletion {
+  const gatherer = new ChoiceGatherer();
+  for (const chunk of chunks) gatherer.add(chunk);
+  return gatherer.result();
+}
+
+/** A finished response as the stream that would have produced it: each choice's text, its tool calls, its finish. */
+export function chunksOf(result: ChatCompletion, withUsage = true): ChatChunk[] {
+  const chunks: ChatChunk[] = [];
+  for (const c of result.choices) {
+    if (c.text || !c.toolCalls) chunks.push({ type: 'text-delta', index: c.index, text: c.text });
+    c.toolCalls?.forEach((t, call) => chunks.push({ type: 'tool-call-delta', index: c.index, call, id: t.id, name: t.name, arguments: t.arguments }));
+    chunks.push({ type: 'finish', index: c.index, reason: c.finishReason });
+  }
+  if (withUsage) chunks.push({ type: 'usage', usage: result.usage });
+  return chunks;
+}
+
+/** Whether a chunk is output the caller sees (text or a tool call): the first one is the "first token". */
+export const isOutput = (chunk: ChatChunk): boolean => chunk.type === 'text-delta' || chunk.type === 'tool-call-delta';
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);

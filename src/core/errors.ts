@@ -49,6 +49,10 @@ export const CONNECTION_DROPPED = 'connection_dropped';
 export const invalidRequest = (message: string, param: string | null = null, code = 'invalid_value') =>
   new AutoglmError(400, 'invalid_request_error', code, message, param);
 
+/** For engines that cannot call tools: the request is refused rather than answered as if no tools were offered. */
+export const toolsUnsupported = (model: string) =>
+  invalidRequest(`The model '${model}' cannot call tools. Send the request without 'tools', or to a model served by an engine that supports them (an OpenAI-compatible upstream).`, 'tools', 'tools_unsupported');
+
 export const modelNotFound = (model: string, available: readonly string[] = []) =>
   new AutoglmError(404, 'invalid_request_error', 'model_not_found',
     `The model '${model}' does not exist.${available.length ? ` Available: ${available.join(', ')}.` : ' GET /v1/models lists the models served here.'}`, 'model');

@@ -1,5 +1,5 @@
 // A ChatModel wrapper that records token counts and latencies of every stream that passes through it.
-import type { CallContext, ChatModel, ChatRequest, Usage } from '../core/index.js';
+import { isOutput, type CallContext, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
 import { boundOnce, type ServerMetrics } from './metrics.js';
 
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
@@ -53,7 +53,7 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
       let outcome = 'abort';
       try {
         for await (const chunk of inner.stream(req, ctx)) {
-          if (chunk.type === 'text-delta') {
+          if (isOutput(chunk)) {
             const now = performance.now();
             if (last === 0) {
               first = now - started;

@@ -2,6 +2,7 @@
 import {
   AutoglmError,
   complete,
+  isOutput,
   promptTextOf,
   toAutoglmError,
   type CallContext,
@@ -221,7 +222,7 @@ export class ReplicaPool implements ChatModel {
     let firstToken = true;
     try {
       for await (const chunk of replica.engine.stream(req, ctx)) {
-        if (chunk.type === 'text-delta' && firstToken) {
+        if (firstToken && isOutput(chunk)) {
           firstToken = false;
           bookkeeping.firstToken();
         }

@@ -1,6 +1,6 @@
 // ChatChunk -> OpenAI JSON: chat.completion(.chunk) and text_completion objects, streamed or whole.
 import { randomBytes } from 'node:crypto';
-import type { ChatChunk, ChatCompletion, FinishReason, Usage } from '../core/index.js';
+import type { ChatChunk, ChatCompletion, FinishReason, ToolCall, Usage } from '../core/index.js';
 
 export interface OpenAIUsage {
   prompt_tokens: number;
@@ -26,8 +26,17 @@ export function usageToWire(u: Usage): OpenAIUsage {
   };
 }
 
-/** OpenAI knows only stop and length; an aborted or failed choice never reaches a client as a finish. */
-export const finishReasonToWire = (r: FinishReason): 'stop' | 'length' => (r === 'length' ? 'length' : 'stop');
+/** OpenAI knows stop, length and tool_calls; an aborted or failed choice never reaches a client as a finish. */
+export const finishReasonToWire = (r: FinishReason): 'stop' | 'length' | 'tool_calls' => (r === 'length' || r === 'tool_calls' ? r : 'stop');
+
+const toolCallToWire = (c: ToolCall) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } });
+
+/** A streamed piece of a tool call: the first piece of a call carries its id, type and name, later ones only arguments. */
+function toolCallDeltaJson(chunk: Extract<ChatChunk, { type: 'tool-call-delta' }>): string {
+  const head = chunk.id === undefined ? '' : `"id":${JSON.stringify(chunk.id)},"type":"function",`;
+  const name = chunk.name === undefined ? '' : `"name":${JSON.stringify(chunk.name)},`;
+  return `{"tool_calls":[{"index":${chunk.call},${head}"function":{${name}"arguments":${JSON.stringify(chunk.arguments)}}}]}`;
+}
 
 export interface StreamEncoder {
   /** The serialized wire objects for one chunk (zero, one or two: a chat choice opens with its role). */
@@ -58,16 +67,19 @@ export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
   const frame = frameTemplate('chat.completion.chunk', 'chatcmpl', options);
   const opened = new Set<number>();
   const delta = (index: number, d: string, finish = 'null') => frame.choice(`{"index":${index},"delta":${d},"logprobs":null,"finish_reason":${finish}}`);
-  const open = (index: number): string[] => {
+  /** A choice opens with its role; its content starts null when its first output is a tool call, as OpenAI's does. */
+  const open = (index: number, content = '""'): string[] => {
     if (opened.has(index)) return [];
     opened.add(index);
-    return [delta(index, '{"role":"assistant","content":""}')];
+    return [delta(index, `{"role":"assistant","content":${content}}`)];
   };
   return {
     encode(chunk) {
       switch (chunk.type) {
         case 'text-delta':
           return [...open(chunk.index), delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`)];
+        case 'tool-call-delta':
+          return [...open(chunk.index, 'null'), delta(chunk.index, toolCallDeltaJson(chunk))];
         case 'finish':
           return [...open(chunk.index), delta(chunk.index, '{}', finishJson(chunk.reason))];
         case 'usage':
@@ -87,6 +99,9 @@ export function completionStreamEncoder(options: EncoderOptions): StreamEncoder 
       switch (chunk.type) {
         case 'text-delta':
           return [choice(chunk.index, chunk.text)];
+        case 'tool-call-delta':
+          // Text completions offer no tools, so no engine sends calls here.
+          return [];
         case 'finish':
           return [choice(chunk.index, '', finishJson(chunk.reason))];
         case 'usage':
@@ -107,7 +122,10 @@ export function chatCompletionToWire(model: string, result: ChatCompletion) {
     system_fingerprint: null,
     choices: result.choices.map((c) => ({
       index: c.index,
-      message: { role: 'assistant', content: c.text, refusal: null },
+      // As OpenAI answers: content is null when the turn is only tool calls.
+      message: c.toolCalls
+        ? { role: 'assistant', content: c.text || null, refusal: null, tool_calls: c.toolCalls.map(toolCallToWire) }
+        : { role: 'assistant', content: c.text, refusal: null },
       logprobs: null,
       finish_reason: finishReasonToWire(c.finishReason),
     })),

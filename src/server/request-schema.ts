@@ -1,16 +1,42 @@
 // OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
 import { z } from 'zod';
 import { reasoningOptionsFrom, reasoningOptionsSchema } from '../config/index.js';
-import { invalidRequest, type ChatMessage, type ChatRequest, type ResponseFormat } from '../core/index.js';
+import { invalidRequest, type ChatMessage, type ChatRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '../core/index.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart), z.null()]);
+
+const toolCall = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
 
 const message = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: content.optional(),
   name: z.string().optional(),
+  tool_calls: z.array(toolCall).nullish(),
+  tool_call_id: z.string().nullish(),
 });
+
+/** OpenAI's rule for function names, so a bad one is refused here rather than by whichever upstream is chosen. */
+const toolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a function name is 1 to 64 letters, digits, underscores or dashes');
+
+const tool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: toolName,
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: toolName }) }),
+]);
 
 const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
@@ -46,14 +72,16 @@ const sampling = {
 const unsupported = {
   logprobs: z.literal(false).nullish(),
   top_logprobs: z.null().optional(),
-  tools: z.array(z.unknown()).max(0, 'tools are not supported by this server yet').nullish(),
-  functions: z.array(z.unknown()).max(0, 'functions are not supported by this server yet').nullish(),
+  functions: z.array(z.unknown()).max(0, "'functions' is deprecated; send 'tools' instead").nullish(),
 };
 
 export const chatCompletionBody = z.object({
   ...sampling,
   ...unsupported,
   messages: z.array(message).min(1),
+  tools: z.array(tool).max(128).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
   response_format: responseFormat.nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
@@ -63,6 +91,7 @@ export const chatCompletionBody = z.object({
 export const completionBody = z.object({
   ...sampling,
   ...unsupported,
+  tools: z.array(z.unknown()).max(0, 'tools are for /v1/chat/completions').nullish(),
   prompt: z.union([z.string(), z.array(z.string()).length(1, 'send one prompt per request')]),
   echo: z.boolean().nullish(),
   suffix: z.null().optional(),
@@ -130,11 +159,33 @@ function formatOf(f: ChatCompletionBody['response_format']): ResponseFormat {
   return { type: 'json_schema', name: f.json_schema.name, schema: f.json_schema.schema };
 }
 
+function chatMessage(m: ChatCompletionBody['messages'][number]): ChatMessage {
+  const message: ChatMessage = { role: m.role === 'developer' ? 'system' : m.role, content: messageText(m.content) };
+  // Only set when present: most requests carry none, and engines pass messages on as they are.
+  if (m.name !== undefined) message.name = m.name;
+  if (m.tool_calls?.length) message.toolCalls = m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+  if (m.tool_call_id != null) message.toolCallId = m.tool_call_id;
+  return message;
+}
+
+function toolChoiceOf(c: ChatCompletionBody['tool_choice']): ToolChoice | undefined {
+  if (c == null) return undefined;
+  return typeof c === 'string' ? c : { name: c.function.name };
+}
+
+function toolsOf(tools: ChatCompletionBody['tools']): ToolDefinition[] | undefined {
+  if (!tools?.length) return undefined;
+  return tools.map(({ function: f }) => ({ name: f.name, description: f.description, parameters: f.parameters, strict: opt(f.strict) }));
+}
+
 export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
-  const messages: ChatMessage[] = body.messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: messageText(m.content),
-  }));
+  const messages = body.messages.map(chatMessage);
+  const tools = toolsOf(body.tools);
+  const toolChoice = toolChoiceOf(body.tool_choice);
+  if (typeof toolChoice === 'object' && !tools?.some((t) => t.name === toolChoice.name)) {
+    throw invalidRequest(`'tool_choice' names the function '${toolChoice.name}', which is not in 'tools'.`, 'tool_choice', 'invalid_value');
+  }
+  if (toolChoice === 'required' && !tools) throw invalidRequest("'tool_choice' is 'required' but no 'tools' were sent.", 'tool_choice', 'invalid_value');
   return {
     model: body.model,
     input: { type: 'messages', messages },
@@ -146,6 +197,7 @@ export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
     frequencyPenalty: opt(body.frequency_penalty),
     presencePenalty: opt(body.presence_penalty),
     n: body.n ?? 1,
+    ...(tools && { tools, toolChoice, parallelToolCalls: opt(body.parallel_tool_calls) }),
   };
 }
 

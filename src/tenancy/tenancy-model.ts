@@ -3,6 +3,7 @@
 import {
   complete,
   estimateTokens,
+  isOutput,
   promptTextOf,
   toAutoglmError,
   type CallContext,
@@ -95,7 +96,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
       try {
         for await (const chunk of inner.stream(req, call.inner)) {
           if (chunk.type === 'usage') usage = chunk.usage;
-          else if (chunk.type === 'text-delta') completionChunks++;
+          else if (isOutput(chunk)) completionChunks++;
           else if (chunk.type === 'error') status = chunk.error.status;
           yield chunk;
         }

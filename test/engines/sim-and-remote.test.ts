@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { complete, type ChatRequest } from '../../src/core/index.js';
+import { collect, complete, type ChatChunk, type ChatRequest } from '../../src/core/index.js';
 import { SimEngine } from '../../src/engines/sim/index.js';
 import { OpenAIEngine } from '../../src/engines/openai/index.js';
 import { serveSim, type SimServer } from '../../src/server/index.js';
@@ -121,5 +121,86 @@ describe('remote engine against upstreams', () => {
     const engine = remote('http://127.0.0.1:9/v1');
     await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; retryable: boolean }) => e.status === 502 && e.retryable);
     await engine.close();
+  });
+});
+
+describe('remote engine and tool calls', () => {
+  // A stream in vLLM's shape: the first piece of each call has its id and name, later pieces only arguments; two calls.
+  const frame = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const sse = [
+    frame({ role: 'assistant', content: '' }),
+    frame({ tool_calls: [{ id: 'chatcmpl-tool-a', type: 'function', index: 0, function: { name: 'get_weather' } }] }),
+    frame({ tool_calls: [{ index: 0, function: { arguments: '{"city": "' } }] }),
+    frame({ tool_calls: [{ index: 0, function: { arguments: 'Paris"}' } }] }),
+    frame({ tool_calls: [{ id: 'chatcmpl-tool-b', type: 'function', index: 1, function: { name: 'get_time', arguments: '{}' } }] }),
+    frame({ content: '' }, 'tool_calls'),
+    `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 40, completion_tokens: 12, total_tokens: 52 } })}\n\n`,
+    'data: [DONE]\n\n',
+  ].join('');
+  const whole = { id: 'chatcmpl-2', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }] };
+  const received: Record<string, unknown>[] = [];
+  const upstream = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      received.push(parsed);
+      if (parsed.stream) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sse);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(whole));
+    });
+  });
+  before(() => new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r)));
+  after(() => upstream.close());
+
+  const engine = () => new OpenAIEngine({ model: 'm', preset: 'vllm', baseUrl: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1` });
+  const conversation: ChatRequest = chat('', {
+    model: 'm',
+    input: { type: 'messages', messages: [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+      { role: 'tool', content: '{"temperature":21}', toolCallId: 'call_0' },
+    ] },
+    tools: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
+    toolChoice: 'auto',
+  });
+
+  it('sends tools and the tool turns of a conversation in OpenAI form', async () => {
+    const e = engine();
+    await complete(e, { ...conversation, stream: false }, ctx());
+    const sent = received.at(-1)!;
+    assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]);
+    assert.equal(sent.tool_choice, 'auto');
+    const messages = sent.messages as Record<string, unknown>[];
+    assert.deepEqual(messages[1], { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+    assert.deepEqual(messages[2], { role: 'tool', content: '{"temperature":21}', tool_call_id: 'call_0' });
+    await e.close();
+  });
+
+  it('assembles streamed tool calls, two of them, and ends the choice with tool_calls', async () => {
+    const e = engine();
+    const pieces: string[] = [];
+    const chunks: ChatChunk[] = [];
+    for await (const c of e.stream({ ...conversation, stream: true }, ctx())) {
+      chunks.push(c);
+      if (c.type === 'tool-call-delta') pieces.push(c.arguments);
+    }
+    assert.deepEqual(pieces, ['', '{"city": "', 'Paris"}', '{}'], 'each piece is handed on as it came');
+    const result = await collect((async function* () { yield* chunks; })());
+    assert.deepEqual(result.choices[0]!.toolCalls, [
+      { id: 'chatcmpl-tool-a', name: 'get_weather', arguments: '{"city": "Paris"}' },
+      { id: 'chatcmpl-tool-b', name: 'get_time', arguments: '{}' },
+    ]);
+    assert.equal(result.choices[0]!.finishReason, 'tool_calls');
+    assert.deepEqual(result.usage, { promptTokens: 40, completionTokens: 12, cachedPromptTokens: 0 });
+    await e.close();
+  });
+
+  it("reads a whole answer's tool calls", async () => {
+    const e = engine();
+    const result = await e.complete({ ...conversation, stream: false }, ctx());
+    assert.deepEqual(result.choices[0]!.toolCalls, [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
+    assert.equal(result.choices[0]!.text, '');
+    assert.equal(result.choices[0]!.finishReason, 'tool_calls');
+    await e.close();
   });
 });

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import {
   AutoglmError,
   invalidRequest,
+  toolsUnsupported,
   modelNotFound,
   ModelUnavailableError,
   type CallContext,
@@ -103,6 +104,8 @@ export class LlamaEngine implements ChatModel {
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
     if (req.model !== this.description.name) throw modelNotFound(req.model);
     if (req.n !== 1) throw invalidRequest('the llama engine generates one choice per call; wrap it with withChoices for n > 1', 'n');
+    // A call that offers tools but forbids them (tool_choice 'none') is an ordinary call.
+    if (req.tools && req.toolChoice !== 'none') throw toolsUnsupported(req.model);
     const prompt = this.render(req);
     const maxTokens = this.completionBudget(prompt.tokens.length, req.maxTokens, req.input.type);
     const grammar = await this.grammarState(req);

@@ -2,11 +2,11 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { AutoglmError, estimateTokens, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import { AutoglmError, chunksOf, estimateTokens, isOutput, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
-import { choiceText, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
+import { choiceText, choiceToolCallDeltas, choiceToolCalls, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
 
 export interface OpenAIEngineOptions {
   /** Name clients use. */
@@ -97,10 +97,14 @@ export class OpenAIEngine implements ChatModel {
   }
 
   private whole(payload: UpstreamPayload): ChatCompletion {
-    const choices = payload.choices.map((c, i) => ({ index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop' }));
+    const choices = payload.choices.map((c, i) => {
+      const toolCalls = choiceToolCalls(c);
+      return { index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop', ...(toolCalls && { toolCalls }) };
+    });
+    const estimate = (c: ChatCompletion['choices'][number]) => estimateTokens(c.text) + (c.toolCalls ?? []).reduce((n, t) => n + estimateTokens(t.name + t.arguments), 0);
     const usage = payload.usage
       ? usageFromWire(payload.usage)
-      : { promptTokens: 0, completionTokens: choices.reduce((n, c) => n + estimateTokens(c.text), 0), cachedPromptTokens: 0 };
+      : { promptTokens: 0, completionTokens: choices.reduce((n, c) => n + estimate(c), 0), cachedPromptTokens: 0 };
     return { choices, usage };
   }
 
@@ -135,7 +139,7 @@ export class OpenAIEngine implements ChatModel {
       let first = true;
       try {
         for await (const chunk of chunks) {
-          if (first && chunk.type === 'text-delta') {
+          if (first && isOutput(chunk)) {
             clearTimeout(firstToken);
             first = false;
           }
@@ -168,11 +172,8 @@ export class OpenAIEngine implements ChatModel {
 
   private async *fromJson(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
     const { choices, usage } = this.whole(this.parsePayload(await body.text()));
-    for (const choice of choices) {
-      yield { type: 'text-delta', index: 0, text: choice.text };
-      yield { type: 'finish', index: 0, reason: choice.finishReason };
-    }
-    yield { type: 'usage', usage };
+    // This engine serves one choice (n > 1 is fanned out above it): every upstream choice is choice 0.
+    yield* chunksOf({ choices: choices.map((c) => ({ ...c, index: 0 })), usage });
   }
 
   /** Upstream SSE, one chunk at a time: each event is handed on as soon as it is parsed, never buffered. */
@@ -199,6 +200,12 @@ export class OpenAIEngine implements ChatModel {
           if (delta) {
             completionChars += delta;
             yield { type: 'text-delta', index: 0, text: delta };
+          }
+          if (choice.delta?.tool_calls) {
+            for (const piece of choiceToolCallDeltas(choice)) {
+              completionChars += (piece.name ?? '') + piece.arguments;
+              yield { type: 'tool-call-delta', index: 0, ...piece };
+            }
           }
           const reason = finishReasonFromWire(choice.finish_reason);
           if (reason) {

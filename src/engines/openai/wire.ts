@@ -1,6 +1,20 @@
 // The upstream side of the OpenAI wire format: request bodies out, validated responses and stream chunks in.
 import { z } from 'zod';
-import type { ChatRequest, FinishReason, Usage } from '../../core/index.js';
+import type { ChatMessage, ChatRequest, FinishReason, ToolCall, ToolChoice, Usage } from '../../core/index.js';
+
+/** A message as OpenAI spells it; most carry no tool fields and go out as they are. */
+function messageToWire(m: ChatMessage): object {
+  if (!m.toolCalls && m.toolCallId === undefined) return m;
+  return {
+    role: m.role,
+    content: m.toolCalls && !m.content ? null : m.content,
+    name: m.name,
+    tool_calls: m.toolCalls?.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    tool_call_id: m.toolCallId,
+  };
+}
+
+const toolChoiceToWire = (c: ToolChoice | undefined) => (typeof c === 'object' ? { type: 'function', function: { name: c.name } } : c);
 
 export function upstreamBody(req: ChatRequest, model: string, stream: boolean, extensions: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = {
@@ -15,8 +29,13 @@ export function upstreamBody(req: ChatRequest, model: string, stream: boolean, e
     stream,
     stream_options: stream ? { include_usage: true } : undefined,
   };
-  if (req.input.type === 'messages') body.messages = req.input.messages;
+  if (req.input.type === 'messages') body.messages = req.input.messages.map(messageToWire);
   else body.prompt = req.input.text;
+  if (req.tools) {
+    body.tools = req.tools.map((t) => ({ type: 'function', function: t }));
+    body.tool_choice = toolChoiceToWire(req.toolChoice);
+    body.parallel_tool_calls = req.parallelToolCalls;
+  }
   if (req.responseFormat.type === 'json_object') body.response_format = { type: 'json_object' };
   if (req.responseFormat.type === 'json_schema') {
     body.response_format = { type: 'json_schema', json_schema: { name: req.responseFormat.name ?? 'response', schema: req.responseFormat.schema } };
@@ -25,9 +44,12 @@ export function upstreamBody(req: ChatRequest, model: string, stream: boolean, e
   return body;
 }
 
-/** Upstream finish reasons beyond stop and length (tool_calls, content_filter, eos) all mean the answer ended. */
-export const finishReasonFromWire = (reason: string | null | undefined): FinishReason | undefined =>
-  reason == null ? undefined : reason === 'length' ? 'length' : 'stop';
+/** Upstream finish reasons beyond these (content_filter, eos) all mean the answer ended; function_call is the old tool_calls. */
+export function finishReasonFromWire(reason: string | null | undefined): FinishReason | undefined {
+  if (reason == null) return undefined;
+  if (reason === 'length') return 'length';
+  return reason === 'tool_calls' || reason === 'function_call' ? 'tool_calls' : 'stop';
+}
 
 const usageSchema = z.object({
   prompt_tokens: z.number().int().nonnegative(),
@@ -35,10 +57,17 @@ const usageSchema = z.object({
   prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullish() }).nullish(),
 }).nullish();
 
+/** A tool call, whole (in a message) or a streamed piece of one (in a delta, where only `index` is sure to be there). */
+const toolCallSchema = z.object({
+  index: z.number().int().nonnegative().nullish(),
+  id: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
 const choiceSchema = z.object({
   index: z.number().int().nonnegative().default(0),
-  delta: z.object({ content: z.string().nullish() }).nullish(),
-  message: z.object({ content: z.string().nullish() }).nullish(),
+  delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).nullish(),
+  message: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).nullish(),
   text: z.string().nullish(),
   finish_reason: z.string().nullish(),
 });
@@ -55,4 +84,22 @@ export function usageFromWire(u: NonNullable<UpstreamPayload['usage']>): Usage {
   return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, cachedPromptTokens: u.prompt_tokens_details?.cached_tokens ?? 0 };
 }
 
-export const choiceText = (c: z.infer<typeof choiceSchema>): string => c.delta?.content ?? c.message?.content ?? c.text ?? '';
+type UpstreamChoice = z.infer<typeof choiceSchema>;
+
+export const choiceText = (c: UpstreamChoice): string => c.delta?.content ?? c.message?.content ?? c.text ?? '';
+
+/** The whole tool calls of an unstreamed answer's choice. */
+export function choiceToolCalls(c: UpstreamChoice): ToolCall[] | undefined {
+  const calls = c.message?.tool_calls;
+  if (!calls?.length) return undefined;
+  return calls.map((t) => ({ id: t.id ?? '', name: t.function?.name ?? '', arguments: t.function?.arguments ?? '' }));
+}
+
+/** The pieces of tool calls in a streamed chunk's choice, each numbered as the upstream numbers it. */
+export const choiceToolCallDeltas = (c: UpstreamChoice) =>
+  (c.delta?.tool_calls ?? []).map((t, position) => ({
+    call: t.index ?? position,
+    id: t.id ?? undefined,
+    name: t.function?.name ?? undefined,
+    arguments: t.function?.arguments ?? '',
+  }));

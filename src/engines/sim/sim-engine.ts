@@ -14,11 +14,13 @@ import {
   type Clock,
   type ModelInfo,
   type Random,
+  type ToolCall,
 } from '../../core/index.js';
 import { faultSettingsSchema, resolveSimSettings, type FaultSettings, type ResolvedSimSettings, type SimSettingsInput } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
 import { SimSolver } from './solver.js';
 import { PrefixCache } from './prefix-cache.js';
+import { argumentPieces, simulatedToolCall } from './sim-tools.js';
 
 const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', 'cache', 'and', 'time', 'we', 'see', 'token', 'light', 'river'];
 
@@ -116,19 +118,23 @@ export class SimEngine implements ChatModel {
     const cached = Math.min(this.cache.lookup(prompt), prompt.length);
     this.promptTokens += prompt.length;
     this.cachedTokens += cached;
-    const load = () => 1 + s.slowdownPerRunning * this.slots.busy;
     const spike = rng.next() < faults.spikeRate ? faults.spikeMs : 0;
-    await this.clock.sleep(s.overheadMs + (prompt.length - cached) * s.prefillMsPerToken * load() + spike, ctx.signal);
+    await this.clock.sleep(s.overheadMs + (prompt.length - cached) * s.prefillMsPerToken * this.load() + spike, ctx.signal);
     this.cache.insert(prompt);
     const limit = Math.min(req.maxTokens ?? s.outputTokens, req.ignoreEos ? Infinity : s.outputTokens);
     const dropAt = rng.next() < faults.dropRate ? Math.max(1, Math.floor(limit / 2)) : Infinity;
+    const call = simulatedToolCall(req, rng);
+    if (call) {
+      yield* this.callTool(call, ctx, rng, prompt.length, cached);
+      return;
+    }
     const solved = this.solver?.answer(req, Math.floor(rng.next() * 2 ** 32));
     if (solved !== undefined) {
       yield* this.say(solved.split(' '), req, ctx, rng, prompt.length, cached);
       return;
     }
     for (let i = 0; i < limit; i++) {
-      if (i > 0 && s.itlMs > 0) await this.clock.sleep(s.itlMs * load() * (1 + s.itlJitter * (2 * rng.next() - 1)), ctx.signal);
+      if (i > 0) await this.nextToken(rng, ctx.signal);
       if (i === dropAt) {
         yield { type: 'error', error: new AutoglmError(502, 'server_error', CONNECTION_DROPPED, 'Simulated connection drop.') };
         return;
@@ -141,12 +147,32 @@ export class SimEngine implements ChatModel {
     yield { type: 'usage', usage: { promptTokens: prompt.length, completionTokens: limit, cachedPromptTokens: cached } };
   }
 
+  /** How much slower everything runs with this many sequences running. */
+  private load(): number {
+    return 1 + this.settings.slowdownPerRunning * this.slots.busy;
+  }
+
+  /** The wait between two output tokens: inter-token latency under the current load, with jitter. */
+  private async nextToken(rng: Random, signal: AbortSignal): Promise<void> {
+    const s = this.settings;
+    if (s.itlMs > 0) await this.clock.sleep(s.itlMs * this.load() * (1 + s.itlJitter * (2 * rng.next() - 1)), signal);
+  }
+
+  /** A tool call: its id and name first, then its arguments a piece per simulated token, as vLLM streams them. */
+  private async *callTool(call: ToolCall, ctx: CallContext, rng: Random, promptTokens: number, cached: number): AsyncGenerator<ChatChunk> {
+    const pieces = argumentPieces(call.arguments);
+    for (let i = 0; i < pieces.length; i++) {
+      if (i > 0) await this.nextToken(rng, ctx.signal);
+      yield { type: 'tool-call-delta', index: 0, call: 0, ...(i === 0 && { id: call.id, name: call.name }), arguments: pieces[i]! };
+    }
+    yield { type: 'finish', index: 0, reason: 'tool_calls' };
+    yield { type: 'usage', usage: { promptTokens, completionTokens: pieces.length, cachedPromptTokens: cached } };
+  }
+
   /** A scripted answer (solver mode), word by word at the simulated pace; never cut by max_tokens mid-answer. */
   private async *say(words: string[], req: ChatRequest, ctx: CallContext, rng: Random, promptTokens: number, cached: number): AsyncGenerator<ChatChunk> {
-    const s = this.settings;
-    const load = () => 1 + s.slowdownPerRunning * this.slots.busy;
     for (let i = 0; i < words.length; i++) {
-      if (i > 0 && s.itlMs > 0) await this.clock.sleep(s.itlMs * load() * (1 + s.itlJitter * (2 * rng.next() - 1)), ctx.signal);
+      if (i > 0) await this.nextToken(rng, ctx.signal);
       yield { type: 'text-delta', index: 0, text: i === 0 ? words[i]! : ` ${words[i]}` };
     }
     yield { type: 'finish', index: 0, reason: 'stop' };

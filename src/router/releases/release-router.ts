@@ -1,6 +1,6 @@
 // Versions on the request path: a release name becomes one of its versions (stable, or canary by its share, sticky
 // per caller), a pinned NAME@VERSION goes straight through, and every outcome feeds the rollout's and alerts' windows.
-import { complete, toAutoglmError, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo } from '../../core/index.js';
+import { complete, isOutput, toAutoglmError, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo } from '../../core/index.js';
 import type { Outcome, ReleaseManager } from './release-manager.js';
 
 /** Also told of every finished call (the alert rules' windows). */
@@ -52,7 +52,7 @@ export class ReleaseRouter implements ChatModel {
     let ok = true;
     try {
       for await (const chunk of this.inner.stream(routed, ctx)) {
-        if (chunk.type === 'text-delta' && ttftMs === undefined) ttftMs = performance.now() - started;
+        if (ttftMs === undefined && isOutput(chunk)) ttftMs = performance.now() - started;
         if (chunk.type === 'error' && chunk.error.status >= 500) ok = false;
         yield chunk;
       }
