@@ -1,4 +1,5 @@
 // The one contract every layer speaks: engines, router, cache, reasoner and tenancy are all ChatModels.
+import { fnv1aString } from './hash.js';
 
 /** A function the model asked to have called: `arguments` is JSON text, as the model wrote it. */
 export interface ToolCall {
@@ -7,10 +8,18 @@ export interface ToolCall {
   arguments: string;
 }
 
+/** A piece of a message's content: text, or an image by URL (https: or data:), as OpenAI's `image_url` part carries it. */
+export type ContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image'; url: string; detail?: 'auto' | 'low' | 'high' };
+
 /** A message of a chat conversation, normalized from any wire format. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
+  /** The message's text (all of its text parts, when it has images). */
   content: string;
+  /** The message's parts in order, set only when it carries images; engines that cannot see refuse such a message. */
+  parts?: ContentPart[];
   /** The calls an assistant turn made (sent back by the caller with the calls' results). */
   toolCalls?: ToolCall[];
   /** On a `tool` message: which call this is the result of. */
@@ -256,10 +265,29 @@ export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** The request's prompt as plain text, for routing keys and simulated tokenization (not for templates). */
 /** About four characters a token: the estimate used wherever no tokenizer is at hand. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 
+/** Whether any message of a request carries an image. */
+export const hasImages = (req: ChatRequest): boolean => req.input.type === 'messages' && req.input.messages.some((m) => m.parts !== undefined);
+
+const imageWords = new Map<string, string>();
+/**
+ * An image as one word of prompt text, `<image:hash>`: equal images give equal words, so routing keys and simulated
+ * prefix caches tell screenshots apart. Hashing a multi-megabyte data URL is not free: the last few are remembered.
+ */
+export function imageWord(url: string): string {
+  let word = imageWords.get(url);
+  if (word === undefined) {
+    if (imageWords.size >= 64) imageWords.clear();
+    imageWords.set(url, (word = `<image:${fnv1aString(url).toString(36)}>`));
+  }
+  return word;
+}
+
+const messageText = (m: ChatMessage): string => (m.parts ? m.parts.map((p) => (p.type === 'text' ? p.text : ` ${imageWord(p.url)} `)).join('') : m.content);
+
+/** The request's prompt as plain text, for routing keys and simulated tokenization (not for templates). */
 export function promptTextOf(req: ChatRequest): string {
-  return req.input.type === 'text' ? req.input.text : req.input.messages.map((m) => `${m.role}: ${m.content}`).join('\n');
+  return req.input.type === 'text' ? req.input.text : req.input.messages.map((m) => `${m.role}: ${messageText(m)}`).join('\n');
 }

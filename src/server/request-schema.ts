@@ -1,10 +1,17 @@
 // OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
 import { z } from 'zod';
 import { reasoningOptionsFrom, reasoningOptionsSchema } from '../config/index.js';
-import { invalidRequest, type ChatMessage, type ChatRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '../core/index.js';
+import { invalidRequest, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition } from '../core/index.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
-const content = z.union([z.string(), z.array(textPart), z.null()]);
+const imagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({
+    url: z.string().regex(/^(https?:|data:image\/)/, 'an image URL is http(s): or a data:image/... URL'),
+    detail: z.enum(['auto', 'low', 'high']).optional(),
+  }),
+});
+const content = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart])), z.null()]);
 
 const toolCall = z.object({
   id: z.string(),
@@ -120,13 +127,29 @@ function paramOf(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
+/**
+ * A union's own issue only says "Invalid input". The option that got furthest (its issue lies deepest) is what the
+ * caller meant, so its issue is reported; when none got past the value itself, the message lists the expected types.
+ */
+function closestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const firsts = issue.errors.map((option) => option[0]).filter((i) => i !== undefined);
+  const deepest = firsts.reduce((a, b) => (b.path.length > a.path.length ? b : a));
+  if (deepest.path.length > 0) return closestIssue({ ...deepest, path: [...issue.path, ...deepest.path] });
+  const expected = firsts.map((i) => (i.code === 'invalid_type' ? i.expected : undefined));
+  const first = firsts[0]!;
+  if (first.code !== 'invalid_type' || expected.some((e) => e === undefined)) return issue;
+  return { ...first, path: issue.path, message: `expected ${expected.join(' or ')}` };
+}
+
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
   }
-  const result = schema.safeParse(body);
+  // With reportInput, an issue carries the value it refused: what tells "is required" from "has the wrong type".
+  const result = schema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
+  const issue = closestIssue(result.error.issues[0]!);
   const param = paramOf(issue.path) || null;
   const what = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : `is invalid: ${issue.message}`;
   throw invalidRequest(param ? `'${param}' ${what}` : issue.message, param, issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value');
@@ -150,7 +173,13 @@ function samplingOf(body: ChatCompletionBody | CompletionBody | InferBody) {
 
 function messageText(c: z.infer<typeof content> | undefined): string {
   if (c == null) return '';
-  return typeof c === 'string' ? c : c.map((p) => p.text).join('');
+  return typeof c === 'string' ? c : c.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}
+
+/** A message's parts, kept only when it has an image: a text-only message is its text. */
+function partsOf(c: z.infer<typeof content> | undefined): ContentPart[] | undefined {
+  if (!Array.isArray(c) || !c.some((p) => p.type === 'image_url')) return undefined;
+  return c.map((p): ContentPart => (p.type === 'text' ? p : { type: 'image', url: p.image_url.url, ...(p.image_url.detail && { detail: p.image_url.detail }) }));
 }
 
 function formatOf(f: ChatCompletionBody['response_format']): ResponseFormat {
@@ -162,6 +191,8 @@ function formatOf(f: ChatCompletionBody['response_format']): ResponseFormat {
 function chatMessage(m: ChatCompletionBody['messages'][number]): ChatMessage {
   const message: ChatMessage = { role: m.role === 'developer' ? 'system' : m.role, content: messageText(m.content) };
   // Only set when present: most requests carry none, and engines pass messages on as they are.
+  const parts = partsOf(m.content);
+  if (parts) message.parts = parts;
   if (m.name !== undefined) message.name = m.name;
   if (m.tool_calls?.length) message.toolCalls = m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
   if (m.tool_call_id != null) message.toolCallId = m.tool_call_id;

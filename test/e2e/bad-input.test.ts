@@ -45,6 +45,9 @@ describe('bad input', () => {
       [{ messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'],
       [{ stream: 'yes' }, 'stream'],
       [{ stop: [1, 2] }, 'stop'],
+      [{ model: 5 }, 'model'],
+      [{ messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
+      [{ messages: [{ role: 'user', content: [{ type: 'text', text: 7 }] }] }, 'messages[0].content[0].text'],
     ];
     for (const [over, param] of cases) {
       const res = await post('/v1/chat/completions', chat(over));
@@ -52,6 +55,8 @@ describe('bad input', () => {
       assertOpenAIError(res.json);
       assert.ok(res.json.error.param?.startsWith(param), `${JSON.stringify(over)} -> ${res.json.error.param}`);
       assert.match(res.json.error.message, new RegExp(param.replace(/[[\]]/g, '\\$&')));
+      // A value of the wrong type is not a missing one, and a union says which types it takes.
+      assert.doesNotMatch(res.json.error.message, /is required|Invalid input$/, res.json.error.message);
     }
   });
 

@@ -156,7 +156,7 @@ describe('remote engine and tool calls', () => {
   const conversation: ChatRequest = chat('', {
     model: 'm',
     input: { type: 'messages', messages: [
-      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'user', content: 'Weather in Paris?', parts: [{ type: 'text', text: 'Weather in Paris?' }, { type: 'image', url: 'https://example.com/sky.png', detail: 'low' }] },
       { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
       { role: 'tool', content: '{"temperature":21}', toolCallId: 'call_0' },
     ] },
@@ -164,13 +164,14 @@ describe('remote engine and tool calls', () => {
     toolChoice: 'auto',
   });
 
-  it('sends tools and the tool turns of a conversation in OpenAI form', async () => {
+  it('sends tools, images and the tool turns of a conversation in OpenAI form', async () => {
     const e = engine();
     await complete(e, { ...conversation, stream: false }, ctx());
     const sent = received.at(-1)!;
     assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]);
     assert.equal(sent.tool_choice, 'auto');
     const messages = sent.messages as Record<string, unknown>[];
+    assert.deepEqual(messages[0], { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }, { type: 'image_url', image_url: { url: 'https://example.com/sky.png', detail: 'low' } }] });
     assert.deepEqual(messages[1], { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
     assert.deepEqual(messages[2], { role: 'tool', content: '{"temperature":21}', tool_call_id: 'call_0' });
     await e.close();

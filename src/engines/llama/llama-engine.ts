@@ -3,10 +3,12 @@ import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type ChatWrapper,
 import { LRUCache } from 'lru-cache';
 import {
   AutoglmError,
+  hasImages,
+  imagesUnsupported,
   invalidRequest,
-  toolsUnsupported,
   modelNotFound,
   ModelUnavailableError,
+  toolsUnsupported,
   type CallContext,
   type ChatChunk,
   type ChatModel,
@@ -106,6 +108,7 @@ export class LlamaEngine implements ChatModel {
     if (req.n !== 1) throw invalidRequest('the llama engine generates one choice per call; wrap it with withChoices for n > 1', 'n');
     // A call that offers tools but forbids them (tool_choice 'none') is an ordinary call.
     if (req.tools && req.toolChoice !== 'none') throw toolsUnsupported(req.model);
+    if (hasImages(req)) throw imagesUnsupported(req.model);
     const prompt = this.render(req);
     const maxTokens = this.completionBudget(prompt.tokens.length, req.maxTokens, req.input.type);
     const grammar = await this.grammarState(req);

@@ -1,13 +1,15 @@
 // The upstream side of the OpenAI wire format: request bodies out, validated responses and stream chunks in.
 import { z } from 'zod';
-import type { ChatMessage, ChatRequest, FinishReason, ToolCall, ToolChoice, Usage } from '../../core/index.js';
+import type { ChatMessage, ChatRequest, ContentPart, FinishReason, ToolCall, ToolChoice, Usage } from '../../core/index.js';
 
-/** A message as OpenAI spells it; most carry no tool fields and go out as they are. */
+const partToWire = (p: ContentPart) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.url, detail: p.detail } });
+
+/** A message as OpenAI spells it; most carry no images or tool fields and go out as they are. */
 function messageToWire(m: ChatMessage): object {
-  if (!m.toolCalls && m.toolCallId === undefined) return m;
+  if (!m.parts && !m.toolCalls && m.toolCallId === undefined) return m;
   return {
     role: m.role,
-    content: m.toolCalls && !m.content ? null : m.content,
+    content: m.parts ? m.parts.map(partToWire) : m.toolCalls && !m.content ? null : m.content,
     name: m.name,
     tool_calls: m.toolCalls?.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
     tool_call_id: m.toolCallId,

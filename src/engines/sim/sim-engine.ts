@@ -2,6 +2,7 @@
 import {
   AutoglmError,
   CONNECTION_DROPPED,
+  fnv1a,
   fnv1aString,
   modelNotFound,
   promptTextOf,
@@ -24,11 +25,20 @@ import { argumentPieces, simulatedToolCall } from './sim-tools.js';
 
 const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', 'cache', 'and', 'time', 'we', 'see', 'token', 'light', 'river'];
 
-/** Whitespace-separated words stand in for tokens: stable ids, so equal prefixes hit the same cache blocks. */
+/** What an image costs a vision model's prompt: one 448-pixel tile's worth of tokens in common open VLMs. */
+export const SIM_IMAGE_TOKENS = 256;
+
+/**
+ * Whitespace-separated words stand in for tokens: stable ids, so equal prefixes hit the same cache blocks. An image
+ * (`<image:hash>` in the prompt text) is SIM_IMAGE_TOKENS tokens derived from its hash, so the same image is cached.
+ */
 export function simTokenize(text: string): number[] {
   const ids: number[] = [];
   for (const word of text.split(/\s+/)) {
-    if (word) ids.push(fnv1aString(word));
+    if (!word) continue;
+    const id = fnv1aString(word);
+    if (word.startsWith('<image:')) for (let i = 0; i < SIM_IMAGE_TOKENS; i++) ids.push(fnv1a(id, i));
+    else ids.push(id);
   }
   return ids;
 }

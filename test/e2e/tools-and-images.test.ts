@@ -1,5 +1,6 @@
-// Function calling through the gateway: the official SDK's tool loop, streamed and whole, against a real `autoglm sim`
-// upstream (which calls tools as vLLM does), and clear refusals where tools cannot go.
+// Function calling and images through the gateway: the official SDK's tool loop, streamed and whole, and screenshots
+// as image_url parts, against a real `autoglm sim` upstream (which calls tools and counts images as vLLM does), and clear
+// refusals where they cannot go.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
@@ -13,7 +14,7 @@ import { storiesPath } from '../support/server.js';
 const weatherParameters = { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city', 'unit'] };
 const weatherTool: ChatCompletionTool = { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherParameters } };
 
-describe('tool calls through the gateway', () => {
+describe('tool calls and images through the gateway', () => {
   let sim: CliProcess & { url: string };
   let gateway: GatewayServer;
   let client: OpenAI;
@@ -152,5 +153,34 @@ describe('tool calls through the gateway', () => {
     // A local model still answers when the tools offered are forbidden, and the gateway keeps serving.
     const allowed = await client.chat.completions.create({ model: 'local', messages: [{ role: 'user', content: 'Once' }], tools: [weatherTool], tool_choice: 'none', max_tokens: 4 });
     assert.ok(allowed.choices[0]!.message.content!.length > 0);
+  });
+
+  // Two tiny PNGs (1x1, red and blue), as a client sends screenshots: base64 data URLs.
+  const red = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+  const blue = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPj/HwADBwIAMCbHYQAAAABJRU5ErkJggg==';
+  const look = (url: string) => client.chat.completions.create({
+    model: 'agent', max_tokens: 4,
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'low' } }, { type: 'text', text: 'What is on the screen?' }] }],
+  });
+
+  it('passes images to the upstream, which counts and caches each one as its own', async () => {
+    const first = await look(red);
+    assert.ok(first.usage!.prompt_tokens >= 256, `an image costs the upstream prompt tokens (${first.usage!.prompt_tokens})`);
+    const again = await look(red);
+    assert.ok(again.usage!.prompt_tokens_details!.cached_tokens! >= 256, 'the same image is found in the upstream prefix cache');
+    const other = await look(blue);
+    assert.ok(other.usage!.prompt_tokens_details!.cached_tokens! < 256, 'another image is not mistaken for it');
+  });
+
+  it('refuses images where they cannot be read, and parts it does not know, with a 400', async () => {
+    const local = await post({ model: 'local', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: red } }] }] });
+    assert.equal(local.status, 400);
+    assert.equal(local.error.code, 'images_unsupported');
+    const audio = await post({ model: 'agent', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] });
+    assert.equal(audio.status, 400);
+    assert.equal(audio.error.param, 'messages[0].content[0].type');
+    const file = await post({ model: 'agent', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] });
+    assert.equal(file.status, 400);
+    assert.equal(file.error.param, 'messages[0].content[0].image_url.url');
   });
 });
