@@ -10,7 +10,7 @@ export const CACHE_HEADER = 'x-autoglm-cache';
 export function cacheKey(req: ChatRequest, tenant: string): string {
   const normalized = JSON.stringify([tenant, req.model, req.input, req.maxTokens ?? null, req.temperature ?? null, req.topP ?? null,
     req.topK ?? null, req.minP ?? null, req.seed ?? null, req.frequencyPenalty ?? null, req.presencePenalty ?? null, req.stop,
-    req.ignoreEos ?? false, req.responseFormat, req.n, req.tools ?? null, req.toolChoice ?? null, req.parallelToolCalls ?? null]);
+    req.ignoreEos ?? false, req.responseFormat, req.n, req.tools ?? null, req.toolChoice ?? null, req.parallelToolCalls ?? null, req.logprobs ?? null]);
   return createHash('sha256').update(normalized).digest('base64url');
 }
 

@@ -94,6 +94,20 @@ export interface ChatRequest {
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
+  /** Report each generated token's log probability, and its `top` most likely alternatives (0 to 20). */
+  logprobs?: { top: number };
+}
+
+/** A token and its log probability (natural log), with its UTF-8 bytes, as OpenAI's `logprobs` report them. */
+export interface TokenProbability {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/** A generated token's log probability and the most likely tokens at its position, most likely first. */
+export interface TokenLogprob extends TokenProbability {
+  top: TokenProbability[];
 }
 
 export interface Usage {
@@ -107,7 +121,8 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort' | 'error';
 
 /** One step of a response stream. `index` is the choice index for n > 1. */
 export type ChatChunk =
-  | { type: 'text-delta'; index: number; text: string }
+  /** `logprobs`, when asked for, are those of the tokens this text came from. */
+  | { type: 'text-delta'; index: number; text: string; logprobs?: TokenLogprob[] }
   /**
    * A piece of tool call number `call` of a choice: its first piece carries the id and name, every piece some of the
    * arguments' text (OpenAI streams arguments the same way).
@@ -173,6 +188,8 @@ export interface CompletedChoice {
   finishReason: FinishReason;
   /** The tools this choice asked to have called, in order; absent when it called none. */
   toolCalls?: ToolCall[];
+  /** Its tokens' log probabilities, when asked for. */
+  logprobs?: TokenLogprob[];
 }
 
 /** A finished response, collected from a stream. */
@@ -197,9 +214,12 @@ class ChoiceGatherer {
 
   add(chunk: ChatChunk): void {
     switch (chunk.type) {
-      case 'text-delta':
-        this.choice(chunk.index).text += chunk.text;
+      case 'text-delta': {
+        const choice = this.choice(chunk.index);
+        choice.text += chunk.text;
+        if (chunk.logprobs) (choice.logprobs ??= []).push(...chunk.logprobs);
         break;
+      }
       case 'tool-call-delta': {
         const calls = (this.choice(chunk.index).toolCalls ??= []);
         const call = (calls[chunk.call] ??= { id: '', name: '', arguments: '' });
@@ -250,7 +270,7 @@ export function gather(chunks: Iterable<ChatChunk>): ChatCompletion {
 export function chunksOf(result: ChatCompletion, withUsage = true): ChatChunk[] {
   const chunks: ChatChunk[] = [];
   for (const c of result.choices) {
-    if (c.text || !c.toolCalls) chunks.push({ type: 'text-delta', index: c.index, text: c.text });
+    if (c.text || !c.toolCalls) chunks.push({ type: 'text-delta', index: c.index, text: c.text, ...(c.logprobs && { logprobs: c.logprobs }) });
     c.toolCalls?.forEach((t, call) => chunks.push({ type: 'tool-call-delta', index: c.index, call, id: t.id, name: t.name, arguments: t.arguments }));
     chunks.push({ type: 'finish', index: c.index, reason: c.finishReason });
   }

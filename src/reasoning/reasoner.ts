@@ -46,14 +46,16 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
     const defaults: ReasoningOptions = reasoningOptionsFrom(config.defaults[model]) ?? {};
     const options = { ...defaults, ...req.reasoning };
     const asked = prefixed ?? req.reasoning?.strategy;
-    // A strategy answers in text; a call offering tools is answered plainly unless its caller asked for a strategy.
-    const strategy = asked ?? (req.tools ? undefined : defaults.strategy);
+    // A strategy answers in text of its own making; a call offering tools or asking for the model's token
+    // probabilities is answered plainly, unless its caller asked for a strategy.
+    const strategy = asked ?? (req.tools || req.logprobs ? undefined : defaults.strategy);
     return strategy ? { model, options: { ...options, strategy } } : undefined;
   }
 
   async function run(req: ChatRequest, ctx: CallContext, model: string, options: ReasoningOptions & { strategy: StrategyName }): Promise<ChatCompletion> {
     if (req.n > 1) throw invalidRequest('n > 1 cannot be combined with a reasoning strategy; send n = 1.', 'n');
     if (req.tools) throw invalidRequest('tools cannot be combined with a reasoning strategy: strategies answer in text. Send the tools without a strategy.', 'tools');
+    if (req.logprobs) throw invalidRequest("logprobs cannot be combined with a reasoning strategy: its answer is not one sample's tokens. Send one or the other.", 'logprobs');
     const messages = req.input.type === 'messages' ? req.input.messages : [{ role: 'user' as const, content: req.input.text }];
     const question = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const task = classifyTask(question);

@@ -1,6 +1,6 @@
 // ChatChunk -> OpenAI JSON: chat.completion(.chunk) and text_completion objects, streamed or whole.
 import { randomBytes } from 'node:crypto';
-import type { ChatChunk, ChatCompletion, FinishReason, ToolCall, Usage } from '../core/index.js';
+import type { ChatChunk, ChatCompletion, FinishReason, TokenLogprob, ToolCall, Usage } from '../core/index.js';
 
 export interface OpenAIUsage {
   prompt_tokens: number;
@@ -28,6 +28,12 @@ export function usageToWire(u: Usage): OpenAIUsage {
 
 /** OpenAI knows stop, length and tool_calls; an aborted or failed choice never reaches a client as a finish. */
 export const finishReasonToWire = (r: FinishReason): 'stop' | 'length' | 'tool_calls' => (r === 'length' || r === 'tool_calls' ? r : 'stop');
+
+/** OpenAI's `logprobs` of a choice or a streamed delta. */
+const logprobsToWire = (tokens: TokenLogprob[]) => ({
+  content: tokens.map((t) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes, top_logprobs: t.top })),
+  refusal: null,
+});
 
 const toolCallToWire = (c: ToolCall) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } });
 
@@ -66,7 +72,7 @@ const finishJson = (r: FinishReason) => `"${finishReasonToWire(r)}"`;
 export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
   const frame = frameTemplate('chat.completion.chunk', 'chatcmpl', options);
   const opened = new Set<number>();
-  const delta = (index: number, d: string, finish = 'null') => frame.choice(`{"index":${index},"delta":${d},"logprobs":null,"finish_reason":${finish}}`);
+  const delta = (index: number, d: string, finish = 'null', logprobs = 'null') => frame.choice(`{"index":${index},"delta":${d},"logprobs":${logprobs},"finish_reason":${finish}}`);
   /** A choice opens with its role; its content starts null when its first output is a tool call, as OpenAI's does. */
   const open = (index: number, content = '""'): string[] => {
     if (opened.has(index)) return [];
@@ -77,7 +83,7 @@ export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
     encode(chunk) {
       switch (chunk.type) {
         case 'text-delta':
-          return [...open(chunk.index), delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`)];
+          return [...open(chunk.index), delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`, 'null', chunk.logprobs ? JSON.stringify(logprobsToWire(chunk.logprobs)) : 'null')];
         case 'tool-call-delta':
           return [...open(chunk.index, 'null'), delta(chunk.index, toolCallDeltaJson(chunk))];
         case 'finish':
@@ -126,7 +132,7 @@ export function chatCompletionToWire(model: string, result: ChatCompletion) {
       message: c.toolCalls
         ? { role: 'assistant', content: c.text || null, refusal: null, tool_calls: c.toolCalls.map(toolCallToWire) }
         : { role: 'assistant', content: c.text, refusal: null },
-      logprobs: null,
+      logprobs: c.logprobs ? logprobsToWire(c.logprobs) : null,
       finish_reason: finishReasonToWire(c.finishReason),
     })),
     usage: usageToWire(result.usage),

@@ -77,8 +77,6 @@ const sampling = {
 
 /** Features we refuse clearly instead of silently ignoring, so callers do not get answers they did not ask for. */
 const unsupported = {
-  logprobs: z.literal(false).nullish(),
-  top_logprobs: z.null().optional(),
   functions: z.array(z.unknown()).max(0, "'functions' is deprecated; send 'tools' instead").nullish(),
 };
 
@@ -89,6 +87,8 @@ export const chatCompletionBody = z.object({
   tools: z.array(tool).max(128).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
   response_format: responseFormat.nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
@@ -99,6 +99,7 @@ export const completionBody = z.object({
   ...sampling,
   ...unsupported,
   tools: z.array(z.unknown()).max(0, 'tools are for /v1/chat/completions').nullish(),
+  logprobs: z.union([z.literal(0), z.literal(false)], { error: 'logprobs are served on /v1/chat/completions (logprobs: true, top_logprobs: n)' }).nullish(),
   prompt: z.union([z.string(), z.array(z.string()).length(1, 'send one prompt per request')]),
   echo: z.boolean().nullish(),
   suffix: z.null().optional(),
@@ -217,6 +218,7 @@ export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
     throw invalidRequest(`'tool_choice' names the function '${toolChoice.name}', which is not in 'tools'.`, 'tool_choice', 'invalid_value');
   }
   if (toolChoice === 'required' && !tools) throw invalidRequest("'tool_choice' is 'required' but no 'tools' were sent.", 'tool_choice', 'invalid_value');
+  if (body.top_logprobs != null && !body.logprobs) throw invalidRequest("'top_logprobs' needs 'logprobs': true.", 'top_logprobs', 'invalid_value');
   return {
     model: body.model,
     input: { type: 'messages', messages },
@@ -229,6 +231,7 @@ export function chatRequestFromChat(body: ChatCompletionBody): ChatRequest {
     presencePenalty: opt(body.presence_penalty),
     n: body.n ?? 1,
     ...(tools && { tools, toolChoice, parallelToolCalls: opt(body.parallel_tool_calls) }),
+    ...(body.logprobs && { logprobs: { top: body.top_logprobs ?? 0 } }),
   };
 }
 

@@ -138,6 +138,37 @@ describe('OpenAI SDK against autoglm serve', () => {
     assert.ok(cached < again.usage!.prompt_tokens);
   });
 
+  it("reports each token's log probability and its likeliest alternatives, whole and streamed", async () => {
+    const messages = [{ role: 'user' as const, content: 'Tell me about a dog.' }];
+    const res = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 3 });
+    const choice = res.choices[0]!;
+    const tokens = choice.logprobs!.content!;
+    assert.equal(tokens.length, res.usage!.completion_tokens, 'one entry per generated token');
+    assert.equal(tokens.map((t) => t.token).join(''), choice.message.content, 'the tokens spell the answer');
+    for (const t of tokens) {
+      assert.ok(t.logprob <= 0 && t.logprob > -50, `a log probability: ${t.logprob}`);
+      assert.equal(t.top_logprobs.length, 3);
+      assert.ok(t.top_logprobs[0]!.logprob >= t.top_logprobs[1]!.logprob && t.top_logprobs[1]!.logprob >= t.top_logprobs[2]!.logprob, 'likeliest first');
+      // Greedy decoding picks the likeliest token, with the probability reported for it.
+      assert.equal(t.top_logprobs[0]!.token, t.token);
+      assert.ok(Math.abs(t.top_logprobs[0]!.logprob - t.logprob) < 1e-6, "the chosen token's probability is the likeliest one's");
+      assert.deepEqual(t.bytes, [...Buffer.from(t.token, 'utf8')]);
+    }
+    assert.ok(tokens.some((t) => t.logprob < -0.001), 'a real model is not certain of every token');
+
+    const stream = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 12, temperature: 0, logprobs: true, stream: true });
+    const streamed: { token: string; logprob: number }[] = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    assert.deepEqual(streamed.map((t) => t.token), tokens.map((t) => t.token), 'the same tokens, streamed');
+    // Another sequence of the same context may batch differently: the numbers agree to float noise, not to the bit.
+    assert.ok(streamed.every((t, i) => Math.abs(t.logprob - tokens[i]!.logprob) < 1e-2), 'the same log probabilities, streamed');
+
+    const plain = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 4, temperature: 0 });
+    assert.equal(plain.choices[0]!.logprobs, null, 'none unless asked');
+    await assert.rejects(client.chat.completions.create({ model: 'stories260K', messages, top_logprobs: 2 }), /'top_logprobs' needs 'logprobs': true/);
+    await assert.rejects(client.completions.create({ model: 'stories260K', prompt: 'x', logprobs: 2 }), /logprobs are served on \/v1\/chat\/completions/);
+  });
+
   it('raises typed errors: NotFoundError, BadRequestError', async () => {
     await assert.rejects(
       client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),

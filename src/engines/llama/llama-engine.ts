@@ -15,6 +15,7 @@ import {
   type ChatRequest,
   type FinishReason,
   type ModelInfo,
+  type TokenLogprob,
 } from '../../core/index.js';
 import { engineSettingsSchema, modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
@@ -23,6 +24,7 @@ import { resolveModel } from './model-file.js';
 import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
 import { quantizeCached } from './quantize.js';
 import { StopBuffer } from './stop-buffer.js';
+import { LogprobReader, type SampledToken } from './token-logprobs.js';
 import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
 
@@ -148,7 +150,7 @@ export class LlamaEngine implements ChatModel {
     };
     const generated: Token[] = [];
     const penalized = Boolean(req.frequencyPenalty || req.presencePenalty);
-    const tokens = sequence.evaluate(prompt.tokens.slice(reused), {
+    const sampling = {
       temperature: req.temperature ?? DEFAULT_TEMPERATURE,
       topK: req.topK,
       topP: req.topP,
@@ -158,14 +160,23 @@ export class LlamaEngine implements ChatModel {
       repeatPenalty: penalized
         ? { punishTokens: () => generated.slice(-PENALTY_WINDOW), frequencyPenalty: req.frequencyPenalty, presencePenalty: req.presencePenalty }
         : undefined,
-    });
-    const isEnd = (t: Token) => !req.ignoreEos && this.model.isEogToken(t);
-    const pump = new TokenPump(tokens[Symbol.asyncIterator](), this.steps, maxTokens, isEnd);
+    };
+    const input = prompt.tokens.slice(reused);
+    // Probabilities cost a copy of the distribution per token: asked of llama.cpp only when the caller wants them.
+    const tokens: AsyncGenerator<Token | SampledToken, void> = req.logprobs
+      ? sequence.evaluateWithMetadata(input, { confidence: true, probabilities: req.logprobs.top > 0 }, sampling)
+      : sequence.evaluate(input, sampling);
+    const logprobs = req.logprobs && new LogprobReader(this.model, req.logprobs.top);
+    let pending: TokenLogprob[] = [];
+    const tokenOf = (step: Token | SampledToken): Token => (typeof step === 'number' ? step : step.token);
+    const isEnd = (step: Token | SampledToken) => !req.ignoreEos && this.model.isEogToken(tokenOf(step));
+    const pump = new TokenPump(tokens, this.steps, maxTokens, isEnd);
     this.steps.join(pump);
     try {
       for (;;) {
-        const token = await pump.take();
-        if (token === undefined) break;
+        const step = await pump.take();
+        if (step === undefined) break;
+        const token = tokenOf(step);
         if (signal.aborted) {
           reason = 'abort';
           break;
@@ -176,10 +187,17 @@ export class LlamaEngine implements ChatModel {
         }
         completionTokens++;
         if (penalized) generated.push(token);
-        const step = stops.push(decoder.push(token));
-        const text = emit(step.emit);
-        if (text) yield { type: 'text-delta', index: 0, text };
-        if (step.stopped) {
+        if (logprobs && typeof step !== 'number') pending.push(logprobs.read(step));
+        const held = stops.push(decoder.push(token));
+        const text = emit(held.emit);
+        if (text) {
+          // A token's probability rides with the text it became (stop-sequence holds can delay it by a few tokens).
+          if (pending.length) {
+            yield { type: 'text-delta', index: 0, text, logprobs: pending };
+            pending = [];
+          } else yield { type: 'text-delta', index: 0, text };
+        }
+        if (held.stopped) {
           reason = 'stop';
           break;
         }
@@ -191,7 +209,8 @@ export class LlamaEngine implements ChatModel {
       await tokens.return();
     }
     const rest = emit(stops.flush());
-    if (rest) yield { type: 'text-delta', index: 0, text: rest };
+    // Tokens of a stop sequence that was cut off are not part of the answer, and neither are their probabilities.
+    if (rest) yield pending.length ? { type: 'text-delta', index: 0, text: rest, logprobs: pending } : { type: 'text-delta', index: 0, text: rest };
     if (reason === 'abort') return;
     yield { type: 'finish', index: 0, reason };
     yield { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };

@@ -6,7 +6,7 @@ import { AutoglmError, chunksOf, estimateTokens, isOutput, modelNotFound, type C
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
-import { choiceText, choiceToolCallDeltas, choiceToolCalls, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
+import { choiceLogprobs, choiceText, choiceToolCallDeltas, choiceToolCalls, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
 
 export interface OpenAIEngineOptions {
   /** Name clients use. */
@@ -99,7 +99,8 @@ export class OpenAIEngine implements ChatModel {
   private whole(payload: UpstreamPayload): ChatCompletion {
     const choices = payload.choices.map((c, i) => {
       const toolCalls = choiceToolCalls(c);
-      return { index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop', ...(toolCalls && { toolCalls }) };
+      const logprobs = choiceLogprobs(c);
+      return { index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop', ...(toolCalls && { toolCalls }), ...(logprobs && { logprobs }) };
     });
     const estimate = (c: ChatCompletion['choices'][number]) => estimateTokens(c.text) + (c.toolCalls ?? []).reduce((n, t) => n + estimateTokens(t.name + t.arguments), 0);
     const usage = payload.usage
@@ -197,9 +198,10 @@ export class OpenAIEngine implements ChatModel {
         if (payload.usage) usage = usageFromWire(payload.usage);
         for (const choice of payload.choices) {
           const delta = choiceText(choice);
-          if (delta) {
+          const logprobs = choiceLogprobs(choice);
+          if (delta || logprobs) {
             completionChars += delta;
-            yield { type: 'text-delta', index: 0, text: delta };
+            yield logprobs ? { type: 'text-delta', index: 0, text: delta, logprobs } : { type: 'text-delta', index: 0, text: delta };
           }
           if (choice.delta?.tool_calls) {
             for (const piece of choiceToolCallDeltas(choice)) {

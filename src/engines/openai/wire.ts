@@ -1,6 +1,6 @@
 // The upstream side of the OpenAI wire format: request bodies out, validated responses and stream chunks in.
 import { z } from 'zod';
-import type { ChatMessage, ChatRequest, ContentPart, FinishReason, ToolCall, ToolChoice, Usage } from '../../core/index.js';
+import type { ChatMessage, ChatRequest, ContentPart, FinishReason, TokenLogprob, TokenProbability, ToolCall, ToolChoice, Usage } from '../../core/index.js';
 
 const partToWire = (p: ContentPart) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.url, detail: p.detail } });
 
@@ -42,6 +42,10 @@ export function upstreamBody(req: ChatRequest, model: string, stream: boolean, e
   if (req.responseFormat.type === 'json_schema') {
     body.response_format = { type: 'json_schema', json_schema: { name: req.responseFormat.name ?? 'response', schema: req.responseFormat.schema } };
   }
+  if (req.logprobs) {
+    body.logprobs = true;
+    body.top_logprobs = req.logprobs.top;
+  }
   if (extensions) Object.assign(body, { top_k: req.topK, min_p: req.minP, ignore_eos: req.ignoreEos });
   return body;
 }
@@ -66,12 +70,16 @@ const toolCallSchema = z.object({
   function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
+const tokenProbabilitySchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullish() });
+const tokenLogprobSchema = tokenProbabilitySchema.extend({ top_logprobs: z.array(tokenProbabilitySchema).nullish() });
+
 const choiceSchema = z.object({
   index: z.number().int().nonnegative().default(0),
   delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).nullish(),
   message: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish() }).nullish(),
   text: z.string().nullish(),
   finish_reason: z.string().nullish(),
+  logprobs: z.object({ content: z.array(tokenLogprobSchema).nullish() }).nullish(),
 });
 
 /** Both whole responses and stream chunks, chat and text completions: one lenient schema for all four. */
@@ -89,6 +97,16 @@ export function usageFromWire(u: NonNullable<UpstreamPayload['usage']>): Usage {
 type UpstreamChoice = z.infer<typeof choiceSchema>;
 
 export const choiceText = (c: UpstreamChoice): string => c.delta?.content ?? c.message?.content ?? c.text ?? '';
+
+const probabilityFromWire = (t: z.infer<typeof tokenProbabilitySchema>): TokenProbability =>
+  ({ token: t.token, logprob: t.logprob, bytes: t.bytes ?? [...Buffer.from(t.token, 'utf8')] });
+
+/** A choice's token log probabilities (of the whole answer, or of a streamed delta), when the upstream sent them. */
+export function choiceLogprobs(c: UpstreamChoice): TokenLogprob[] | undefined {
+  const tokens = c.logprobs?.content;
+  if (!tokens?.length) return undefined;
+  return tokens.map((t) => ({ ...probabilityFromWire(t), top: (t.top_logprobs ?? []).map(probabilityFromWire) }));
+}
 
 /** The whole tool calls of an unstreamed answer's choice. */
 export function choiceToolCalls(c: UpstreamChoice): ToolCall[] | undefined {

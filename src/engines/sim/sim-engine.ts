@@ -15,6 +15,7 @@ import {
   type Clock,
   type ModelInfo,
   type Random,
+  type TokenLogprob,
   type ToolCall,
 } from '../../core/index.js';
 import { faultSettingsSchema, resolveSimSettings, type FaultSettings, type ResolvedSimSettings, type SimSettingsInput } from '../../config/index.js';
@@ -43,6 +44,17 @@ export function simTokenize(text: string): number[] {
   return ids;
 }
 
+
+const probability = (token: string, logprob: number) => ({ token, logprob, bytes: [...Buffer.from(token, 'utf8')] });
+
+/** The simulated model draws its words uniformly: each has probability 1/16, and any 16 are equally likely alternatives. */
+function uniformWordLogprob(text: string, top: number): TokenLogprob {
+  const logprob = -Math.log(WORDS.length);
+  const others = WORDS.map((w) => (text.startsWith(' ') ? ` ${w}` : w)).filter((w) => w !== text);
+  return { ...probability(text, logprob), top: [text, ...others].slice(0, top).map((t) => probability(t, logprob)) };
+}
+
+const certainLogprob = (text: string, top: number): TokenLogprob => ({ ...probability(text, 0), top: top > 0 ? [probability(text, 0)] : [] });
 
 /** A hung upstream: nothing happens until the caller gives up. */
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -150,7 +162,8 @@ export class SimEngine implements ChatModel {
         return;
       }
       const word = WORDS[Math.floor(rng.next() * WORDS.length)]!;
-      yield { type: 'text-delta', index: 0, text: i === 0 ? word : ` ${word}` };
+      const text = i === 0 ? word : ` ${word}`;
+      yield req.logprobs ? { type: 'text-delta', index: 0, text, logprobs: [uniformWordLogprob(text, req.logprobs.top)] } : { type: 'text-delta', index: 0, text };
     }
     const reason = limit === (req.maxTokens ?? Infinity) ? 'length' : 'stop';
     yield { type: 'finish', index: 0, reason };
@@ -183,7 +196,9 @@ export class SimEngine implements ChatModel {
   private async *say(words: string[], req: ChatRequest, ctx: CallContext, rng: Random, promptTokens: number, cached: number): AsyncGenerator<ChatChunk> {
     for (let i = 0; i < words.length; i++) {
       if (i > 0) await this.nextToken(rng, ctx.signal);
-      yield { type: 'text-delta', index: 0, text: i === 0 ? words[i]! : ` ${words[i]}` };
+      const text = i === 0 ? words[i]! : ` ${words[i]}`;
+      // A scripted answer is certain: each word has log probability 0.
+      yield req.logprobs ? { type: 'text-delta', index: 0, text, logprobs: [certainLogprob(text, req.logprobs.top)] } : { type: 'text-delta', index: 0, text };
     }
     yield { type: 'finish', index: 0, reason: 'stop' };
     yield { type: 'usage', usage: { promptTokens, completionTokens: words.length, cachedPromptTokens: cached } };

@@ -1,6 +1,6 @@
-// Function calling and images through the gateway: the official SDK's tool loop, streamed and whole, and screenshots
-// as image_url parts, against a real `autoglm sim` upstream (which calls tools and counts images as vLLM does), and clear
-// refusals where they cannot go.
+// Function calling, images and log probabilities through the gateway: the official SDK's tool loop, streamed and whole,
+// screenshots as image_url parts, and logprobs, against a real `autoglm sim` upstream (which calls tools, counts images
+// and reports its word probabilities as vLLM would), and clear refusals where they cannot go.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
@@ -14,7 +14,7 @@ import { storiesPath } from '../support/server.js';
 const weatherParameters = { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city', 'unit'] };
 const weatherTool: ChatCompletionTool = { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherParameters } };
 
-describe('tool calls and images through the gateway', () => {
+describe('tool calls, images and logprobs through the gateway', () => {
   let sim: CliProcess & { url: string };
   let gateway: GatewayServer;
   let client: OpenAI;
@@ -115,7 +115,7 @@ describe('tool calls and images through the gateway', () => {
     assert.deepEqual(call.type === 'function' && JSON.parse(call.function.arguments), { city: 'sim', unit: 'celsius' });
   });
 
-  it('keeps cached answers with and without tools apart', async () => {
+  it('keeps cached answers apart by the tools offered and by logprobs', async () => {
     const ask = (tools?: ChatCompletionTool[]) => client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'same question' }], temperature: 0, ...(tools && { tools }) });
     const plain = await ask();
     const withTools = await ask([weatherTool]);
@@ -123,6 +123,8 @@ describe('tool calls and images through the gateway', () => {
     assert.equal(withTools.choices[0]!.finish_reason, 'tool_calls');
     const again = await ask([weatherTool]);
     assert.deepEqual(again.choices[0]!.message.tool_calls, withTools.choices[0]!.message.tool_calls, 'a repeat is answered from the cache');
+    const withLogprobs = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'same question' }], temperature: 0, logprobs: true });
+    assert.ok(withLogprobs.choices[0]!.logprobs?.content?.length, 'an answer cached without logprobs is not served to a call that asks for them');
   });
 
   async function post(body: object) {
@@ -149,6 +151,9 @@ describe('tool calls and images through the gateway', () => {
     const reasoned = await post({ model: 'agent', messages, tools: [weatherTool], reasoning: { strategy: 'sc' } });
     assert.equal(reasoned.status, 400);
     assert.equal(reasoned.error.param, 'tools');
+    const reasonedLogprobs = await post({ model: 'agent', messages, logprobs: true, reasoning: { strategy: 'sc' } });
+    assert.equal(reasonedLogprobs.status, 400);
+    assert.equal(reasonedLogprobs.error.param, 'logprobs');
 
     // A local model still answers when the tools offered are forbidden, and the gateway keeps serving.
     const allowed = await client.chat.completions.create({ model: 'local', messages: [{ role: 'user', content: 'Once' }], tools: [weatherTool], tool_choice: 'none', max_tokens: 4 });
@@ -182,5 +187,29 @@ describe('tool calls and images through the gateway', () => {
     const file = await post({ model: 'agent', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] });
     assert.equal(file.status, 400);
     assert.equal(file.error.param, 'messages[0].content[0].image_url.url');
+  });
+
+  it("passes the upstream's log probabilities on, whole and streamed", async () => {
+    const messages = [{ role: 'user' as const, content: 'Say something.' }];
+    // The simulator draws each word uniformly from 16: every word has log probability ln(1/16).
+    const uniform = -Math.log(16);
+    const res = await client.chat.completions.create({ model: 'agent', messages, max_tokens: 4, logprobs: true, top_logprobs: 2 });
+    const tokens = res.choices[0]!.logprobs!.content!;
+    assert.equal(tokens.length, 4);
+    assert.equal(tokens.map((t) => t.token).join(''), res.choices[0]!.message.content);
+    for (const t of tokens) {
+      assert.ok(Math.abs(t.logprob - uniform) < 1e-9, `ln(1/16), not ${t.logprob}`);
+      assert.equal(t.top_logprobs.length, 2);
+      assert.equal(t.top_logprobs[0]!.token, t.token);
+    }
+    const stream = await client.chat.completions.create({ model: 'agent', messages, max_tokens: 4, logprobs: true, stream: true });
+    let withText = 0;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (!choice?.delta.content) continue;
+      withText++;
+      assert.equal(choice.logprobs?.content?.[0]?.token, choice.delta.content, 'each streamed piece carries its token');
+    }
+    assert.equal(withText, 4);
   });
 });
