@@ -147,10 +147,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
   }
-  // With reportInput, an issue carries the value it refused: what tells "is required" from "has the wrong type".
-  const result = schema.safeParse(body, { reportInput: true });
+  const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const issue = closestIssue(result.error.issues[0]!);
+  // Parsed again to explain: with reportInput an issue carries the value it refused, which tells "is required" from
+  // "has the wrong type". Not on the first pass: any parse option takes zod off its compiled path (~4x slower).
+  const explained = schema.safeParse(body, { reportInput: true });
+  const issue = closestIssue((explained.error ?? result.error).issues[0]!);
   const param = paramOf(issue.path) || null;
   const what = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : `is invalid: ${issue.message}`;
   throw invalidRequest(param ? `'${param}' ${what}` : issue.message, param, issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value');
