@@ -28,7 +28,7 @@ describe('bad input', () => {
 
   function assertOpenAIError(json: ErrorBody) {
     assert.deepEqual(Object.keys(json.error).sort(), ['code', 'message', 'param', 'type']);
-    assert.ok(json.error.message.length > 10);
+    assert.ok(json.error.message.length > 10, 'json.error.message.length > 10');
   }
 
   it('malformed JSON is 400 invalid_json', async () => {
@@ -123,7 +123,7 @@ describe('bad input', () => {
     const next = await request(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }) });
     assert.equal(next.statusCode, 200);
     const json = (await next.body.json()) as { usage: { completion_tokens: number } };
-    assert.ok(json.usage.completion_tokens >= 1);
+    assert.ok(json.usage.completion_tokens >= 1, 'json.usage.completion_tokens >= 1');
   });
 
   it('a client that sends half a body and stalls does not block others', async () => {

@@ -39,9 +39,9 @@ models:
     const a = JSON.parse(readFileSync(join(dir, 'closed.json'), 'utf8')) as BenchResult;
     assert.ok(a.ttftMs.p50 >= 20, `TTFT p50 ${a.ttftMs.p50} ms includes the 20 ms overhead`);
     assert.ok(a.itlMs.p50 >= 1 && a.itlMs.p50 < 20, `ITL p50 ${a.itlMs.p50}`);
-    assert.ok(a.e2eMs.p99 >= a.e2eMs.p50 && a.e2eMs.p999 >= a.e2eMs.p99);
+    assert.ok(a.e2eMs.p99 >= a.e2eMs.p50 && a.e2eMs.p999 >= a.e2eMs.p99, 'a.e2eMs.p99 >= a.e2eMs.p50 && a.e2eMs.p999 >= a.e2eMs.p99');
     assert.equal(a.goodput.share, 1);
-    assert.ok(a.throughput.outputTokensPerS > 0 && a.timeline.length >= 1);
+    assert.ok(a.throughput.outputTokensPerS > 0 && a.timeline.length >= 1, 'a.throughput.outputTokensPerS > 0 && a.timeline.length >= 1');
     const page = readFileSync(join(dir, 'closed.html'), 'utf8');
     assert.match(page, /<svg[\s\S]*End-to-end latency, cumulative[\s\S]*<svg[\s\S]*Output tokens per second/);
 
@@ -70,7 +70,7 @@ describe('autoglm tune on the embedded engine', () => {
     assert.match(first.out(), /^tpe:/m);
     assert.equal(first.out().match(/^\s+\d+\s+parallel=\d/gm)?.length, 3);
     assert.match(first.out(), /best: parallel=\d -> \d+ tok\/s/);
-    assert.ok(existsSync(out));
+    assert.ok(existsSync(out), 'existsSync(out)');
     assert.match(readFileSync(out, 'utf8'), /parallel: \d/);
     const started = Date.now();
     const again = runCli(args, env);

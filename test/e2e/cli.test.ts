@@ -46,7 +46,7 @@ describe('autoglm serve', () => {
     await until(() => /Ctrl-C/.test(server.out()));
     const out = server.out();
     url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)![1]!;
-    assert.ok(out.includes(storiesPath));
+    assert.ok(out.includes(storiesPath), 'out.includes(storiesPath)');
     assert.match(out, /parallel 2, context 2048\/sequence, threads 1/);
     assert.match(out, /curl http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
   });
@@ -56,7 +56,7 @@ describe('autoglm serve', () => {
     const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(res.statusCode, 200);
     const json = (await res.body.json()) as { choices: { message: { content: string } }[] };
-    assert.ok(json.choices[0]!.message.content.length > 0);
+    assert.ok(json.choices[0]!.message.content.length > 0, 'json.choices[0]!.message.content.length > 0');
   });
 
   it('Ctrl-C lets a running stream finish, then exits 0', async () => {
@@ -74,7 +74,7 @@ describe('autoglm serve', () => {
       }
     }
     const text = chunks.join('');
-    assert.ok(text.trimEnd().endsWith('data: [DONE]'));
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), "text.trimEnd().endsWith('data: [DONE]')");
     assert.match(text, /"completion_tokens":600/);
     assert.equal(await server.exited, 0);
     assert.match(server.err(), /draining/);
@@ -109,7 +109,7 @@ describe('autoglm quantize and doctor', () => {
     const out = join(cacheDir, 'stories.q8_0.gguf');
     const run = autoglm(['quantize', 'stories260K', out, '--type', 'q8_0', '--threads', '1']);
     assert.equal(await run.exited, 0, run.err());
-    assert.ok(statSync(out).size < statSync(storiesPath).size / 2);
+    assert.ok(statSync(out).size < statSync(storiesPath).size / 2, 'statSync(out).size < statSync(storiesPath).size / 2');
     assert.match(run.out(), /MB\) -> .*stories\.q8_0\.gguf \([\d.]+ MB\), [\d.]+% of the size/);
     assert.match(run.out(), /sample \(greedy, 48 tokens\): "Once upon a time[^"]*\b(was|the|a)\b/);
     assert.match(run.out(), /, 48 tensors in /, 'progress comes from llama.cpp, tensor by tensor');

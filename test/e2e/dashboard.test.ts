@@ -61,7 +61,7 @@ releases:
     await page.getByRole('button', { name: 'Streaming…' }).waitFor();
     await page.waitForFunction(() => (document.querySelector('[data-testid="answer"]')?.textContent ?? '').split(' ').length >= 24, undefined, { timeout: 15_000 });
     await page.getByRole('button', { name: 'Send' }).waitFor();
-    assert.ok(((await answer.textContent()) ?? '').length > 20);
+    assert.ok(((await answer.textContent()) ?? '').length > 20, "((await answer.textContent()) ?? '').length > 20");
 
     const out = join(repoRoot, 'test-output');
     mkdirSync(out, { recursive: true });

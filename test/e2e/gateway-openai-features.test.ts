@@ -79,7 +79,7 @@ describe('tool calls, images and logprobs through the gateway', () => {
     assert.match(call.id, /^call_/);
     assert.equal(call.type === 'function' && call.function.name, 'get_weather');
     assert.deepEqual(call.type === 'function' && JSON.parse(call.function.arguments), { city: 'sim', unit: 'celsius' });
-    assert.ok(res.usage!.completion_tokens > 0);
+    assert.ok(res.usage!.completion_tokens > 0, 'res.usage!.completion_tokens > 0');
   });
 
   it('streams a tool call in pieces the SDK assembles, and calls the function a caller names', async () => {
@@ -104,7 +104,7 @@ describe('tool calls, images and logprobs through the gateway', () => {
     assert.ok(pieces.length > 1, 'the arguments come in more than one piece');
     assert.deepEqual(JSON.parse(pieces.join('')), { id: 1, query: 'sim' });
     assert.equal(finish, 'tool_calls');
-    assert.ok(usage && usage.completion_tokens === pieces.length);
+    assert.ok(usage && usage.completion_tokens === pieces.length, 'usage && usage.completion_tokens === pieces.length');
 
     const helper = client.chat.completions.stream({
       model: 'agent', messages: [{ role: 'user', content: 'Weather?' }], tools: [weatherTool], tool_choice: 'required',
@@ -157,7 +157,7 @@ describe('tool calls, images and logprobs through the gateway', () => {
 
     // A local model still answers when the tools offered are forbidden, and the gateway keeps serving.
     const allowed = await client.chat.completions.create({ model: 'local', messages: [{ role: 'user', content: 'Once' }], tools: [weatherTool], tool_choice: 'none', max_tokens: 4 });
-    assert.ok(allowed.choices[0]!.message.content!.length > 0);
+    assert.ok(allowed.choices[0]!.message.content!.length > 0, 'allowed.choices[0]!.message.content!.length > 0');
   });
 
   // Two tiny PNGs (1x1, red and blue), as a client sends screenshots: base64 data URLs.

@@ -28,10 +28,10 @@ describe('OpenAI SDK against autoglm serve', () => {
     assert.equal(res.object, 'chat.completion');
     assert.equal(res.choices.length, 1);
     assert.equal(res.choices[0]!.message.role, 'assistant');
-    assert.ok(res.choices[0]!.message.content!.length > 0);
-    assert.ok(['stop', 'length'].includes(res.choices[0]!.finish_reason));
-    assert.ok(res.usage!.prompt_tokens > 5);
-    assert.ok(res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24);
+    assert.ok(res.choices[0]!.message.content!.length > 0, 'res.choices[0]!.message.content!.length > 0');
+    assert.ok(['stop', 'length'].includes(res.choices[0]!.finish_reason), "['stop', 'length'].includes(res.choices[0]!.finish_reason)");
+    assert.ok(res.usage!.prompt_tokens > 5, 'res.usage!.prompt_tokens > 5');
+    assert.ok(res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24, 'res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24');
     assert.equal(res.usage!.total_tokens, res.usage!.prompt_tokens + res.usage!.completion_tokens);
   });
 
@@ -61,16 +61,16 @@ describe('OpenAI SDK against autoglm serve', () => {
       finish = chunk.choices[0]?.finish_reason ?? finish;
       if (chunk.usage) usage = chunk.usage;
     }
-    assert.ok(text.length > 0);
-    assert.ok(finish === 'length' || finish === 'stop');
-    assert.ok(usage && usage.completion_tokens > 0 && usage.completion_tokens <= 20);
+    assert.ok(text.length > 0, 'text.length > 0');
+    assert.ok(finish === 'length' || finish === 'stop', "finish === 'length' || finish === 'stop'");
+    assert.ok(usage && usage.completion_tokens > 0 && usage.completion_tokens <= 20, 'usage && usage.completion_tokens > 0 && usage.completion_tokens <= 20');
   });
 
   it('streams text completions', async () => {
     const stream = await client.completions.create({ model: 'stories260K', prompt: 'The dog', max_tokens: 12, stream: true });
     const pieces: string[] = [];
     for await (const chunk of stream) pieces.push(chunk.choices[0]?.text ?? '');
-    assert.ok(pieces.join('').length > 0);
+    assert.ok(pieces.join('').length > 0, "pieces.join('').length > 0");
     assert.ok(pieces.length >= 2, 'a stream arrives in several chunks');
   });
 
@@ -79,7 +79,7 @@ describe('OpenAI SDK against autoglm serve', () => {
       model: 'stories260K', messages: [{ role: 'user', content: 'Story time' }], n: 3, max_tokens: 16, temperature: 1, seed: 7,
     });
     assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2]);
-    assert.ok(new Set(res.choices.map((c) => c.message.content)).size >= 2);
+    assert.ok(new Set(res.choices.map((c) => c.message.content)).size >= 2, 'new Set(res.choices.map((c) => c.message.content)).size >= 2');
     const completion = res.choices.reduce((s, c) => s + c.message.content!.length, 0);
     assert.ok(completion > 0 && res.usage!.completion_tokens > 16, 'usage counts the tokens of every choice');
   });
@@ -97,7 +97,7 @@ describe('OpenAI SDK against autoglm serve', () => {
     }
     assert.deepEqual([...opened].sort(), [0, 1]);
     assert.deepEqual([...finished].sort(), [0, 1]);
-    assert.ok(text.every((t) => t.length > 0));
+    assert.ok(text.every((t) => t.length > 0), 'text.every((t) => t.length > 0)');
   });
 
   it('json_object output parses as JSON', async () => {
@@ -124,7 +124,7 @@ describe('OpenAI SDK against autoglm serve', () => {
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { answer: { enum: ['yes', 'no'] } }, required: ['answer'] } } },
     });
     const parsed = JSON.parse(res.choices[0]!.message.content!) as { answer: string };
-    assert.ok(['yes', 'no'].includes(parsed.answer));
+    assert.ok(['yes', 'no'].includes(parsed.answer), "['yes', 'no'].includes(parsed.answer)");
     assert.equal(res.choices[0]!.finish_reason, 'stop');
   });
 
@@ -132,10 +132,10 @@ describe('OpenAI SDK against autoglm serve', () => {
     const messages = [{ role: 'system' as const, content: 'You are a storyteller who tells short, happy stories about animals in the forest.' }, { role: 'user' as const, content: 'A fox' }];
     const first = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 4, seed: 1 });
     const again = await client.chat.completions.create({ model: 'stories260K', messages: [...messages.slice(0, 1), { role: 'user', content: 'A bear' }], max_tokens: 4, seed: 1 });
-    assert.ok(first.usage!.prompt_tokens > 20);
+    assert.ok(first.usage!.prompt_tokens > 20, 'first.usage!.prompt_tokens > 20');
     const cached = (again.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details!.cached_tokens;
     assert.ok(cached >= 20, `expected the shared system prompt to be reused, got ${cached} cached tokens`);
-    assert.ok(cached < again.usage!.prompt_tokens);
+    assert.ok(cached < again.usage!.prompt_tokens, 'cached < again.usage!.prompt_tokens');
   });
 
   it("reports each token's log probability and its likeliest alternatives, whole and streamed", async () => {
@@ -203,7 +203,7 @@ describe('a full queue', () => {
       (err: unknown) => err,
     );
     assert.ok(refused instanceof OpenAI.RateLimitError, `expected RateLimitError, got ${String(refused)}`);
-    assert.ok(Number(refused.headers?.get('retry-after')) >= 1);
+    assert.ok(Number(refused.headers?.get('retry-after')) >= 1, "Number(refused.headers?.get('retry-after')) >= 1");
     const done = await Promise.all([running, waiting]);
     assert.deepEqual(done.map((r) => r.usage!.completion_tokens), [1500, 1500]);
   });

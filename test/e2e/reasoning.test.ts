@@ -55,7 +55,7 @@ reasoning:
     assert.equal(response.headers.get('x-autoglm-reasoning-calls'), '5');
     // Usage counts every sample's tokens, not only the answer shown.
     const single = await client.chat.completions.create({ model: 'large', messages: [{ role: 'user', content: gsm8k[3]!.question }], seed: 11 });
-    assert.ok(data.usage!.prompt_tokens >= 5 * single.usage!.prompt_tokens);
+    assert.ok(data.usage!.prompt_tokens >= 5 * single.usage!.prompt_tokens, 'data.usage!.prompt_tokens >= 5 * single.usage!.prompt_tokens');
   });
 
   it('takes the strategy from the reasoning field and streams the answer', async () => {
@@ -72,7 +72,7 @@ reasoning:
     assert.match(text, new RegExp(`answer is ${gold(4)}`));
     assert.equal(stream.response.headers.get('x-autoglm-strategy'), 'asc');
     assert.equal(stream.response.headers.get('x-autoglm-reasoning-calls'), '2', 'two agreeing samples are enough');
-    assert.ok(usage && usage.completion_tokens > 0);
+    assert.ok(usage && usage.completion_tokens > 0, 'usage && usage.completion_tokens > 0');
   });
 
   it('escalates a low-confidence answer from the small model to the large one (auto)', async () => {
@@ -82,7 +82,7 @@ reasoning:
     assert.equal(r.model, 'large');
     assert.equal(data.model, 'large', 'the response names the model that answered');
     assert.equal(r.answer, gold(7));
-    assert.ok(r.calls > 2);
+    assert.ok(r.calls > 2, 'r.calls > 2');
   });
 
   it('answers a chat message directly under auto, and refuses n > 1 with a strategy', async () => {
@@ -137,8 +137,8 @@ describe('reasoning on the real embedded model', () => {
     assert.equal(res.reasoning?.strategy, 'asc');
     // A story model gives a different "answer" every time: the controller asks for more samples, up to its limit.
     assert.ok(res.reasoning!.escalations.length > 0 && res.reasoning!.escalations.every((e) => e.kind === 'more_samples'), JSON.stringify(res.reasoning!.escalations));
-    assert.ok(res.reasoning!.calls > 4);
-    assert.ok(res.choices[0]!.message.content!.length > 0);
+    assert.ok(res.reasoning!.calls > 4, 'res.reasoning!.calls > 4');
+    assert.ok(res.choices[0]!.message.content!.length > 0, 'res.choices[0]!.message.content!.length > 0');
     assert.ok(res.usage!.completion_tokens > res.reasoning!.calls, 'usage counts every sample');
   });
 });

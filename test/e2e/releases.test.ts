@@ -133,8 +133,8 @@ describe('canary releases', () => {
       assert.ok(firstNew < 0 || versions.slice(firstNew).every((v) => v === 'calm@v2'), `${session} flipped back: ${versions.join(' ')}`);
     }
     const after = await Promise.all(sessions.map((s) => ask('calm', s)));
-    assert.ok(after.every((r) => r.version === 'calm@v2'));
-    assert.ok(alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted'));
+    assert.ok(after.every((r) => r.version === 'calm@v2'), "after.every((r) => r.version === 'calm@v2')");
+    assert.ok(alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted'), "alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted')");
   });
 
   it('lets a caller pin a version and lists releases and versions in /v1/models', async () => {

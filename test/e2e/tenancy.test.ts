@@ -85,11 +85,11 @@ describe('tenants, keys and limits', () => {
     await assert.rejects(ask(keys.acme!), (err) => {
       assert.ok(err instanceof OpenAI.RateLimitError, String(err));
       assert.match(err.message, /4 requests per minute/);
-      assert.ok(Number(err.headers?.get('retry-after')) >= 1);
+      assert.ok(Number(err.headers?.get('retry-after')) >= 1, "Number(err.headers?.get('retry-after')) >= 1");
       return true;
     });
     const { data } = await ask(keys.beta!);
-    assert.ok(data.choices[0]!.message.content!.length > 0);
+    assert.ok(data.choices[0]!.message.content!.length > 0, 'data.choices[0]!.message.content!.length > 0');
   });
 
   it('refuses beta once its daily token budget is spent, saying when it resets', async () => {
@@ -136,7 +136,7 @@ describe('tenants, keys and limits', () => {
     assert.equal(created.statusCode, 201);
     const { id, key } = (await created.body.json()) as { id: string; key: string };
     const listed = (await (await admin('GET', '/admin/keys?tenant=beta', keys.ops)).body.json()) as { data: Record<string, unknown>[] };
-    assert.ok(listed.data.some((k) => k.id === id));
+    assert.ok(listed.data.some((k) => k.id === id), 'listed.data.some((k) => k.id === id)');
     assert.ok(listed.data.every((k) => !('key' in k) && !('hash' in k)), 'keys are never listed');
     assert.equal((await admin('GET', '/v1/models', key)).statusCode, 200);
     assert.equal((await admin('DELETE', `/admin/keys/${id}`, keys.ops)).statusCode, 200);
@@ -156,7 +156,7 @@ describe('tenants, keys and limits', () => {
     const csv = await (await admin('GET', '/admin/usage?format=csv&tenant=beta', keys.ops)).body.text();
     const [header, ...lines] = csv.trim().split('\n');
     assert.equal(header, 'time,request_id,tenant,key_id,model,replica,prompt_tokens,completion_tokens,cached_tokens,status,latency_ms,cache_hit');
-    assert.ok(lines.length >= 2 && lines.every((l) => l.split(',')[2] === 'beta'));
+    assert.ok(lines.length >= 2 && lines.every((l) => l.split(',')[2] === 'beta'), "lines.length >= 2 && lines.every((l) => l.split(',')[2] === 'beta')");
   });
 
   it('caches deterministic answers per tenant: a hit for the same tenant, a miss for another', async () => {
@@ -185,7 +185,7 @@ describe('tenants, keys and limits', () => {
     const replay = await deltas();
     assert.equal(live.cache, 'miss');
     assert.equal(replay.cache, 'hit');
-    assert.ok(live.parts.length > 3);
+    assert.ok(live.parts.length > 3, 'live.parts.length > 3');
     assert.deepEqual(replay.parts, live.parts);
   });
 });

@@ -23,14 +23,14 @@ describe('ModelEngine', () => {
     const whole = await engine.generate('Once upon a time', { maxTokens: 24, temperature: 0 });
     const pieces: string[] = [];
     for await (const piece of engine.stream('Once upon a time', { maxTokens: 24, temperature: 0 })) pieces.push(piece);
-    assert.ok(whole.length > 10);
-    assert.ok(pieces.length > 5);
+    assert.ok(whole.length > 10, 'whole.length > 10');
+    assert.ok(pieces.length > 5, 'pieces.length > 5');
     assert.equal(pieces.join(''), whole);
   });
 
   it('chats with the default template', async () => {
     const answer = await engine.chat([{ role: 'user', content: 'Tell me about a dog.' }], { maxTokens: 16, seed: 3 });
-    assert.ok(answer.length > 0);
+    assert.ok(answer.length > 0, 'answer.length > 0');
     assert.ok(!answer.includes('<|im_end|>'), 'the template end marker is never shown');
   });
 });

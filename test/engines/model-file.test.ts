@@ -47,10 +47,10 @@ describe('model resolution', () => {
 
   it('a missing model is one clear line naming where it looked', async () => {
     await assert.rejects(resolveModel('no-such-model', paths({ AUTOGLM_MODEL_MIRROR: modelMirror })), (err: Error) => {
-      assert.ok(err instanceof ModelUnavailableError);
+      assert.ok(err instanceof ModelUnavailableError, 'err instanceof ModelUnavailableError');
       assert.match(err.message, /no-such-model/);
-      assert.ok(err.message.includes(modelMirror));
-      assert.ok(!err.message.includes('\n'));
+      assert.ok(err.message.includes(modelMirror), 'err.message.includes(modelMirror)');
+      assert.ok(!err.message.includes('\n'), "!err.message.includes('\\n')");
       return true;
     });
     await assert.rejects(resolveModel('./nothing/here.gguf', paths()), /model file not found/);
@@ -66,7 +66,7 @@ describe('model resolution', () => {
     const first = await resolveModel('hf:tiny/stories/stories260K.gguf', paths());
     assert.equal(first.path, join(cacheDir, 'models', 'tiny', 'stories', 'stories260K.gguf'));
     assert.equal(statSync(first.path).size, statSync(storiesPath).size);
-    assert.ok(!existsSync(`${first.path}.part`));
+    assert.ok(!existsSync(`${first.path}.part`), '!existsSync(`${first.path}.part`)');
     const before = hubRequests.length;
     await resolveModel('hf:tiny/stories/stories260K.gguf', paths());
     assert.equal(hubRequests.length, before, 'the second resolution uses the cache');
@@ -81,6 +81,6 @@ describe('model resolution', () => {
 
   it('a failed download is a clear error and leaves no partial file', async () => {
     await assert.rejects(resolveModel('hf:tiny/stories/missing.gguf', paths()), /could not download tiny\/stories\/missing.gguf: HTTP 404/);
-    assert.ok(!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part')));
+    assert.ok(!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part')), "!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part'))");
   });
 });

@@ -104,7 +104,7 @@ describe('remote engine against upstreams', () => {
     const engine = remote(`${sim.url}/v1`);
     const whole = await engine.complete(chat('hi', { model: 'm', maxTokens: 4, stream: false }), ctx());
     assert.equal(whole.choices.length, 1);
-    assert.ok(whole.choices[0]!.text.length > 0);
+    assert.ok(whole.choices[0]!.text.length > 0, 'whole.choices[0]!.text.length > 0');
     assert.deepEqual(whole.usage, { promptTokens: 2, completionTokens: 4, cachedPromptTokens: 0 });
     const controller = new AbortController();
     const running = engine.complete(chat('hi', { model: 'm', stream: false }), { signal: controller.signal, requestId: 'b' });

@@ -67,9 +67,9 @@ describe('voting and early stopping', () => {
 
   it('matches what the math predicts for a vote', () => {
     assert.equal(predictedVoteAccuracy(0.6, 1), 0.6);
-    assert.ok(Math.abs(predictedVoteAccuracy(0.6, 8) - 0.9925) < 0.001);
+    assert.ok(Math.abs(predictedVoteAccuracy(0.6, 8) - 0.9925) < 0.001, 'Math.abs(predictedVoteAccuracy(0.6, 8) - 0.9925) < 0.001');
     const [lo, hi] = wilson(60, 100);
-    assert.ok(lo < 0.6 && hi > 0.6 && hi - lo < 0.2);
+    assert.ok(lo < 0.6 && hi > 0.6 && hi - lo < 0.2, 'lo < 0.6 && hi > 0.6 && hi - lo < 0.2');
   });
 });
 

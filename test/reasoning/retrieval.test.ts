@@ -40,7 +40,7 @@ describe('document index', () => {
   it('packs paragraphs into passages and cuts long ones at sentence ends', () => {
     assert.deepEqual(splitPassages('One.\n\nTwo.'), ['One.\nTwo.']);
     const long = splitPassages(`${'A sentence that goes on. '.repeat(80)}`);
-    assert.ok(long.length >= 2 && long.every((p) => p.length <= 820));
+    assert.ok(long.length >= 2 && long.every((p) => p.length <= 820), 'long.length >= 2 && long.every((p) => p.length <= 820)');
   });
 
   it('finds the passage that answers a question, and re-ranks with embeddings when it has them', async () => {

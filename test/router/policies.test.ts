@@ -48,7 +48,7 @@ describe('balancing policies', () => {
       const decision = p.decide(replicas.map((r, i) => (i === first ? r : view(r.id, { outstanding: 1 }))), { prompt: `${system}user: ${q}` });
       assert.equal(decision.index, first);
       assert.equal(decision.reason, 'cache');
-      assert.ok(decision.matchedBlocks >= 5);
+      assert.ok(decision.matchedBlocks >= 5, 'decision.matchedBlocks >= 5');
     }
   });
 
@@ -116,13 +116,13 @@ describe('retry policy', () => {
 
   it('retries 5xx and 429 with capped exponential backoff, never 4xx, never past the attempt budget', () => {
     const first = retryDelay(err(502), 1, options, random)!;
-    assert.ok(first >= 50 && first <= 100);
+    assert.ok(first >= 50 && first <= 100, 'first >= 50 && first <= 100');
     const second = retryDelay(err(429), 2, options, random)!;
-    assert.ok(second >= 100 && second <= 200);
+    assert.ok(second >= 100 && second <= 200, 'second >= 100 && second <= 200');
     assert.equal(retryDelay(err(400), 1, options, random), undefined);
     assert.equal(retryDelay(err(503), 3, options, random), undefined);
     const capped = retryDelay(err(503), 2, { ...options, attempts: 10, baseDelayMs: 1000 }, random)!;
-    assert.ok(capped <= 250);
+    assert.ok(capped <= 250, 'capped <= 250');
   });
 });
 

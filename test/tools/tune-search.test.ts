@@ -26,7 +26,7 @@ describe('search space', () => {
     const random = seededRandom(1);
     for (let i = 0; i < 100; i++) {
       const p = randomPoint([parseParam('r=logint:16:1024')], random);
-      assert.ok((p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r));
+      assert.ok((p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r), '(p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r)');
     }
   });
 });
