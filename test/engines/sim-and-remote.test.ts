@@ -53,6 +53,8 @@ describe('remote engine against upstreams', () => {
   let sim: SimServer;
   const stub = createServer((req, res) => {
     if (req.url?.endsWith('/models')) return void res.end('{"data":[]}');
+    // vLLM's flat error shape, for a request it refuses.
+    if (req.url?.startsWith('/refuses/')) return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"object":"error","message":"This model\'s maximum context length is 2048 tokens.","type":"BadRequestError","param":"messages","code":400}');
     res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
   });
   before(async () => {
@@ -85,6 +87,14 @@ describe('remote engine against upstreams', () => {
     await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; retryAfter: number; code: string }) =>
       e.status === 429 && e.retryAfter === 7 && e.code === 'upstream_rate_limited');
     assert.equal(await engine.probe(AbortSignal.timeout(1000)), true);
+    await engine.close();
+  });
+
+  it("passes an upstream's refusal on as a 400 naming its field", async () => {
+    const addr = stub.address() as { port: number };
+    const engine = remote(`http://127.0.0.1:${addr.port}/refuses/v1`);
+    await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; param: string | null; message: string; retryable: boolean }) =>
+      e.status === 400 && e.param === 'messages' && /maximum context length is 2048/.test(e.message) && !e.retryable);
     await engine.close();
   });
 

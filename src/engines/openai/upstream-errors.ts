@@ -11,19 +11,22 @@ export function retryAfterSeconds(header: string | string[] | undefined, now = D
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-function upstreamMessage(body: string): string {
+/** The message (and the field it names, when it names one) from OpenAI's error shape, vLLM's flat one, or plain text. */
+function upstreamError(body: string): { message: string; param: string | null } {
   try {
-    const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
-    const m = typeof parsed.error === 'string' ? parsed.error : parsed.error?.message ?? parsed.message;
-    if (typeof m === 'string') return m;
+    const parsed = JSON.parse(body) as { error?: { message?: unknown; param?: unknown } | string; message?: unknown; param?: unknown };
+    const nested = typeof parsed.error === 'object' ? parsed.error : undefined;
+    const m = typeof parsed.error === 'string' ? parsed.error : nested?.message ?? parsed.message;
+    const param = nested?.param ?? parsed.param;
+    if (typeof m === 'string') return { message: m, param: typeof param === 'string' ? param : null };
   } catch {
     // Not JSON: the text itself is the best message we have.
   }
-  return body.slice(0, 300) || 'no message';
+  return { message: body.slice(0, 300) || 'no message', param: null };
 }
 
 export function errorFromUpstreamStatus(status: number, body: string, retryAfter: string | string[] | undefined, replica: string): AutoglmError {
-  const message = upstreamMessage(body);
+  const { message, param } = upstreamError(body);
   if (status === 429) {
     return new AutoglmError(429, 'rate_limit_error', 'upstream_rate_limited', `Upstream ${replica} is rate limiting: ${message}`, null, retryAfterSeconds(retryAfter) ?? 1);
   }
@@ -34,7 +37,8 @@ export function errorFromUpstreamStatus(status: number, body: string, retryAfter
   if (status >= 500) {
     return new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${replica} failed with ${status}: ${message}`, null, retryAfterSeconds(retryAfter));
   }
-  return new AutoglmError(status, 'invalid_request_error', 'upstream_rejected', `Upstream ${replica} rejected the request: ${message}`);
+  // The caller's request was refused: which field, when the upstream says, is what lets them fix it.
+  return new AutoglmError(status, 'invalid_request_error', 'upstream_rejected', `Upstream ${replica} rejected the request: ${message}`, param);
 }
 
 export function errorFromConnection(err: unknown, replica: string, phase: 'connect' | 'first-token' | 'total' | 'stream'): AutoglmError {
