@@ -150,8 +150,10 @@ describe('remote engine and tool calls', () => {
   ].join('');
   const whole = { id: 'chatcmpl-2', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }] };
   const received: Record<string, unknown>[] = [];
+  const requestIds: (string | string[] | undefined)[] = [];
   const upstream = createServer((req, res) => {
     let body = '';
+    requestIds.push(req.headers['x-request-id']);
     req.on('data', (d) => (body += d)).on('end', () => {
       const parsed = JSON.parse(body) as Record<string, unknown>;
       received.push(parsed);
@@ -203,6 +205,14 @@ describe('remote engine and tool calls', () => {
     ]);
     assert.equal(result.choices[0]!.finishReason, 'tool_calls');
     assert.deepEqual(result.usage, { promptTokens: 40, completionTokens: 12, cachedPromptTokens: 0 });
+    await e.close();
+  });
+
+  it('tells the upstream the request id, streamed or whole, so one id follows a call through both logs', async () => {
+    const e = engine();
+    await complete(e, { ...conversation, stream: false }, { signal: new AbortController().signal, requestId: 'req_whole' });
+    for await (const _ of e.stream({ ...conversation, stream: true }, { signal: new AbortController().signal, requestId: 'req_stream' })) void _;
+    assert.deepEqual(requestIds.slice(-2), ['req_whole', 'req_stream']);
     await e.close();
   });
 

@@ -32,6 +32,7 @@ export class OpenAIEngine implements ChatModel {
   private readonly dispatcher: Dispatcher;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  private readonly headerPairs: string[];
   private readonly extensions: boolean;
   readonly replica: string;
 
@@ -42,6 +43,7 @@ export class OpenAIEngine implements ChatModel {
     this.replica = options.replica ?? base.host;
     this.extensions = preset.samplingExtensions;
     this.headers = { 'content-type': 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
+    this.headerPairs = Object.entries(this.headers).flat();
     this.dispatcher = options.dispatcher ?? new Pool(base.origin, {
       connections: options.connections ?? 256,
       keepAliveTimeout: 30_000,
@@ -71,6 +73,14 @@ export class OpenAIEngine implements ChatModel {
     return `${this.basePath}${req.input.type === 'messages' ? '/chat/completions' : '/completions'}`;
   }
 
+  /**
+   * Our headers plus the call's request id, so one id follows a request through the gateway's logs and the upstream's
+   * (vLLM, for one, takes X-Request-Id as its own). A flat array: undici takes it as is, without copying an object.
+   */
+  private headersFor(ctx: CallContext): string[] {
+    return [...this.headerPairs, 'x-request-id', ctx.requestId];
+  }
+
   private body(req: ChatRequest, stream: boolean): string {
     return JSON.stringify(upstreamBody(req, this.options.upstreamModel ?? this.options.model, stream, this.extensions));
   }
@@ -85,7 +95,7 @@ export class OpenAIEngine implements ChatModel {
     let res: UpstreamAnswer;
     try {
       res = await callUpstream(this.dispatcher, {
-        method: 'POST', path: this.path(req), headers: this.headers, body: this.body(req, false), headersTimeout: timeout, bodyTimeout: timeout,
+        method: 'POST', path: this.path(req), headers: this.headersFor(ctx), body: this.body(req, false), headersTimeout: timeout, bodyTimeout: timeout,
       }, ctx.signal);
     } catch (err) {
       ctx.signal.throwIfAborted();
@@ -124,7 +134,7 @@ export class OpenAIEngine implements ChatModel {
         res = await this.dispatcher.request({
           method: 'POST',
           path: this.path(req),
-          headers: this.headers,
+          headers: this.headersFor(ctx),
           body: this.body(req, stream),
           signal: abort.signal,
         });
