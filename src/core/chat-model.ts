@@ -105,6 +105,9 @@ export interface TokenProbability {
   bytes: number[];
 }
 
+/** A token's probability entry, its bytes taken from its text. */
+export const tokenProbability = (token: string, logprob: number): TokenProbability => ({ token, logprob, bytes: [...Buffer.from(token, 'utf8')] });
+
 /** A generated token's log probability and the most likely tokens at its position, most likely first. */
 export interface TokenLogprob extends TokenProbability {
   top: TokenProbability[];
@@ -267,14 +270,14 @@ export function gather(chunks: Iterable<ChatChunk>): ChatCompletion {
 }
 
 /** A finished response as the stream that would have produced it: each choice's text, its tool calls, its finish. */
-export function chunksOf(result: ChatCompletion, withUsage = true): ChatChunk[] {
+export function completionChunks(result: ChatCompletion): ChatChunk[] {
   const chunks: ChatChunk[] = [];
   for (const c of result.choices) {
     if (c.text || !c.toolCalls) chunks.push({ type: 'text-delta', index: c.index, text: c.text, ...(c.logprobs && { logprobs: c.logprobs }) });
     c.toolCalls?.forEach((t, call) => chunks.push({ type: 'tool-call-delta', index: c.index, call, id: t.id, name: t.name, arguments: t.arguments }));
     chunks.push({ type: 'finish', index: c.index, reason: c.finishReason });
   }
-  if (withUsage) chunks.push({ type: 'usage', usage: result.usage });
+  chunks.push({ type: 'usage', usage: result.usage });
   return chunks;
 }
 

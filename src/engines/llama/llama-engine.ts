@@ -168,6 +168,13 @@ export class LlamaEngine implements ChatModel {
       : sequence.evaluate(input, sampling);
     const logprobs = req.logprobs && new LogprobReader(this.model, req.logprobs.top);
     let pending: TokenLogprob[] = [];
+    /** Text with the probabilities of the tokens it came from (stop-sequence holds can delay text by a few tokens). */
+    const textDelta = (text: string): ChatChunk => {
+      if (!pending.length) return { type: 'text-delta', index: 0, text };
+      const logprobsOfText = pending;
+      pending = [];
+      return { type: 'text-delta', index: 0, text, logprobs: logprobsOfText };
+    };
     const tokenOf = (step: Token | SampledToken): Token => (typeof step === 'number' ? step : step.token);
     const isEnd = (step: Token | SampledToken) => !req.ignoreEos && this.model.isEogToken(tokenOf(step));
     const pump = new TokenPump(tokens, this.steps, maxTokens, isEnd);
@@ -190,13 +197,7 @@ export class LlamaEngine implements ChatModel {
         if (logprobs && typeof step !== 'number') pending.push(logprobs.read(step));
         const held = stops.push(decoder.push(token));
         const text = emit(held.emit);
-        if (text) {
-          // A token's probability rides with the text it became (stop-sequence holds can delay it by a few tokens).
-          if (pending.length) {
-            yield { type: 'text-delta', index: 0, text, logprobs: pending };
-            pending = [];
-          } else yield { type: 'text-delta', index: 0, text };
-        }
+        if (text) yield textDelta(text);
         if (held.stopped) {
           reason = 'stop';
           break;
@@ -210,7 +211,7 @@ export class LlamaEngine implements ChatModel {
     }
     const rest = emit(stops.flush());
     // Tokens of a stop sequence that was cut off are not part of the answer, and neither are their probabilities.
-    if (rest) yield pending.length ? { type: 'text-delta', index: 0, text: rest, logprobs: pending } : { type: 'text-delta', index: 0, text: rest };
+    if (rest) yield textDelta(rest);
     if (reason === 'abort') return;
     yield { type: 'finish', index: 0, reason };
     yield { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };

@@ -1,6 +1,6 @@
 // Token log probabilities from what llama.cpp reports as it samples, in the terms of OpenAI's `logprobs`.
 import type { LlamaModel, Token } from 'node-llama-cpp';
-import type { TokenLogprob, TokenProbability } from '../../core/index.js';
+import { tokenProbability, type TokenLogprob, type TokenProbability } from '../../core/index.js';
 
 /** What node-llama-cpp yields for a generated token when asked for its metadata. */
 export interface SampledToken {
@@ -34,8 +34,7 @@ export class LogprobReader {
   }
 
   private probability(token: Token, p: number): TokenProbability {
-    const text = this.model.detokenize([token], false, this.previous);
-    return { token: text, logprob: p > 0 ? Math.log(p) : IMPOSSIBLE, bytes: [...Buffer.from(text, 'utf8')] };
+    return tokenProbability(this.model.detokenize([token], false, this.previous), p > 0 ? Math.log(p) : IMPOSSIBLE);
   }
 
   /** The `top` most probable candidates, most probable first, without sorting the whole vocabulary. */

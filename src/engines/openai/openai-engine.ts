@@ -2,7 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { AutoglmError, chunksOf, estimateTokens, isOutput, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import { AutoglmError, completionChunks, estimateTokens, isOutput, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
@@ -31,8 +31,8 @@ export interface OpenAIEngineOptions {
 export class OpenAIEngine implements ChatModel {
   private readonly dispatcher: Dispatcher;
   private readonly basePath: string;
-  private readonly headers: Record<string, string>;
-  private readonly headerPairs: string[];
+  /** Content type and credentials, as the flat name/value list undici takes without copying. */
+  private readonly headers: string[];
   private readonly extensions: boolean;
   readonly replica: string;
 
@@ -42,8 +42,7 @@ export class OpenAIEngine implements ChatModel {
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.replica = options.replica ?? base.host;
     this.extensions = preset.samplingExtensions;
-    this.headers = { 'content-type': 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
-    this.headerPairs = Object.entries(this.headers).flat();
+    this.headers = ['content-type', 'application/json', ...(options.apiKey ? ['authorization', `Bearer ${options.apiKey}`] : [])];
     this.dispatcher = options.dispatcher ?? new Pool(base.origin, {
       connections: options.connections ?? 256,
       keepAliveTimeout: 30_000,
@@ -75,10 +74,10 @@ export class OpenAIEngine implements ChatModel {
 
   /**
    * Our headers plus the call's request id, so one id follows a request through the gateway's logs and the upstream's
-   * (vLLM, for one, takes X-Request-Id as its own). A flat array: undici takes it as is, without copying an object.
+   * (vLLM, for one, takes X-Request-Id as its own).
    */
   private headersFor(ctx: CallContext): string[] {
-    return [...this.headerPairs, 'x-request-id', ctx.requestId];
+    return [...this.headers, 'x-request-id', ctx.requestId];
   }
 
   private body(req: ChatRequest, stream: boolean): string {
@@ -184,7 +183,7 @@ export class OpenAIEngine implements ChatModel {
   private async *fromJson(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
     const { choices, usage } = this.whole(this.parsePayload(await body.text()));
     // This engine serves one choice (n > 1 is fanned out above it): every upstream choice is choice 0.
-    yield* chunksOf({ choices: choices.map((c) => ({ ...c, index: 0 })), usage });
+    yield* completionChunks({ choices: choices.map((c) => ({ ...c, index: 0 })), usage });
   }
 
   /** Upstream SSE, one chunk at a time: each event is handed on as soon as it is parsed, never buffered. */

@@ -1,6 +1,6 @@
 // The upstream side of the OpenAI wire format: request bodies out, validated responses and stream chunks in.
 import { z } from 'zod';
-import type { ChatMessage, ChatRequest, ContentPart, FinishReason, TokenLogprob, TokenProbability, ToolCall, ToolChoice, Usage } from '../../core/index.js';
+import { tokenProbability, type ChatMessage, type ChatRequest, type ContentPart, type FinishReason, type TokenLogprob, type TokenProbability, type ToolCall, type ToolChoice, type Usage } from '../../core/index.js';
 
 const partToWire = (p: ContentPart) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.url, detail: p.detail } });
 
@@ -99,7 +99,7 @@ type UpstreamChoice = z.infer<typeof choiceSchema>;
 export const choiceText = (c: UpstreamChoice): string => c.delta?.content ?? c.message?.content ?? c.text ?? '';
 
 const probabilityFromWire = (t: z.infer<typeof tokenProbabilitySchema>): TokenProbability =>
-  ({ token: t.token, logprob: t.logprob, bytes: t.bytes ?? [...Buffer.from(t.token, 'utf8')] });
+  (t.bytes ? { token: t.token, logprob: t.logprob, bytes: t.bytes } : tokenProbability(t.token, t.logprob));
 
 /** A choice's token log probabilities (of the whole answer, or of a streamed delta), when the upstream sent them. */
 export function choiceLogprobs(c: UpstreamChoice): TokenLogprob[] | undefined {

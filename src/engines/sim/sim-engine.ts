@@ -8,6 +8,7 @@ import {
   promptTextOf,
   seededRandom,
   systemClock,
+  tokenProbability,
   type CallContext,
   type ChatChunk,
   type ChatModel,
@@ -45,16 +46,14 @@ export function simTokenize(text: string): number[] {
 }
 
 
-const probability = (token: string, logprob: number) => ({ token, logprob, bytes: [...Buffer.from(token, 'utf8')] });
-
 /** The simulated model draws its words uniformly: each has probability 1/16, and any 16 are equally likely alternatives. */
 function uniformWordLogprob(text: string, top: number): TokenLogprob {
   const logprob = -Math.log(WORDS.length);
   const others = WORDS.map((w) => (text.startsWith(' ') ? ` ${w}` : w)).filter((w) => w !== text);
-  return { ...probability(text, logprob), top: [text, ...others].slice(0, top).map((t) => probability(t, logprob)) };
+  return { ...tokenProbability(text, logprob), top: [text, ...others].slice(0, top).map((t) => tokenProbability(t, logprob)) };
 }
 
-const certainLogprob = (text: string, top: number): TokenLogprob => ({ ...probability(text, 0), top: top > 0 ? [probability(text, 0)] : [] });
+const certainLogprob = (text: string, top: number): TokenLogprob => ({ ...tokenProbability(text, 0), top: top > 0 ? [tokenProbability(text, 0)] : [] });
 
 /** A hung upstream: nothing happens until the caller gives up. */
 function untilAborted(signal: AbortSignal): Promise<never> {
