@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { RunningServer } from '../../src/server/index.js';
+import { request } from 'undici';
+import { until } from '../support/processes.js';
 import { openaiClient, startServer } from '../support/server.js';
 
 describe('OpenAI SDK against autoglm serve', () => {
@@ -43,6 +45,21 @@ describe('OpenAI SDK against autoglm serve', () => {
     assert.match(a.choices[0]!.text, /\b(there|was|a|girl|boy|little)\b/);
     assert.equal(a.choices[0]!.finish_reason, 'length');
     assert.equal(a.usage!.completion_tokens, 16);
+  });
+
+  it('a raw continuation keeps the space before its first word: whole, echoed, streamed and on /infer', async () => {
+    const prompt = 'Once upon a time, there was a';
+    const ask = { model: 'stories260K', prompt, max_tokens: 6, temperature: 0 };
+    const plain = (await client.completions.create(ask)).choices[0]!.text;
+    // Greedy stories260K goes on with a word here ("little"), which must be set apart from the prompt's last word.
+    assert.match(plain, /^ \w/, `the continuation starts with a space and a word: ${JSON.stringify(plain)}`);
+    const echoed = (await client.completions.create({ ...ask, echo: true })).choices[0]!.text;
+    assert.equal(echoed, prompt + plain);
+    let streamed = '';
+    for await (const chunk of await client.completions.create({ ...ask, stream: true })) streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(streamed, plain);
+    const infer = await fetch(`${server.url}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) });
+    assert.equal(((await infer.json()) as { text: string }).text, plain);
   });
 
   it('streams chat chunks, ends with a finish reason and a usage chunk', async () => {
@@ -197,7 +214,11 @@ describe('a full queue', () => {
     const long = () => client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 1500, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
     const running = long();
     const waiting = long();
-    await new Promise((r) => setTimeout(r, 50));
+    // Wait until one request holds the sequence and the other holds the queue's only place, however busy the machine.
+    await until(async () => {
+      const metrics = await (await request(`${server.url}/metrics`)).body.text();
+      return /^autoglm_busy_sequences(\{[^}]*\})? 1$/m.test(metrics) && /^autoglm_queue_depth(\{[^}]*\})? 1$/m.test(metrics);
+    }, 60_000);
     const refused = await client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }).then(
       () => undefined,
       (err: unknown) => err,

@@ -28,6 +28,14 @@ describe('ModelEngine', () => {
     assert.equal(pieces.join(''), whole);
   });
 
+  it('a continuation is set apart from the prompt by its space, whole and streamed', async () => {
+    const whole = await engine.generate('The dog', { maxTokens: 8, temperature: 0 });
+    assert.match(whole, /^\s/, `"The dog" + ${JSON.stringify(whole)} reads as separate words`);
+    let streamed = '';
+    for await (const piece of engine.stream('The dog', { maxTokens: 8, temperature: 0 })) streamed += piece;
+    assert.equal(streamed, whole);
+  });
+
   it('chats with the default template', async () => {
     const answer = await engine.chat([{ role: 'user', content: 'Tell me about a dog.' }], { maxTokens: 16, seed: 3 });
     assert.ok(answer.length > 0, 'answer.length > 0');

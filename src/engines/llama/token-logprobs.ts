@@ -21,9 +21,12 @@ const IMPOSSIBLE = -9999;
  */
 export class LogprobReader {
   /** The previous token: the context a piece of SentencePiece text needs to render its leading space. */
-  private previous: Token[] = [];
+  private previous: Token[];
 
-  constructor(private readonly model: LlamaModel, private readonly top: number) {}
+  /** `context` precedes the first generated token (the prompt), so that token's text keeps its leading space too. */
+  constructor(private readonly model: LlamaModel, private readonly top: number, context: readonly Token[] = []) {
+    this.previous = context.slice(-1);
+  }
 
   read(sampled: SampledToken): TokenLogprob {
     const p = sampled.confidence ?? sampled.probabilities?.get(sampled.token) ?? 0;

@@ -1,4 +1,5 @@
-// Streams token text safely: a multi-byte character split across tokens is held until it is whole.
+// Streams token text safely: each piece decoded after the text before it (so SentencePiece keeps the space that
+// starts a word), and a multi-byte character split across tokens held until it is whole.
 import type { LlamaModel, Token } from 'node-llama-cpp';
 
 const REPLACEMENT_CHAR = '\uFFFD';
@@ -10,9 +11,15 @@ const CONTEXT_TOKENS = 4;
 export class TokenTextDecoder {
   private pending: Token[] = [];
   /** The last few tokens already emitted: left context for the next piece. */
-  private recent: Token[] = [];
+  private recent: Token[];
 
-  constructor(private readonly model: LlamaModel) {}
+  /**
+   * `context` is what precedes the first generated token (the prompt): decoded alone, a first piece like "▁little"
+   * would lose its space, as it does at the start of a document.
+   */
+  constructor(private readonly model: LlamaModel, context: readonly Token[] = []) {
+    this.recent = context.slice(-CONTEXT_TOKENS);
+  }
 
   /** Text that became complete with this token (often the token's own text, sometimes empty). */
   push(token: Token): string {
