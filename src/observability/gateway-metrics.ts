@@ -8,9 +8,14 @@ export interface ReplicaGaugeSource {
   model: string;
   replica: string;
   inflight: () => number;
-  /** 0 closed, 1 half-open, 2 open. */
-  breaker: () => number;
+  breaker: () => BreakerStateName;
 }
+
+/** A circuit breaker's state as the router names it. */
+export type BreakerStateName = 'closed' | 'half-open' | 'open';
+
+/** Label values of the breaker series: Prometheus label values by convention use underscores. */
+const BREAKER_STATES = [['closed', 'closed'], ['half-open', 'half_open'], ['open', 'open']] as const;
 
 export class GatewayMetrics {
   readonly requests: Counter<'model' | 'replica' | 'outcome'>;
@@ -28,13 +33,25 @@ export class GatewayMetrics {
     this.latency = new Histogram({ name: 'autoglm_replica_request_duration_seconds', help: 'Request duration per replica', labelNames: ['model', 'replica'], buckets: LATENCY_BUCKETS, registers });
     this.prefixRouting = new Counter({ name: 'autoglm_prefix_routing_total', help: 'Prefix-aware routing decisions: hit when the chosen replica had seen the prompt prefix', labelNames: ['model', 'result'], registers });
     const sources = this.sources;
+    // Both gauges are rebuilt at every scrape, so the replicas of a pool replaced by a reload leave no stale series.
     new Gauge({
       name: 'autoglm_replica_inflight', help: 'Requests in flight per replica', labelNames: ['model', 'replica'], registers,
-      collect() { for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.inflight()); },
+      collect() {
+        this.reset();
+        for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.inflight());
+      },
     });
+    // One series per state, 1 for the state the breaker is in (as kube-state-metrics reports phases): a query reads
+    // `autoglm_replica_breaker_state{state="open"} == 1` and needs no table of numeric codes.
     new Gauge({
-      name: 'autoglm_replica_breaker_state', help: 'Circuit breaker per replica: 0 closed, 1 half-open, 2 open', labelNames: ['model', 'replica'], registers,
-      collect() { for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.breaker()); },
+      name: 'autoglm_replica_breaker_state', help: 'Circuit breaker per replica: 1 on the series of its current state="closed|half_open|open", 0 on the others', labelNames: ['model', 'replica', 'state'], registers,
+      collect() {
+        this.reset();
+        for (const s of sources) {
+          const current = s.breaker();
+          for (const [name, label] of BREAKER_STATES) this.set({ model: s.model, replica: s.replica, state: label }, name === current ? 1 : 0);
+        }
+      },
     });
   }
 

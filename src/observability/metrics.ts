@@ -40,7 +40,8 @@ export class ServerMetrics {
 
   /** `engines` may change after construction (loading, reloads): gauges read it at every scrape. */
   constructor(private readonly engines: readonly EngineGauges[] = []) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'autoglm_process_' });
+    // prom-client's default metrics are already named process_* and nodejs_*: the prefix only namespaces them.
+    collectDefaultMetrics({ register: this.registry, prefix: 'autoglm_' });
     const gauge = (name: string, help: string, pick: (s: ReturnType<EngineGauges['stats']>) => number) =>
       new Gauge({
         name, help, labelNames: ['model'] as const, registers: [this.registry],

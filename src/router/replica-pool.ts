@@ -29,8 +29,6 @@ export interface ReplicaPoolOptions {
   metrics?: GatewayMetrics;
 }
 
-const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
 /**
  * The routing view of a request; the prompt text is built only if a policy reads it (prefix-aware does). A class, not
  * an object literal with a getter: V8 builds those slowly, and one is made per request.
@@ -89,7 +87,7 @@ export class ReplicaPool implements ChatModel {
 
   constructor(private readonly options: ReplicaPoolOptions) {
     for (const r of options.replicas) {
-      const unwatch = options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => BREAKER_GAUGE[r.breaker.state] });
+      const unwatch = options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => r.breaker.state });
       if (unwatch) this.unwatch.push(unwatch);
     }
   }

@@ -38,7 +38,11 @@ describe('gateway over a pool of sim replicas', () => {
     const text = await (await request(`${gateway.url}/metrics`)).body.text();
     return Number(pattern.exec(text)?.[1] ?? NaN);
   }
-  const breaker = () => metric(/^autoglm_replica_breaker_state\{model="chat",replica="r1"\} (\d)/m);
+  // r1's breaker as 0 closed, 1 half-open, 2 open, read from the series of the state it is in.
+  const breaker = async () => {
+    const [halfOpen, open] = await Promise.all(['half_open', 'open'].map((state) => metric(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="r1",state="${state}"\\} (\\d)`, 'm'))));
+    return open === 1 ? 2 : halfOpen === 1 ? 1 : 0;
+  };
   const okOnR1 = () => metric(/^autoglm_replica_requests_total\{model="chat",replica="r1",outcome="ok"\} (\d+)/m);
 
   it('loses no non-streaming request and hangs no stream while a replica dies and returns', async (t) => {
