@@ -2,6 +2,8 @@
 // (watched, SIGHUP, or the admin API): a valid config replaces the pools without dropping a call; an invalid one is
 // refused with its reason and the running config stays.
 import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
 import { systemClock, type Clock } from '../core/index.js';
@@ -133,12 +135,35 @@ export class GatewayRuntime {
     this.options.logger?.info({ generation: this.live.generation }, 'config reloaded');
   }
 
-  /** Reloads when the file changes (editors write in several steps: changes are gathered for a moment first). */
+  /**
+   * Reloads when the file changes. The folder is watched, not the file: a watch on a file follows its inode, and an
+   * editor that saves by writing a new file and renaming it over the old one (sed -i, vim, os.replace, most IDEs)
+   * leaves that inode behind, so a file watch goes quiet after the first such save. Editors also write in several
+   * steps: changes are gathered for a moment, and a file whose text did not change is not reloaded.
+   */
   watchFile(): void {
-    if (!this.options.configPath || this.watcher) return;
-    this.watcher = watch(this.options.configPath, () => {
+    const path = this.options.configPath;
+    if (!path || this.watcher) return;
+    const name = basename(path);
+    let seen: string | undefined;
+    void readFile(path, 'utf8').then((text) => (seen ??= text), () => undefined);
+    const changed = async () => {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch {
+        // Mid-save (renamed away, not yet written again): the next event brings the new file.
+        return;
+      }
+      if (text === seen) return;
+      seen = text;
+      await this.reloadFromFile().catch(() => undefined);
+    };
+    this.watcher = watch(dirname(path), (_event, filename) => {
+      // Some platforms name no file; then any change in the folder may be ours, and the text comparison decides.
+      if (filename !== null && filename.toString() !== name) return;
       clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => void this.reloadFromFile().catch(() => undefined), 150);
+      this.debounce = setTimeout(() => void changed(), 150);
     });
     this.watcher.on('error', () => undefined);
   }

@@ -1,7 +1,8 @@
 // Hot reload: the config file is edited while streams run on the embedded model and a sim pool; nothing is dropped,
 // the new config serves, and a broken config is refused with its reason while the running one stays.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -87,5 +88,38 @@ describe('hot reload', () => {
     const answer = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'extra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }) });
     assert.equal(answer.statusCode, 200);
     await answer.body.dump();
+  });
+
+  it('keeps following the file across rename-style saves (os.replace, sed -i, vim), each one reloading', async () => {
+    const generation = async () => ((await (await request(`${gateway.url}/admin/config`)).body.json()) as { reload: { generation: number } }).reload.generation;
+    const extra = (name: string) => `  extra:\n    replicas: [{ type: sim, preset: instant }]\n  ${name}:\n    replicas: [{ type: sim, preset: instant }]\n`;
+    const saves: [string, (name: string) => void][] = [
+      // A new file renamed over the old one: os.replace, atomic writers, most IDEs.
+      ['rename over', (name) => {
+        writeFileSync(`${file}.tmp`, yaml(extra(name)));
+        renameSync(`${file}.tmp`, file);
+      }],
+      ['rename over again', (name) => {
+        writeFileSync(join(dir, '.gateway.yaml.swp'), yaml(extra(name)));
+        renameSync(join(dir, '.gateway.yaml.swp'), file);
+      }],
+      // sed -i writes a temporary file and renames it over the original.
+      ['sed -i', (name) => execFileSync('sed', ['-i', `s/^  renamed[0-9]*:$/  ${name}:/`, file])],
+      // vim's default: the original is renamed to a backup, then a new file is written under the old name.
+      ['vim', (name) => {
+        renameSync(file, `${file}~`);
+        writeFileSync(file, yaml(extra(name)));
+      }],
+      ['plain write after all of them', (name) => writeFileSync(file, yaml(extra(name)))],
+    ];
+    for (const [index, [how, save]] of saves.entries()) {
+      const before = await generation();
+      const name = `renamed${index}`;
+      save(name);
+      await until(async () => (await models()).includes(name), 20_000, 50).catch(() => {
+        throw new Error(`the save by ${how} was not picked up (generation stayed ${before})`);
+      });
+      assert.ok((await generation()) > before, `${how}: the generation moved past ${before}`);
+    }
   });
 });
