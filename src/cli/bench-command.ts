@@ -7,7 +7,7 @@ import { DATASETS, type DatasetName } from '../datasets/index.js';
 import type { BenchResult } from '../loadgen/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
-import { nonNegativeNumber } from './number-options.js';
+import { nonNegativeNumber, positiveInteger } from './number-options.js';
 
 interface BenchFlags {
   url: string;
@@ -54,8 +54,8 @@ export function registerBench(program: Command): void {
     .option('--api-key <key>', 'API key (default: $AUTOGLM_API_KEY)')
     .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', nonNegativeNumber)
     .option('--arrival <kind>', 'open loop: constant | poisson', 'poisson')
-    .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', nonNegativeNumber, 8)
-    .option('-n, --requests <n>', 'requests to send', nonNegativeNumber, 200)
+    .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', positiveInteger, 8)
+    .option('-n, --requests <n>', 'requests to send', positiveInteger, 200)
     .option('-d, --duration <s>', 'stop sending after this many seconds', nonNegativeNumber)
     .option('--dataset <name>', `prompts from ../shared/datasets: ${DATASETS.join(', ')}`)
     .option('--datasets-dir <dir>', 'the datasets folder')

@@ -11,7 +11,7 @@ import { accuracyChart, evaluate, evaluateClassifier, parseStrategySpec, predict
 import { withReasoning } from '../reasoning/index.js';
 import { buildGateway } from '../router/index.js';
 import { fail } from './errors.js';
-import { anyNumber } from './number-options.js';
+import { anyNumber, positiveInteger } from './number-options.js';
 
 interface EvalFlags {
   dataset: string;
@@ -38,17 +38,17 @@ export function registerEval(program: Command): void {
     .description('accuracy of a model and reasoning strategies on a dataset (or of the task parser, with --classifier)')
     .option('-d, --dataset <name>', `one of ${DATASETS.join(', ')}`, 'gsm8k')
     .option('-s, --strategies <list>', 'comma-separated: direct, cot, plan, reflect, auto, sc@N, asc@N, bon@N', 'direct,sc@8,asc@8')
-    .option('-n, --limit <items>', 'first N items of the dataset', anyNumber)
+    .option('-n, --limit <items>', 'first N items of the dataset', positiveInteger)
     .option('--config <file>', 'gateway config whose models to evaluate')
     .option('-m, --model <name>', 'model of the config to evaluate')
     .option('--sim-solver <p>', 'evaluate the simulator in solver mode, right with probability p', anyNumber)
-    .option('-c, --concurrency <n>', 'items evaluated at once', anyNumber, 16)
+    .option('-c, --concurrency <n>', 'items evaluated at once', positiveInteger, 16)
     .option('--seed <n>', 'base seed: the same seed gives the same draws', anyNumber, 1)
-    .option('--max-tokens <n>', 'max_tokens of each call', anyNumber)
+    .option('--max-tokens <n>', 'max_tokens of each call', positiveInteger)
     .option('-o, --out <file>', 'write every item result as JSON')
     .option('--chart <file>', 'write an SVG chart of accuracy against tokens')
     .option('--classifier', 'measure the task parser on a held-out set built from the datasets')
-    .option('--per-source <n>', 'with --classifier: items per dataset', anyNumber, 100)
+    .option('--per-source <n>', 'with --classifier: items per dataset', positiveInteger, 100)
     .option('--datasets-dir <dir>', 'the datasets folder (default: $AUTOGLM_DATASETS_DIR or ../shared/datasets)')
     .action(async (flags: EvalFlags) => {
       try {

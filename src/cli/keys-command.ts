@@ -4,6 +4,7 @@ import { defaultDatabasePath, limitsSchema, loadGatewayConfig, type Limits } fro
 import { AutoglmError } from '../core/index.js';
 import { openDatabase, SCOPES, TenantStore, type Scope } from '../tenancy/index.js';
 import { fail } from './errors.js';
+import { positiveNumber } from './number-options.js';
 
 interface StoreFlags {
   database?: string;
@@ -57,12 +58,11 @@ export function registerKeys(program: Command): void {
     .requiredOption('--tenant <name>', 'tenant the key belongs to')
     .option('--scope <scope...>', `scopes: ${SCOPES.join(', ')}`, ['inference'])
     .option('--name <text>', 'a label to recognise the key by')
-    .option('--expires-in-days <n>', 'the key stops working after this many days', Number)
+    .option('--expires-in-days <n>', 'the key stops working after this many days', positiveNumber)
     .option('--limit <setting...>', 'limits of this key on top of its tenant\'s, e.g. requestsPerMinute=60 tokensPerDay=100000 models=a,b')
     .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number; limit?: string[] }) => {
       const bad = flags.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
       if (bad) fail(new Error(`unknown scope '${bad}'; use ${SCOPES.join(' or ')}`));
-      if (flags.expiresInDays !== undefined && !(flags.expiresInDays > 0)) fail(new Error('--expires-in-days must be a positive number'));
       const limits = limitsOf(flags.limit ?? []);
       await withStore((store, path) => {
         store.ensureTenant(flags.tenant);

@@ -16,7 +16,9 @@ import { registerTune } from './tune-command.js';
 const program = new Command()
   .name('autoglm')
   .description('Open-AutoGLM: self-hosted LLM serving with an OpenAI-compatible API')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Commander's own refusals (a bad flag value, a missing argument) read like ours: "autoglm: error: ...".
+  .configureOutput({ outputError: (text, write) => write(`autoglm: ${text}`) });
 
 registerServe(program);
 registerQuantize(program);

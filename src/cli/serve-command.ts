@@ -6,7 +6,8 @@ import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverS
 import type { LlamaEngine } from '../engines/llama/index.js';
 import { serveGateway, serveModel, type RunningServer, type ServedModels } from '../server/index.js';
 import { fail } from './errors.js';
-import { anyNumber } from './number-options.js';
+import { indexSummary } from './index-command.js';
+import { anyNumber, byteSize, formatBytes } from './number-options.js';
 import { handleShutdown } from './shutdown.js';
 
 interface ServeFlags {
@@ -50,7 +51,7 @@ export function registerServe(program: Command): void {
     .option('-q, --quantize <type>', 'quantize once into the cache, then serve (q8_0, q4_k_m, ...)')
     .option('--max-queue <n>', 'requests that may wait for a sequence before 429', anyNumber)
     .option('--chat-template <name>', 'auto | chatml | llama2 | general')
-    .option('--body-limit <bytes>', 'largest request body accepted', anyNumber)
+    .option('--body-limit <size>', 'largest request body accepted: bytes, or a size such as 4MiB, 512k, 4 MB', byteSize)
     .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', anyNumber)
     .option('--auth', 'require API keys (create them with `autoglm keys create`)')
     .option('--database <file>', 'SQLite file for tenants, keys and the usage ledger')
@@ -94,13 +95,16 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const logger = serverLogger(flags.logLevel);
   const tenancy = { auth: { enabled: Boolean(flags.auth) }, database: flags.database, redis: flags.redis, cache: flags.cache ? {} : undefined };
   const reasoning = reasoningConfigSchema.parse(flags.index ? { retrieval: { index: flags.index } } : {});
+  // A missing index is refused before the model loads, rather than served as a rag with no sources.
+  const index = reasoning.retrieval ? indexSummary(reasoning.retrieval.index) : undefined;
   const running = await serveModel({ engine, server, logger, tenancy, reasoning });
-  printBanner(running);
+  printBanner(running, index);
   handleShutdown(running);
 }
 
 async function runGateway(flags: ServeFlags): Promise<void> {
   const config = await loadGatewayConfig(flags.config!);
+  const index = config.reasoning.retrieval ? indexSummary(config.reasoning.retrieval.index) : undefined;
   const overrides = Object.fromEntries(
     Object.entries({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds }).filter(([, v]) => v !== undefined),
   );
@@ -120,11 +124,20 @@ async function runGateway(flags: ServeFlags): Promise<void> {
   process.stdout.write(
     [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines,
       ...(releases.length ? ['', `  ${'release'.padEnd(20)} versions`, ...releases] : []), '',
+      ...(index ? [`  index    ${index}`] : []),
       ...tenancyLines(running), '',
+      'Try it:', tryIt(running, runtime.releases.rollouts()[0]?.snapshot.release ?? [...runtime.pools.keys()][0]!), '',
       `Config ${flags.config} is reloaded when it changes, on SIGHUP, and by POST /admin/reload.`,
       `Dashboard: ${running.url}/ui. Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
   );
   handleShutdown(running);
+}
+
+/** A curl command that works as pasted: the first model, the key header when auth is on. */
+function tryIt({ url, tenancy }: RunningServer, model: string): string {
+  const auth = tenancy.authEnabled ? ` -H "authorization: Bearer $AUTOGLM_API_KEY"` : '';
+  const example = JSON.stringify({ model, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 64 });
+  return `  curl ${url}/v1/chat/completions -H 'content-type: application/json'${auth} -d '${example}'`;
 }
 
 /** What the banner says of keys, the ledger, Redis and the cache; auth being off is said plainly. */
@@ -139,23 +152,22 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
   ];
 }
 
-function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine }>): void {
+function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine }>, index: string | undefined): void {
   const { url, served: { engine }, settings } = running;
   const d = engine.description;
-  const auth = running.tenancy.authEnabled ? ` -H "authorization: Bearer $AUTOGLM_API_KEY"` : '';
   const mb = (statSync(d.path).size / 1e6).toFixed(1);
-  const example = JSON.stringify({ model: d.name, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 64 });
   process.stdout.write(
     [
       `Open-AutoGLM is serving ${d.name} at ${url}/v1`,
       `  model    ${d.path} (${mb} MB${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`,
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
-      `  limits   body ${(settings.bodyLimitBytes / 2 ** 20).toFixed(1)} MiB, drain ${settings.drainSeconds}s`,
+      `  limits   body ${formatBytes(settings.bodyLimitBytes)}, drain ${settings.drainSeconds}s`,
+      ...(index ? [`  index    ${index}`] : []),
       `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
       ...tenancyLines(running),
       '',
       `Try it:`,
-      `  curl ${url}/v1/chat/completions -H 'content-type: application/json'${auth} -d '${example}'`,
+      tryIt(running, d.name),
       '',
       `Dashboard: ${url}/ui. Ctrl-C drains in-flight requests and exits.`,
       '',

@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import { SIM_PRESETS } from '../config/index.js';
 import { serveSim } from '../server/index.js';
 import { fail } from './errors.js';
+import { anyNumber as num } from './number-options.js';
 import { handleShutdown } from './shutdown.js';
-
-const num = (v: string) => Number(v);
 
 export function registerSim(program: Command): void {
   program

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
-import { positiveNumber } from './number-options.js';
+import { positiveInteger, positiveNumber } from './number-options.js';
 
 interface TuneFlags {
   model: string;
@@ -87,12 +87,12 @@ export function registerTune(program: Command): void {
     .description('find the serving settings that give the most tokens/s within a latency objective (Bayesian optimization)')
     .option('-m, --model <spec>', 'model to serve in each trial', 'stories260K')
     .option('-p, --param <specs...>', 'search space: name=int:MIN:MAX | log:MIN:MAX | logint:MIN:MAX | cat:A,B (names are serve flags: threads, parallel, batchSize, contextSize, quantize)')
-    .option('-b, --budget <trials>', 'trials per method', positiveNumber, 10)
+    .option('-b, --budget <trials>', 'trials per method', positiveInteger, 10)
     .option('--methods <list>', `which searches to run: ${METHODS.join(', ')} (random and grid are baselines on the same budget)`, 'tpe')
     .option('--slo-ttft-ms <ms>', 'objective: p99 time to first token at most this', positiveNumber, 1000)
-    .option('--requests <n>', 'requests per trial', positiveNumber, 48)
-    .option('--concurrency <n>', 'users per trial', positiveNumber, 8)
-    .option('--output-tokens <n>', 'tokens generated per request', positiveNumber, 64)
+    .option('--requests <n>', 'requests per trial', positiveInteger, 48)
+    .option('--concurrency <n>', 'users per trial', positiveInteger, 8)
+    .option('--output-tokens <n>', 'tokens generated per request', positiveInteger, 64)
     .option('--trial-seconds <s>', 'a trial stops sending after this long', positiveNumber, 6)
     .option('--seed <n>', 'seed of the search and the workload', positiveNumber, 1)
     .option('--state <file>', 'keep trials here; a run with the same space and seed resumes from it')
