@@ -60,6 +60,15 @@ describe('bad input', () => {
     }
   });
 
+  it('a json_schema that is not a valid JSON Schema is 400 naming response_format, before any generation', async () => {
+    const schema = { type: 'object', properties: { age: { type: 'integer', minimum: 'zero' } }, required: ['age'] };
+    const res = await post('/v1/chat/completions', chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } }));
+    assert.equal(res.status, 400);
+    assertOpenAIError(res.json);
+    assert.equal(res.json.error.param, 'response_format.json_schema.schema');
+    assert.match(res.json.error.message, /minimum must be number/);
+  });
+
   it('a missing required field is named', async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }));
     assert.equal(res.status, 400);

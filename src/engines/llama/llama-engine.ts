@@ -24,9 +24,18 @@ import { resolveModel } from './model-file.js';
 import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
 import { quantizeCached } from './quantize.js';
 import { StopBuffer } from './stop-buffer.js';
+import { AnswerCheck, jsonSchemaGrammar } from './structured-output.js';
 import { LogprobReader, type SampledToken } from './token-logprobs.js';
 import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
+
+/** What a structured request generates under: the grammar's state, its stop strings, and the check of the answer. */
+interface GrammarState {
+  state: LlamaGrammarEvaluationState;
+  stops: string[];
+  trimEnd: boolean;
+  check: AnswerCheck;
+}
 
 interface Slot {
   readonly id: number;
@@ -54,7 +63,7 @@ const DEFAULT_TEMPERATURE = 1;
 const PENALTY_WINDOW = 64;
 
 export class LlamaEngine implements ChatModel {
-  private readonly grammars = new LRUCache<string, Promise<LlamaGrammar>>({ max: 64 });
+  private readonly grammars = new LRUCache<string, Promise<{ grammar: LlamaGrammar; check: AnswerCheck }>>({ max: 64 });
   private readonly steps = new DecodeSteps();
   private readonly created = Math.floor(Date.now() / 1000);
 
@@ -105,6 +114,11 @@ export class LlamaEngine implements ChatModel {
     return (this.listed ??= [{ id: this.description.name, ownedBy: 'autoglm', created: this.created, contextSize: this.description.contextSize }]);
   }
 
+  /** The prompt's tokens as this engine renders it (template and tokenizer), for layers that fit prompts to the context. */
+  countTokens(req: ChatRequest): number {
+    return this.render(req).tokens.length;
+  }
+
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
     if (req.model !== this.description.name) throw modelNotFound(req.model);
     if (req.n !== 1) throw invalidRequest('the llama engine generates one choice per call; wrap it with withChoices for n > 1', 'n');
@@ -127,7 +141,7 @@ export class LlamaEngine implements ChatModel {
     prompt: RenderedPrompt,
     maxTokens: number,
     req: ChatRequest,
-    grammar: { state: LlamaGrammarEvaluationState; stops: string[]; trimEnd: boolean } | undefined,
+    grammar: GrammarState | undefined,
     signal: AbortSignal,
   ): AsyncGenerator<ChatChunk> {
     const { sequence } = slot;
@@ -139,13 +153,21 @@ export class LlamaEngine implements ChatModel {
     const decoder = new TokenTextDecoder(this.model, prompt.tokens);
     let completionTokens = 0;
     let reason: FinishReason = 'length';
+    let stoppedBy: string | undefined;
+    /** The whole answer, kept only when it has a format to be checked against. */
+    let answer = '';
     let trailing = '';
     const emit = (text: string): string => {
-      if (!grammar?.trimEnd) return text;
+      if (!grammar) return text;
+      if (!grammar.trimEnd) {
+        answer += text;
+        return text;
+      }
       // JSON grammars may pad with whitespace before their stop trigger; hold whitespace until more text follows.
       const all = trailing + text;
       const body = all.trimEnd();
       trailing = all.slice(body.length);
+      answer += body;
       return body;
     };
     const generated: Token[] = [];
@@ -200,6 +222,7 @@ export class LlamaEngine implements ChatModel {
         if (text) yield textDelta(text);
         if (held.stopped) {
           reason = 'stop';
+          stoppedBy = held.matched;
           break;
         }
         if (completionTokens >= maxTokens) break;
@@ -213,8 +236,18 @@ export class LlamaEngine implements ChatModel {
     // Tokens of a stop sequence that was cut off are not part of the answer, and neither are their probabilities.
     if (rest) yield textDelta(rest);
     if (reason === 'abort') return;
+    const usage: ChatChunk = { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };
+    // A finished structured answer must keep its format. One cut by the caller's own stop string is what they asked
+    // for, and one cut by max_tokens says 'length'; any other that breaks it ends in an error, not a finish: the text
+    // may already be on the wire, so the error tells a streaming client not to trust it.
+    const problem = grammar && reason === 'stop' && !(stoppedBy !== undefined && req.stop.includes(stoppedBy)) ? grammar.check.problem(answer) : undefined;
+    if (problem !== undefined) {
+      yield usage;
+      yield { type: 'error', error: grammar!.check.failure(problem) };
+      return;
+    }
     yield { type: 'finish', index: 0, reason };
-    yield { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };
+    yield usage;
   }
 
   private render(req: ChatRequest): RenderedPrompt {
@@ -239,26 +272,32 @@ export class LlamaEngine implements ChatModel {
     return requested ?? available;
   }
 
-  private async grammarState(req: ChatRequest) {
+  private async grammarState(req: ChatRequest): Promise<GrammarState | undefined> {
     const format = req.responseFormat;
     if (format.type === 'text') return undefined;
     const key = format.type === 'json_object' ? 'json' : JSON.stringify(format.schema);
     let grammar = this.grammars.get(key);
     if (!grammar) {
       grammar = format.type === 'json_object'
-        ? this.llama.getGrammarFor('json')
-        : this.llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+        ? this.llama.getGrammarFor('json').then((g) => ({ grammar: g, check: AnswerCheck.json() }))
+        : jsonSchemaGrammar(this.llama, format.schema).then((g) => ({ grammar: g, check: AnswerCheck.schema(format.schema) }));
       this.grammars.set(key, grammar);
     }
-    let resolved: LlamaGrammar;
+    let resolved: { grammar: LlamaGrammar; check: AnswerCheck };
     try {
       resolved = await grammar;
     } catch (err) {
       this.grammars.delete(key);
+      if (err instanceof AutoglmError) throw err;
       throw invalidRequest(`response_format.json_schema.schema is not supported: ${(err as Error).message}`, 'response_format.json_schema.schema');
     }
-    const stops = resolved.stopGenerationTriggers.map((t) => (typeof t === 'string' ? t : t.toString()));
-    return { state: new LlamaGrammarEvaluationState({ model: this.model, grammar: resolved }), stops, trimEnd: resolved.trimWhitespaceSuffix };
+    const stops = resolved.grammar.stopGenerationTriggers.map((t) => (typeof t === 'string' ? t : t.toString()));
+    return {
+      state: new LlamaGrammarEvaluationState({ model: this.model, grammar: resolved.grammar }),
+      stops,
+      trimEnd: resolved.grammar.trimWhitespaceSuffix,
+      check: resolved.check,
+    };
   }
 
   async dispose(): Promise<void> {

@@ -6,6 +6,8 @@ export interface StopStep {
   emit: string;
   /** True once a stop string appeared; nothing after it is ever emitted. */
   stopped: boolean;
+  /** The stop string that appeared, once one did. */
+  matched?: string;
 }
 
 export class StopBuffer {
@@ -18,14 +20,18 @@ export class StopBuffer {
     if (this.done) return { emit: '', stopped: true };
     const buffer = this.held + text;
     let firstStop = -1;
+    let matched: string | undefined;
     for (const stop of this.stops) {
       const at = buffer.indexOf(stop);
-      if (at >= 0 && (firstStop < 0 || at < firstStop)) firstStop = at;
+      if (at >= 0 && (firstStop < 0 || at < firstStop)) {
+        firstStop = at;
+        matched = stop;
+      }
     }
     if (firstStop >= 0) {
       this.done = true;
       this.held = '';
-      return { emit: buffer.slice(0, firstStop), stopped: true };
+      return { emit: buffer.slice(0, firstStop), stopped: true, matched };
     }
     const keep = this.partialStopSuffix(buffer);
     this.held = buffer.slice(buffer.length - keep);
