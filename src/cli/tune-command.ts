@@ -2,7 +2,7 @@
 // with the proposed settings, loads it with `bench`, and scores tokens/s under a p99 time-to-first-token objective.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { stringify } from 'yaml';
@@ -35,29 +35,47 @@ const defaultSpace = (): Param[] => [
 
 const flagOf = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+const START_SECONDS = 60;
+
+/** Why a trial's server exited before serving: its own one-line error, else its last words, else its exit code. */
+function exitReason(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const own = lines.find((l) => l.startsWith('autoglm: error: '));
+  if (own) return own.slice('autoglm: error: '.length);
+  return lines.at(-1) ?? `it exited with ${signal ?? `code ${code}`}`;
+}
+
+/** Starts `autoglm serve` with a trial's settings and resolves with its URL; a server that cannot start stops the run. */
+function startTrialServer(args: string[], point: Point): { child: ChildProcess; ready: Promise<{ url: string; model: string }> } {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const ready = new Promise<{ url: string; model: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server for ${show(point)} did not start within ${START_SECONDS} s`)), START_SECONDS * 1000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /serving (\S+) at (http:\/\/[\d.:]+\/v1)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ model: m[1]!, url: m[2]! }); }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the server for ${show(point)} did not start: ${exitReason(err, code, signal)}`));
+    });
+  });
+  return { child, ready };
+}
+
 /** One trial: a server with these settings on a free port, a closed-loop benchmark against it, then the server stops. */
 async function measure(point: Point, flags: TuneFlags): Promise<TrialMetrics> {
   const args = ['serve', '--model', flags.model, '--port', '0', '--max-queue', '256'];
   for (const [name, value] of Object.entries(point)) if (value !== 'none') args.push(flagOf(name), String(value));
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const failed: TrialMetrics = { outputTokensPerS: 0, ttftP99Ms: Infinity, e2eP50Ms: Infinity, errors: flags.requests };
+  const { child, ready } = startTrialServer(args, point);
   try {
-    const url = await new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 60_000);
-      const check = () => {
-        const m = /serving .* at (http:\/\/[\d.:]+\/v1)/.exec(out);
-        if (m) { clearTimeout(timer); resolve(m[1]); }
-      };
-      child.stdout!.on('data', check);
-      child.on('exit', () => { clearTimeout(timer); resolve(undefined); });
-    });
-    if (!url) return failed;
+    const { url, model } = await ready;
     const { runBench } = await loadGenerator();
     const result = await runBench({
-      url, model: (/serving (\S+) at/.exec(out) ?? [])[1] ?? flags.model, mode: 'closed', arrival: 'poisson', concurrency: flags.concurrency,
+      url, model, mode: 'closed', arrival: 'poisson', concurrency: flags.concurrency,
       requests: flags.requests, durationSeconds: flags.trialSeconds, graceSeconds: Math.max(2, flags.trialSeconds / 2), seed: flags.seed,
       workload: { inputTokens: 32, outputTokens: flags.outputTokens, sharedPrefixTokens: 0, prefixGroups: 1, seed: flags.seed },
       slo: {}, extraBody: { ignore_eos: true },
@@ -124,15 +142,20 @@ async function runTune(flags: TuneFlags): Promise<void> {
       best = Math.max(best, trial.score);
       bar.update(++done, { method, best: best > 0 ? best.toFixed(0) : '-', last: show(trial.point) });
     },
-  });
-  bar.stop();
+  }).finally(() => bar.stop());
   const all = methods.flatMap((m) => (results[m] ?? []).map((t) => ({ method: m, trial: t })));
-  const winner = all.reduce((a, b) => (b.trial.score > a.trial.score ? b : a));
   process.stdout.write(`${methods.map((m) => table(m, results[m] ?? [])).join('\n\n')}\n\n`);
+  const feasible = all.filter((t) => t.trial.feasible);
+  if (feasible.length === 0) {
+    const ttfts = all.map((t) => t.trial.metrics.ttftP99Ms).filter(Number.isFinite);
+    const closest = ttfts.length ? `; the lowest TTFT p99 was ${Math.min(...ttfts).toFixed(0)} ms` : '; no trial completed a request';
+    throw new Error(`no trial met the objective (p99 TTFT <= ${flags.sloTtftMs} ms, with tokens generated)${closest}; no best settings${flags.out ? `, ${flags.out} not written` : ''}`);
+  }
+  const winner = feasible.reduce((a, b) => (b.trial.score > a.trial.score ? b : a));
   process.stdout.write(`best: ${show(winner.trial.point)} -> ${winner.trial.metrics.outputTokensPerS.toFixed(0)} tok/s, TTFT p99 ${winner.trial.metrics.ttftP99Ms.toFixed(0)} ms (${winner.method}, trial ${winner.trial.n})\n`);
   for (const m of methods) {
     const n = trialsToReach(results[m] ?? [], winner.trial.score);
-    process.stdout.write(`  ${m.padEnd(7)} within 5% of the best after ${n === undefined ? `never (in ${results[m]?.length ?? 0})` : `${n} trials`}\n`);
+    process.stdout.write(`  ${m.padEnd(7)} within 5% of the best after ${n === undefined ? `never (in ${results[m]?.length ?? 0})` : `${n} trial${n === 1 ? '' : 's'}`}\n`);
   }
   if (flags.out) {
     writeFileSync(flags.out, stringify({ model: flags.model, ...winner.trial.point, measured: { outputTokensPerS: Math.round(winner.trial.metrics.outputTokensPerS), ttftP99Ms: Math.round(winner.trial.metrics.ttftP99Ms) } }));
