@@ -1,6 +1,7 @@
-// Canary releases on sim replicas: a canary failing 20% of calls is rolled back within its window with client errors
-// bounded by its share, a webhook hears why, the state survives a restart; a healthy canary ramps to 100%, sticky per
-// session; the CLI and admin API show and steer rollouts; alert rules fire on a failing model.
+// Canary releases on sim replicas: a canary failing 20% of calls is rolled back within its window while its failed
+// calls are answered by the stable version, a webhook hears why, the state survives a restart; a canary whose replicas
+// are all down costs no caller an answer; a healthy canary ramps to 100%, sticky per session; the CLI and admin API
+// show and steer rollouts; alert rules fire on a failing model.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -23,6 +24,8 @@ models:
   calm@v1: { replicas: [${sim()}] }
   calm@v2: { replicas: [${sim()}] }
   flaky: { retry: { attempts: 1 }, replicas: [${sim(', faults: { errorRate: 0.5 }')}] }
+  dead@v1: { replicas: [${sim()}] }
+  dead@v2: { retry: { attempts: 1 }, breaker: { failureThreshold: 2, openMs: 600000 }, replicas: [${sim(', faults: { errorRate: 1 }')}] }
 releases:
   chat:
     stable: v1
@@ -32,6 +35,10 @@ releases:
     stable: v1
     canary: { version: v2, steps: [20, 60, 100], holdSeconds: 0.6 }
     slo: { windowSeconds: 0.5, minRequests: 5 }
+  dead:
+    stable: v1
+    canary: { version: v2, steps: [20, 100], holdSeconds: 30 }
+    slo: { windowSeconds: 0.5, minRequests: 5, errorWindows: 1 }
 alerts:
   webhooks: [${webhook}]
   retries: 3
@@ -85,29 +92,27 @@ describe('canary releases', () => {
 
   const status = async (release: string) => ((await (await request(`${gateway.url}/admin/rollouts/${release}`)).body.json()) as { status: string; canaryPercent: number; step: number });
 
-  it('rolls a canary failing 20% of calls back within its window; clients saw errors only within its 10% share', async () => {
+  it('rolls a canary failing 20% of calls back within its window, its failed calls answered by the stable version', async () => {
     const started = Date.now();
     let calls = 0;
-    let errors = 0;
-    let errorsAfterRollback = 0;
+    const failed: string[] = [];
+    const answeredBy = new Map<string, number>();
     let rolledBackAt = 0;
     const worker = async (w: number) => {
-      for (let i = 0; Date.now() - started < 6000 && (!rolledBackAt || Date.now() - rolledBackAt < 500); i++) {
+      for (let i = 0; Date.now() - started < 10_000 && (!rolledBackAt || Date.now() - rolledBackAt < 500); i++) {
         const r = await ask('chat', `chat-${w}-${i}`);
         calls++;
-        if (r.status !== 200) {
-          errors++;
-          if (rolledBackAt) errorsAfterRollback++;
-          assert.ok(r.status >= 500, `status ${r.status}`);
-        }
+        if (r.status !== 200) failed.push(`chat-${w}-${i}: ${r.status}`);
+        answeredBy.set(r.version ?? '?', (answeredBy.get(r.version ?? '?') ?? 0) + 1);
         if (!rolledBackAt && (await status('chat')).status === 'rolled_back') rolledBackAt = Date.now();
       }
     };
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
     assert.ok(rolledBackAt > 0, 'the canary was rolled back');
-    assert.ok(rolledBackAt - started <= 3000, `rolled back after ${rolledBackAt - started} ms; the window is 1 s`);
-    assert.ok(errors > 0 && errors <= 0.1 * calls, `${errors} errors in ${calls} calls: more than the canary's 10% share`);
-    assert.equal(errorsAfterRollback, 0);
+    // A few 1 s windows at most (one may hold too few canary calls to judge), with room for a busy machine.
+    assert.ok(rolledBackAt - started <= 5000, `rolled back after ${rolledBackAt - started} ms; the window is 1 s`);
+    assert.deepEqual(failed, [], `no caller lost an answer to the canary's failures (${calls} calls)`);
+    assert.ok((answeredBy.get('chat@v2') ?? 0) > 0, `the canary answered its share while healthy: ${JSON.stringify([...answeredBy])}`);
     const s = await status('chat');
     assert.equal(s.canaryPercent, 0);
     await until(() => alerts.some((a) => a.type === 'rollout.rolled_back'), 5000);
@@ -115,6 +120,17 @@ describe('canary releases', () => {
     assert.equal(alert.release, 'chat');
     assert.match(String(alert.reason), /error_rate 0\.\d+ > 0\.050/);
     assert.ok((alert.evidence as { breaches: unknown[] }).breaches.length > 0, 'the alert carries its evidence');
+  });
+
+  it('answers every call from stable while the canary has no replica up, and rolls that canary back', async () => {
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => ask('dead', `dead-${i}`)));
+    const refused = results.filter((r) => r.status !== 200);
+    assert.equal(refused.length, 0, `${refused.length} of 300 calls failed: ${JSON.stringify(refused.slice(0, 3))}`);
+    assert.ok(results.every((r) => r.version === 'dead@v1'), `answered by ${[...new Set(results.map((r) => r.version))].join(', ')}`);
+    // The calls that fell back count against the canary: its window shows 100% errors.
+    await until(async () => (await status('dead')).status === 'rolled_back', 10_000, 50);
+    const rollout = (await (await request(`${gateway.url}/admin/rollouts/dead`)).body.json()) as { reason: string };
+    assert.match(rollout.reason, /error_rate 1 > 0\.050/);
   });
 
   it('ramps a healthy canary to 100%, never moving a session back to the old version', async () => {

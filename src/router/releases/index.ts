@@ -1,5 +1,5 @@
 // Door of the releases room: versions, canary rollouts and their SLO rules.
-export { ReleaseManager, type Outcome } from './release-manager.js';
+export { ReleaseManager, type Outcome, type Route } from './release-manager.js';
 export { ReleaseRouter, type OutcomeSink } from './release-router.js';
 export { CanaryRollout, type RolloutState, type RolloutStatus, type RolloutStore, type RolloutListener } from './canary-rollout.js';
 export { evaluateWindow, decide, type Breach, type WindowVerdict, type RolloutDecision } from './slo-rules.js';

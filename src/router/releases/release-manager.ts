@@ -11,6 +11,13 @@ export interface Outcome {
   ttftMs?: number;
 }
 
+/** Where a call to a release goes. */
+export interface Route {
+  model: string;
+  /** Set when `model` is the canary: the stable version, which answers if the canary fails before its first byte. */
+  fallback?: string;
+}
+
 interface Release {
   rollout: CanaryRollout;
   stats: WindowStatsCollector;
@@ -85,14 +92,18 @@ export class ReleaseManager {
     return this.releases.get(name)!.config.stickyBy;
   }
 
-  /** The versioned model a call to a release goes to. */
-  route(name: string, stickyKey: string | undefined): string {
+  /**
+   * The versioned model a call to a release goes to, and, when that is the canary, the stable version to answer
+   * instead if the canary fails before sending anything.
+   */
+  route(name: string, stickyKey: string | undefined): Route {
     const rollout = this.releases.get(name)!.rollout;
     const canary = rollout.canaryVersion;
     const percent = rollout.canaryPercent;
     // Without a key to stick to, each call is placed on its own by a fresh random draw.
     const toCanary = canary !== undefined && (stickyKey === undefined ? Math.random() * 100 < percent : inCanary(stickyKey, percent));
-    return versionedName(name, toCanary ? canary : rollout.stableVersion);
+    const stable = versionedName(name, rollout.stableVersion);
+    return toCanary && canary !== rollout.stableVersion ? { model: versionedName(name, canary), fallback: stable } : { model: stable };
   }
 
   /** Counts a finished call to one version of a release, pinned or routed. */
