@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
-import { loadGatewayConfig, reasoningConfigSchema, type ReasoningConfig } from '../config/index.js';
+import { loadGatewayConfig, reasoningConfigSchema, versionedName, type GatewayConfig, type ReasoningConfig } from '../config/index.js';
 import type { ChatModel } from '../core/index.js';
 import { DATASETS, datasetsDir, loadDataset, type DatasetName } from '../datasets/index.js';
 import { SimEngine } from '../engines/sim/index.js';
@@ -78,22 +78,68 @@ async function modelUnderTest(flags: EvalFlags): Promise<{ model: ChatModel; nam
   if (!flags.config) throw new Error('say what to evaluate: --sim-solver P, or --config FILE with --model NAME');
   const config = await loadGatewayConfig(flags.config);
   const name = flags.model ?? Object.keys(config.models)[0]!;
-  const gateway = await buildGateway(config);
+  // Only the pools the evaluation calls are built, so an unrelated replica that cannot load does not stop it.
+  const gateway = await buildGateway({ ...config, models: modelsUsed(config, name, flags.config), releases: {} });
   return { model: gateway.router, name, reasoning: config.reasoning, close: () => gateway.close() };
+}
+
+/** The model evaluated and the cascade's larger models it may escalate to; a name the config lacks is refused. */
+function modelsUsed(config: GatewayConfig, name: string, file: string): GatewayConfig['models'] {
+  const release = config.releases[name];
+  if (release) throw new Error(`'${name}' in ${file} is a release; evaluate one of its versions, e.g. --model ${versionedName(name, release.stable)}`);
+  if (!config.models[name]) throw new Error(`no model '${name}' in ${file}; its models are ${Object.keys(config.models).join(', ')}`);
+  const used: GatewayConfig['models'] = {};
+  for (let m: string | undefined = name; m && config.models[m] && !used[m]; m = config.reasoning.cascade[m]) used[m] = config.models[m]!;
+  return used;
+}
+
+/** A bar per strategy on a terminal; elsewhere (a log, CI) one line as each strategy finishes. */
+function progress(total: number) {
+  if (process.stderr.isTTY) {
+    const bars = new MultiBar({ format: '{strategy} [{bar}] {value}/{total} items', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+    return {
+      strategy: (label: string) => {
+        const bar = bars.create(total, 0, { strategy: label.padEnd(8) });
+        return { item: () => bar.increment(), done: () => undefined };
+      },
+      stop: () => bars.stop(),
+    };
+  }
+  return {
+    strategy: (label: string) => {
+      let n = 0;
+      const started = performance.now();
+      return { item: () => void n++, done: () => process.stderr.write(`${label.padEnd(8)} ${n}/${total} items in ${((performance.now() - started) / 1000).toFixed(1)} s\n`) };
+    },
+    stop: () => undefined,
+  };
+}
+
+/** The items to evaluate; a datasets folder that lacks the file is named, with how to point at the right one. */
+function datasetItems(flags: EvalFlags) {
+  const dir = flags.datasetsDir ?? datasetsDir();
+  try {
+    return loadDataset(flags.dataset as DatasetName, dir).slice(0, flags.limit);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { path?: string };
+    if (e.code === 'ENOENT') throw new Error(`no ${flags.dataset} dataset at ${e.path ?? dir}; point --datasets-dir or AUTOGLM_DATASETS_DIR at the datasets folder`);
+    throw err;
+  }
 }
 
 async function runEval(flags: EvalFlags): Promise<void> {
   const specs = flags.strategies.split(',').map((s) => parseStrategySpec(s.trim()));
   if (!(DATASETS as readonly string[]).includes(flags.dataset)) throw new Error(`unknown dataset '${flags.dataset}'; use ${DATASETS.join(', ')}`);
-  const items = loadDataset(flags.dataset as DatasetName, flags.datasetsDir ?? datasetsDir()).slice(0, flags.limit);
+  const items = datasetItems(flags);
   const target = await modelUnderTest(flags);
   const model = withReasoning(target.model, target.reasoning);
-  const bars = new MultiBar({ format: '{strategy} [{bar}] {value}/{total} items', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  const bars = progress(items.length);
   const reports: StrategyReport[] = [];
   try {
     for (const spec of specs) {
-      const bar = bars.create(items.length, 0, { strategy: spec.label.padEnd(8) });
-      reports.push(await evaluate(model, target.name, items, spec, { concurrency: flags.concurrency, seed: flags.seed, maxTokens: flags.maxTokens, onItem: () => bar.increment() }));
+      const bar = bars.strategy(spec.label);
+      reports.push(await evaluate(model, target.name, items, spec, { concurrency: flags.concurrency, seed: flags.seed, maxTokens: flags.maxTokens, onItem: bar.item }));
+      bar.done();
     }
   } finally {
     bars.stop();
@@ -106,7 +152,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
     const spec = specs.find((s) => s.label === r.strategy)!;
     const n = spec.strategy === 'sc' ? (spec.options.samples ?? 8) : spec.strategy === 'direct' ? 1 : undefined;
     const predicted = flags.simSolver !== undefined && n !== undefined ? `  ${pct(predictedVoteAccuracy(flags.simSolver, n))}` : '';
-    process.stdout.write(`${r.strategy.padEnd(10)}${pct(r.accuracy).padStart(10)}${`${pct(r.ci95[0])}-${pct(r.ci95[1])}`.padStart(17)}${r.callsPerItem.toFixed(2).padStart(8)}${r.samplesPerItem.toFixed(2).padStart(9)}${r.tokensPerItem.toFixed(0).padStart(9)}${r.latencyMsPerItem.toFixed(1).padStart(9)}${predicted}${r.errors ? `  (${r.errors} failed)` : ''}\n`);
+    process.stdout.write(`${r.strategy.padEnd(10)}${pct(r.accuracy).padStart(10)}${`${pct(r.ci95[0])}-${pct(r.ci95[1])}`.padStart(17)}${r.callsPerItem.toFixed(2).padStart(8)}${r.samplesPerItem.toFixed(2).padStart(9)}${r.tokensPerItem.toFixed(0).padStart(9)}${r.latencyMsPerItem.toFixed(1).padStart(9)}${predicted}${r.errors ? `  (${r.errors} failed: ${r.results.find((x) => x.error)!.error})` : ''}\n`);
   }
   const sc = reports.find((r) => r.strategy.startsWith('sc@'));
   const asc = reports.find((r) => r.strategy.startsWith('asc@'));

@@ -38,6 +38,14 @@ export function wilson(correct: number, n: number, z = 1.96): [number, number] {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
+/** Calls that failed before any succeeded, after which a run stops: a wrong model or a dead upstream fails them all. */
+export const FAIL_FAST_AFTER = 3;
+
+/** A strategy's first calls all failed: the run stopped, with the first error, rather than failing every item. */
+export class EvalFailedError extends Error {
+  override name = 'EvalFailedError';
+}
+
 export async function evaluate(
   model: ChatModel,
   modelName: string,
@@ -47,8 +55,12 @@ export async function evaluate(
 ): Promise<StrategyReport> {
   const results: ItemResult[] = new Array(items.length);
   let next = 0;
+  let succeeded = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  let stopped = false;
   const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) {
+    for (let i = next++; i < items.length && !stopped; i = next++) {
       const item = items[i]!;
       const report: { headers: Record<string, string>; reasoning?: Record<string, unknown> } = { headers: {} };
       const started = performance.now();
@@ -66,13 +78,19 @@ export async function evaluate(
           calls: Number(report.reasoning?.calls ?? 1), samples: Number(report.reasoning?.samples ?? 1),
           tokens: result.usage.promptTokens + result.usage.completionTokens, latencyMs: performance.now() - started,
         };
+        succeeded++;
       } catch (err) {
-        results[i] = { id: item.id, gold: item.answer, answer: null, correct: false, calls: 0, samples: 0, tokens: 0, latencyMs: performance.now() - started, error: (err as Error).message };
+        const error = (err as Error).message;
+        results[i] = { id: item.id, gold: item.answer, answer: null, correct: false, calls: 0, samples: 0, tokens: 0, latencyMs: performance.now() - started, error };
+        failed++;
+        firstError ??= error;
+        if (succeeded === 0 && failed >= FAIL_FAST_AFTER) stopped = true;
       }
       options.onItem?.();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  if (stopped || (succeeded === 0 && failed > 0)) throw new EvalFailedError(`${spec.label}: ${failed === items.length ? 'every call' : `the first ${failed} calls`} failed: ${firstError}`);
   const n = results.length;
   const sum = (f: (r: ItemResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const correct = sum((r) => (r.correct ? 1 : 0));
