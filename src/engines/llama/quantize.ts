@@ -1,5 +1,5 @@
 // Quantization through llama.cpp's own llama_model_quantize, called over FFI (koffi) in the library node-llama-cpp ships.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -31,6 +31,29 @@ interface LlamaQuantizeApi {
 }
 
 let api: LlamaQuantizeApi | undefined;
+
+/** A quantization refused or failed, in one line a CLI prints as it is. */
+export class QuantizeError extends Error {
+  override name = 'QuantizeError';
+}
+
+/** The same file under two names (a symlink, `./x` and `x`, a hard link): writing one would replace the other. */
+function sameFile(a: string, b: string): boolean {
+  if (!existsSync(a) || !existsSync(b)) return false;
+  if (realpathSync(a) === realpathSync(b)) return true;
+  const [sa, sb] = [statSync(a), statSync(b)];
+  return sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+/** llama.cpp's reason, said the way a user can act on; its own text otherwise, without the per-tensor noise. */
+function failureMessage(input: string, rc: number, logLines: readonly string[]): string {
+  const requantized = logLines.map((l) => /requantizing from type (\S+) is disabled/.exec(l)).find(Boolean);
+  if (requantized) {
+    return `${basename(input)} is already quantized (${requantized[1]}), and llama.cpp does not quantize a quantized model again: quantize from its F16 or F32 file`;
+  }
+  const reason = logLines.map((l) => /failed to quantize: (.*)$/.exec(l)?.[1]).find(Boolean);
+  return `llama.cpp could not quantize ${basename(input)}: ${reason ?? (logLines.slice(-3).join(' | ') || `error ${rc}`)}`;
+}
 
 function platformPackage(): string {
   const os = process.platform === 'darwin' ? 'mac' : process.platform === 'win32' ? 'win' : 'linux';
@@ -74,6 +97,9 @@ export async function quantizeModel(
   type: QuantType,
   options: { threads?: number; onProgress?: (p: QuantizeProgress) => void } = {},
 ): Promise<QuantizeResult> {
+  if (sameFile(input, output)) {
+    throw new QuantizeError(`the output ${output} is the input model itself; write the quantized model to another path`);
+  }
   const { defaults, quantize, setLog, logCallbackType } = loadApi();
   const params = defaults();
   params.ftype = LLAMA_FTYPE[type];
@@ -93,7 +119,7 @@ export async function quantizeModel(
     const rc = await new Promise<number>((resolve, reject) =>
       quantize.async(input, partial, params, (err, code) => (err ? reject(err) : resolve(code))),
     );
-    if (rc !== 0) throw new Error(`llama_model_quantize failed (${rc}): ${logLines.slice(-3).join(' | ')}`);
+    if (rc !== 0) throw new QuantizeError(failureMessage(input, rc, logLines));
     await rename(partial, output);
   } catch (err) {
     await rm(partial, { force: true });
