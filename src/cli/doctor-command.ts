@@ -16,10 +16,9 @@ export function registerDoctor(program: Command): void {
     .description('report Node, CPU, GPU backends and the models this machine can serve')
     .action(async () => {
       // Loaded on demand so that other commands (a remote-only gateway, the simulator) never pay for llama.cpp.
-      const [{ getLlamaGpuTypes }, { findLibllama }] = await Promise.all([import('node-llama-cpp'), import('../engines/llama/index.js')]);
+      const { findLibllama, gpuBackends } = await import('../engines/llama/index.js');
       const paths = modelPathsFromEnv();
-      const [supported, installed] = await Promise.all([getLlamaGpuTypes('supported'), getLlamaGpuTypes('allValid')]);
-      const gpuName = (g: string | false) => (g === false ? 'cpu' : g);
+      const gpu = await gpuBackends();
       let libllama: string;
       try {
         libllama = findLibllama();
@@ -30,7 +29,7 @@ export function registerDoctor(program: Command): void {
         `node        ${process.version} (${process.platform}-${process.arch})${Number(process.versions.node.split('.')[0]) < 20 ? '  <- Node >= 20 required' : ''}`,
         `cpu         ${cpus()[0]?.model ?? 'unknown'}, ${availableParallelism()} cores; default threads ${defaultThreads()}`,
         `memory      ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-        `gpu         usable here: ${supported.map(gpuName).join(', ')}; prebuilt backends installed: ${installed.map(gpuName).join(', ')}`,
+        `gpu         usable here: ${gpu.usable.join(', ')}; prebuilt backends for this platform: ${gpu.prebuilt.join(', ')}`,
         `libllama    ${libllama}`,
         `cache       ${paths.cacheDir}`,
         ...[...paths.mirrors.map((d) => ['mirror', d] as const), ...paths.modelDirs.map((d) => ['models', d] as const)].map(([kind, dir]) => {

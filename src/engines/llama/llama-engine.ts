@@ -1,5 +1,5 @@
 // The embedded engine: a GGUF model run in-process by node-llama-cpp, as a ChatModel with parallel sequences.
-import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp';
+import { LlamaGrammarEvaluationState, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp';
 import { LRUCache } from 'lru-cache';
 import {
   AutoglmError,
@@ -20,6 +20,7 @@ import {
 import { engineSettingsSchema, modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
 import { chatWrapperFor, renderChat, renderText, type RenderedPrompt } from './chat-template.js';
+import { loadLlama } from './gpu-backends.js';
 import { resolveModel } from './model-file.js';
 import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
 import { quantizeCached } from './quantize.js';
@@ -81,7 +82,7 @@ export class LlamaEngine implements ChatModel {
     const settings = engineSettingsSchema.parse(input);
     const resolved = await resolveModel(settings.model, paths);
     const path = settings.quantize ? await quantizeCached(resolved.path, settings.quantize, paths.cacheDir) : resolved.path;
-    const llama = await getLlama({ gpu: settings.gpu === 'off' ? false : settings.gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+    const llama = await loadLlama(settings.gpu);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath: path });

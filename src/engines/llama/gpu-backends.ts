@@ -1,0 +1,32 @@
+// Which llama.cpp backends this machine can run, and starting llama.cpp on the one asked for.
+import { getLlama, getLlamaGpuTypes, LlamaLogLevel, NoBinaryFoundError, type Llama, type LlamaGpuType } from 'node-llama-cpp';
+import type { GpuChoice } from '../../config/index.js';
+import { ModelUnavailableError } from '../../core/index.js';
+
+export interface GpuBackends {
+  /** Backends whose drivers this machine has, by the names --gpu takes ('cpu' for none). */
+  usable: string[];
+  /** Backends node-llama-cpp offers a prebuilt binary of on this platform. */
+  prebuilt: string[];
+}
+
+const backendName = (gpu: LlamaGpuType): string => (gpu === false ? 'cpu' : gpu);
+
+export async function gpuBackends(): Promise<GpuBackends> {
+  const [usable, prebuilt] = await Promise.all([getLlamaGpuTypes('supported'), getLlamaGpuTypes('allValid')]);
+  return { usable: usable.map(backendName), prebuilt: prebuilt.map(backendName) };
+}
+
+/** llama.cpp on the chosen backend; a backend this machine cannot run is one line naming those it can. */
+export async function loadLlama(gpu: GpuChoice): Promise<Llama> {
+  try {
+    return await getLlama({ gpu: gpu === 'off' ? false : gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+  } catch (err) {
+    if (!(err instanceof NoBinaryFoundError)) throw err;
+    const { usable } = await gpuBackends();
+    const choices = usable.map((b) => (b === 'cpu' ? 'off' : b));
+    throw new ModelUnavailableError(
+      `GPU backend '${gpu}' is not usable on this machine (usable here: ${usable.join(', ')}); choose --gpu ${[...choices, 'auto'].join(' | ')}`,
+    );
+  }
+}
