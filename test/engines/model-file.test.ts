@@ -23,6 +23,10 @@ describe('model resolution', () => {
       hubRequests.push(req.url ?? '');
       if (req.url === '/tiny/stories/resolve/main/stories260K.gguf') {
         res.writeHead(302, { location: '/cdn/blob' }).end();
+      } else if (req.url === '/cut/short/resolve/main/model.gguf') {
+        // A connection that dies part way: the header promises more bytes than ever come.
+        res.writeHead(200, { 'content-length': 1_000_000 });
+        res.write(Buffer.alloc(1000), () => res.destroy());
       } else if (req.url === '/cdn/blob') {
         res.writeHead(200, { 'content-length': statSync(storiesPath).size });
         createReadStream(storiesPath).pipe(res);
@@ -82,5 +86,24 @@ describe('model resolution', () => {
   it('a failed download is a clear error and leaves no partial file', async () => {
     await assert.rejects(resolveModel('hf:tiny/stories/missing.gguf', paths()), /could not download tiny\/stories\/missing.gguf: HTTP 404/);
     assert.ok(!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part')), "!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part'))");
+  });
+
+  it('an hf: spec of the wrong form says which form is expected, not that a model is missing', async () => {
+    for (const spec of ['hf:bad', 'hf:owner/repo', 'hf:owner/repo/model.bin']) {
+      await assert.rejects(resolveModel(spec, paths({ AUTOGLM_MODEL_MIRROR: modelMirror })), (err: Error) => {
+        assert.ok(err instanceof ModelUnavailableError, `${spec}: err instanceof ModelUnavailableError`);
+        assert.match(err.message, /expected hf:owner\/repo\/file\.gguf/, spec);
+        assert.doesNotMatch(err.message, /not found/, spec);
+        return true;
+      });
+    }
+  });
+
+  it('a failed download leaves no empty folders in the cache', async () => {
+    await assert.rejects(resolveModel('hf:nobody/nothing/missing.gguf', paths()), /HTTP 404/);
+    assert.ok(!existsSync(join(cacheDir, 'models', 'nobody')), 'no folder is left for a model that was never downloaded');
+    await assert.rejects(resolveModel('hf:cut/short/model.gguf', paths()), /could not download cut\/short\/model\.gguf/);
+    assert.ok(!existsSync(join(cacheDir, 'models', 'cut')), 'nor for one whose download broke off');
+    assert.ok(existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'stories260K.gguf')), 'models already downloaded stay');
   });
 });

@@ -1,7 +1,7 @@
 // Downloads a file with a progress bar, into a .part file renamed on success so a cut download is never used.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar, Presets } from 'cli-progress';
@@ -18,7 +18,29 @@ export interface DownloadOptions {
 const redirectingAgent = new Agent().compose(interceptors.redirect({ maxRedirections: 5 }));
 
 export async function downloadFile(url: string, target: string, options: DownloadOptions): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  // The first folder this call made, if any: a failed download takes away what it made and left empty.
+  const created = await mkdir(dirname(target), { recursive: true });
+  try {
+    await fetchInto(url, target, options);
+  } catch (err) {
+    if (created) await removeEmptyFolders(dirname(target), created);
+    throw err;
+  }
+}
+
+/** Removes `from` and its parents up to `top` while they are empty; a folder someone filled meanwhile stays. */
+async function removeEmptyFolders(from: string, top: string): Promise<void> {
+  for (let dir = from; !relative(top, dir).startsWith('..'); dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return;
+    }
+    if (dir === top) return;
+  }
+}
+
+async function fetchInto(url: string, target: string, options: DownloadOptions): Promise<void> {
   const partial = `${target}.part`;
   const response = await request(url, { headers: options.headers, dispatcher: redirectingAgent });
   if (response.statusCode !== 200) {

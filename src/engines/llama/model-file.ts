@@ -20,6 +20,9 @@ export const modelNameOf = (path: string): string => basename(path).replace(/\.g
 /** Resolves a model spec to a checked GGUF file, downloading hf: specs into the cache when they are not mirrored. */
 export async function resolveModel(spec: string, paths: ModelPaths): Promise<ResolvedModel> {
   const hf = HF_SPEC.exec(spec);
+  if (!hf && /^hf:/i.test(spec)) {
+    throw new ModelUnavailableError(`'${spec}' is not a Hugging Face model: expected hf:owner/repo/file.gguf (the repository's owner and name, then the path of a .gguf file in it)`);
+  }
   const path = hf ? await resolveHuggingFace(hf[1]!, hf[2]!, hf[3]!, paths) : resolveLocal(spec, paths);
   await assertGguf(path);
   return { path, name: modelNameOf(path) };
