@@ -2,7 +2,7 @@
 export { Tenancy } from './tenancy.js';
 export { TenantStore, SCOPES, type Scope, type Principal, type Tenant, type ApiKeyInfo } from './tenant-store.js';
 export { UsageLedger, parseGroupBy, GROUP_BY, type UsageRecord, type UsageQuery } from './usage-ledger.js';
-export { RateLimits, resetText, type Admission, type LimitSubject } from './rate-limits.js';
+export { RateLimits, LimitRefusal, resetText, type Admission, type LimitSubject } from './rate-limits.js';
 export { withTenancy, ANONYMOUS_TENANT } from './tenancy-model.js';
 export { openDatabase } from './database.js';
 export { redactKey } from './api-keys.js';

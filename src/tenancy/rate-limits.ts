@@ -30,6 +30,13 @@ export interface Admission {
   settle(actualTokens: number): Promise<void>;
 }
 
+/** A 429 from the limits, with the x-ratelimit-* headers a success would have carried (this request not counted). */
+export class LimitRefusal extends AutoglmError {
+  constructor(status: number, type: 'rate_limit_error' | 'insufficient_quota', code: string, message: string, retryAfter: number, readonly headers: Record<string, string>) {
+    super(status, type, code, message, null, retryAfter);
+  }
+}
+
 type Kind = 'rpm' | 'tpm' | 'concurrent' | 'day' | 'month';
 
 interface Check {
@@ -154,9 +161,12 @@ export class RateLimits {
       await Promise.all(checks.map((c) => c.limiter.reward(c.key, c.points)));
       const reason = (results[refused] as PromiseRejectedResult).reason;
       if (!(reason instanceof RateLimiterRes)) throw reason;
-      throw this.refusal(checks[refused]!, reason, estimatedTokens);
+      // A refusal says where the caller stands as a success does, every kind included (a request refused for its
+      // concurrency or budget still shows its requests and tokens per minute), with this request given back.
+      const states = results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason instanceof RateLimiterRes ? r.reason : undefined));
+      throw this.refusal(checks[refused]!, reason, estimatedTokens, this.headers(checks, states, true));
     }
-    const headers = this.headers(checks, results.map((r) => (r as PromiseFulfilledResult<RateLimiterRes>).value));
+    const headers = this.headers(checks, results.map((r) => (r as PromiseFulfilledResult<RateLimiterRes>).value), false);
     let settled = false;
     return {
       headers,
@@ -172,27 +182,34 @@ export class RateLimits {
     };
   }
 
-  /** OpenAI's x-ratelimit-* headers, from the tightest scope of each kind. */
-  private headers(checks: Check[], results: RateLimiterRes[]): Record<string, string> {
+  /**
+   * OpenAI's x-ratelimit-* headers, from the tightest scope of each kind. `givenBack`: the request was refused and its
+   * points returned, so what remains is what the counters held before it.
+   */
+  private headers(checks: Check[], results: (RateLimiterRes | undefined)[], givenBack: boolean): Record<string, string> {
     const headers: Record<string, string> = {};
+    const remaining = (c: Check, res: RateLimiterRes) => Math.max(0, givenBack ? c.limit - (res.consumedPoints - c.points) : res.remainingPoints);
     for (const [kind, suffix] of [['rpm', 'requests'], ['tpm', 'tokens']] as const) {
-      let best: { limit: number; res: RateLimiterRes } | undefined;
+      let best: { limit: number; remaining: number; res: RateLimiterRes } | undefined;
       checks.forEach((c, i) => {
-        if (c.kind === kind && (!best || results[i]!.remainingPoints < best.res.remainingPoints)) best = { limit: c.limit, res: results[i]! };
+        const res = results[i];
+        if (c.kind !== kind || !res) return;
+        const left = remaining(c, res);
+        if (!best || left < best.remaining) best = { limit: c.limit, remaining: left, res };
       });
       if (!best) continue;
       headers[`x-ratelimit-limit-${suffix}`] = String(best.limit);
-      headers[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, best.res.remainingPoints));
+      headers[`x-ratelimit-remaining-${suffix}`] = String(Math.min(best.limit, best.remaining));
       headers[`x-ratelimit-reset-${suffix}`] = resetText(best.res.msBeforeNext);
     }
     return headers;
   }
 
-  private refusal(check: Check, res: RateLimiterRes, tokens: number): AutoglmError {
+  private refusal(check: Check, res: RateLimiterRes, tokens: number, headers: Record<string, string>): LimitRefusal {
     const now = this.now();
     const who = check.scopeLabel;
     const error = (type: 'rate_limit_error' | 'insufficient_quota', code: string, message: string, retryMs: number) =>
-      new AutoglmError(429, type, code, message, null, Math.max(1, Math.ceil(retryMs / 1000)));
+      new LimitRefusal(429, type, code, message, Math.max(1, Math.ceil(retryMs / 1000)), headers);
     switch (check.kind) {
       case 'rpm':
         return error('rate_limit_error', 'rate_limit_exceeded', `Rate limit reached for ${who}: ${check.limit} requests per minute. Retry in ${resetText(res.msBeforeNext)}.`, res.msBeforeNext);

@@ -14,7 +14,7 @@ import {
   type Usage,
 } from '../core/index.js';
 import type { Limits } from '../config/index.js';
-import { RateLimits, type Admission } from './rate-limits.js';
+import { LimitRefusal, RateLimits, type Admission } from './rate-limits.js';
 import type { TenantStore } from './tenant-store.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -63,6 +63,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
       if (ctx.report) Object.assign(ctx.report.headers, admission.headers);
       return { admission, inner: { ...ctx, tenant, priority }, tenant };
     } catch (err) {
+      if (err instanceof LimitRefusal && ctx.report) Object.assign(ctx.report.headers, err.headers);
       await record(req, ctx, tenant, started, toAutoglmError(err).status, undefined);
       throw err;
     }

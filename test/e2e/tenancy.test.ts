@@ -41,11 +41,12 @@ describe('tenants, keys and limits', () => {
           beta: { limits: { tokensPerDay: 120 } },
           narrow: { limits: { models: ['some-other-model'] } },
           solo: { limits: { maxConcurrent: 1 } },
+          gamma: { limits: { requestsPerMinute: 50, tokensPerMinute: 20_000, maxConcurrent: 1, tokensPerDay: 3000 } },
         },
       },
     });
     // Keys made the way an operator makes them: with the CLI, against the file the server reads.
-    for (const [tenant, scope] of [['acme', 'inference'], ['beta', 'inference'], ['narrow', 'inference'], ['solo', 'inference'], ['ops', 'admin']] as const) {
+    for (const [tenant, scope] of [['acme', 'inference'], ['beta', 'inference'], ['narrow', 'inference'], ['solo', 'inference'], ['gamma', 'inference'], ['ops', 'admin']] as const) {
       const cli = runCli(['keys', 'create', '--tenant', tenant, '--scope', scope, '--database', database]);
       assert.equal(await cli.exited, 0, cli.err());
       keys[tenant] = cli.out().trim();
@@ -86,6 +87,10 @@ describe('tenants, keys and limits', () => {
       assert.ok(err instanceof OpenAI.RateLimitError, String(err));
       assert.match(err.message, /4 requests per minute/);
       assert.ok(Number(err.headers?.get('retry-after')) >= 1, "Number(err.headers?.get('retry-after')) >= 1");
+      assert.equal(err.headers?.get('x-ratelimit-limit-requests'), '4');
+      assert.equal(err.headers?.get('x-ratelimit-remaining-requests'), '0');
+      assert.match(err.headers?.get('x-ratelimit-reset-requests') ?? '', /^\d+(\.\d)?s$|^\d+m[\d.]+s$|^\d+ms$/);
+      assert.equal(err.headers?.get('x-ratelimit-limit-tokens'), '100000');
       return true;
     });
     const { data } = await ask(keys.beta!);
@@ -108,6 +113,30 @@ describe('tenants, keys and limits', () => {
     for await (const _ of stream) { /* drain */ }
     const { data } = await ask(keys.solo!);
     assert.equal(data.object, 'chat.completion');
+  });
+
+  it('sends the x-ratelimit headers with every refusal, tokens, budget and concurrency alike, not counting the refused call', async () => {
+    const { response } = await ask(keys.gamma!);
+    assert.equal(response.headers.get('x-ratelimit-remaining-requests'), '49');
+    const refusal = async (extra: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>, code: string) => {
+      let caught: unknown;
+      await ask(keys.gamma!, extra).catch((err) => (caught = err));
+      assert.ok(caught instanceof OpenAI.RateLimitError, `expected a 429 (${code}), got ${String(caught)}`);
+      assert.equal(caught.code, code);
+      const headers = caught.headers!;
+      assert.equal(headers.get('x-ratelimit-limit-requests'), '50', `${code}: ${JSON.stringify(Object.fromEntries(headers))}`);
+      assert.equal(headers.get('x-ratelimit-limit-tokens'), '20000');
+      const tokensLeft = Number(headers.get('x-ratelimit-remaining-tokens'));
+      assert.ok(tokensLeft > 15_000 && tokensLeft < 20_000, `${code}: ${tokensLeft} tokens left after one small call`);
+      assert.ok(headers.get('x-ratelimit-reset-requests') && headers.get('x-ratelimit-reset-tokens'), `${code}: reset headers`);
+      return headers.get('x-ratelimit-remaining-requests');
+    };
+    // More tokens than a minute allows, then more than the day's budget: refused, and the headers show nothing taken.
+    assert.equal(await refusal({ max_tokens: 30_000 }, 'rate_limit_exceeded'), '49');
+    assert.equal(await refusal({ max_tokens: 4000 }, 'budget_exceeded'), '49');
+    const stream = await client(keys.gamma!).chat.completions.create({ model, messages: [{ role: 'user', content: 'A long tale' }], max_tokens: 200, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    assert.equal(await refusal({}, 'concurrency_limit_exceeded'), '48', 'the running stream counts, the refused call does not');
+    for await (const _ of stream) { /* drain */ }
   });
 
   it('holds a key to its own limits on top of its tenant\'s', async () => {
@@ -143,6 +172,21 @@ describe('tenants, keys and limits', () => {
     const refused = await admin('GET', '/v1/models', key);
     assert.equal(refused.statusCode, 401);
     assert.match(((await refused.body.json()) as { error: { message: string } }).error.message, /revoked/);
+  });
+
+  it('creates the tenant of a key made through the admin API, as the CLI does', async () => {
+    const created = await admin('POST', '/admin/keys', keys.ops, { tenant: 'newco', name: 'first key' });
+    const body = (await created.body.json()) as { key: string; tenant: string };
+    assert.equal(created.statusCode, 201, JSON.stringify(body));
+    const { key, tenant } = body;
+    assert.equal(tenant, 'newco');
+    const tenants = ((await (await admin('GET', '/admin/tenants', keys.ops)).body.json()) as { data: { id: string; limits: object }[] }).data;
+    assert.deepEqual(tenants.find((t) => t.id === 'newco')?.limits, {}, 'the new tenant has no limits');
+    const { data } = await ask(key);
+    assert.equal(data.object, 'chat.completion');
+    const bad = await admin('POST', '/admin/keys', keys.ops, { tenant: 'no spaces allowed' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(((await bad.body.json()) as { error: { param: string } }).error.param, 'tenant');
   });
 
   it('keeps a ledger: usage by tenant, refusals included, and a CSV export', async () => {

@@ -7,10 +7,12 @@ import { parseGroupBy, SCOPES, type Tenancy } from '../../tenancy/index.js';
 import type { ServingState } from '../app.js';
 import { parseBody } from '../request-schema.js';
 
-const tenantBody = z.strictObject({ id: z.string().regex(/^[\w.-]{1,64}$/), limits: limitsSchema.default({}) });
+/** Tenant names: letters, digits, `_`, `.` and `-`, as in a URL path segment that needs no escaping. */
+const tenantId = z.string().regex(/^[\w.-]{1,64}$/, 'a tenant name is 1 to 64 letters, digits, _, . or -');
+const tenantBody = z.strictObject({ id: tenantId, limits: limitsSchema.default({}) });
 const tenantUpdate = z.strictObject({ limits: limitsSchema });
 const keyBody = z.strictObject({
-  tenant: z.string().min(1),
+  tenant: tenantId,
   scopes: z.array(z.enum(SCOPES)).min(1).optional(),
   name: z.string().max(200).optional(),
   limits: limitsSchema.optional(),
@@ -59,6 +61,8 @@ export const adminRoutes = (state: ServingState): FastifyPluginAsync => async (a
   app.post('/admin/keys', admin, async (request, reply) => {
     const body = parseBody(keyBody, request.body);
     const expiresAt = body.expires_at ? new Date(body.expires_at) : body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : undefined;
+    // A key for a tenant not seen before creates it with no limits, as `autoglm keys create` does.
+    tenancy().store.ensureTenant(body.tenant);
     const { key, info } = tenancy().store.createKey({ tenant: body.tenant, scopes: body.scopes, name: body.name, limits: body.limits, expiresAt });
     // The only time the key is shown: it is stored hashed.
     return reply.code(201).send({ ...info, key });
