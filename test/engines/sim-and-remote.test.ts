@@ -225,3 +225,41 @@ describe('remote engine and tool calls', () => {
     await e.close();
   });
 });
+
+describe('the simulator server\'s fault control', () => {
+  let sim: SimServer;
+  const faults = async (body?: unknown) => {
+    const res = await fetch(`${sim.url}/sim/faults`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  before(async () => {
+    sim = await serveSim({ preset: 'instant', outputTokens: 4, faults: { spikeRate: 0.5, spikeMs: 250, errorStatus: 503 } }, { port: 0 });
+  });
+  after(async () => {
+    await sim.close();
+  });
+
+  it('shows the current faults, and a POST changes only the fields it names', async () => {
+    const started = await faults();
+    assert.equal(started.status, 200);
+    assert.deepEqual(started.body, { errorRate: 0, errorStatus: 503, spikeRate: 0.5, spikeMs: 250, hangRate: 0, dropRate: 0, refuseRate: 0 });
+    const changed = await faults({ errorRate: 1 });
+    assert.equal(changed.status, 200);
+    assert.deepEqual(changed.body, { ...started.body, errorRate: 1 });
+    assert.deepEqual((await faults()).body, changed.body);
+    const res = await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim', messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.status, 503, 'the status set at start still applies to the errors turned on later');
+    await res.body?.cancel();
+    assert.deepEqual((await faults({ errorRate: 0, dropRate: 0.25 })).body, { ...started.body, dropRate: 0.25 });
+  });
+
+  it('refuses an unknown or out-of-range fault in OpenAI shape, changing nothing', async () => {
+    const before = (await faults()).body;
+    for (const body of [{ errorrate: 1 }, { errorRate: 2 }, { spikeMs: 'slow' }]) {
+      const refused = await faults(body);
+      assert.equal(refused.status, 400, JSON.stringify(body));
+      assert.equal((refused.body as { error: { type: string } }).error.type, 'invalid_request_error');
+    }
+    assert.deepEqual((await faults()).body, before);
+  });
+});
