@@ -29,7 +29,7 @@ models:
 releases:
   chat:
     stable: v1
-    canary: { version: v2, steps: [10, 50, 100], holdSeconds: 30 }
+    canary: { version: v2, steps: [20, 50, 100], holdSeconds: 30 }
     slo: { windowSeconds: 1, minRequests: 10, errorWindows: 1 }
   calm:
     stable: v1
@@ -92,14 +92,14 @@ describe('canary releases', () => {
 
   const status = async (release: string) => ((await (await request(`${gateway.url}/admin/rollouts/${release}`)).body.json()) as { status: string; canaryPercent: number; step: number });
 
-  it('rolls a canary failing 20% of calls back within its window, its failed calls answered by the stable version', async () => {
+  it('rolls a canary failing 20% of calls back within a few windows, its failed calls answered by the stable version', async () => {
     const started = Date.now();
     let calls = 0;
     const failed: string[] = [];
     const answeredBy = new Map<string, number>();
     let rolledBackAt = 0;
     const worker = async (w: number) => {
-      for (let i = 0; Date.now() - started < 10_000 && (!rolledBackAt || Date.now() - rolledBackAt < 500); i++) {
+      for (let i = 0; Date.now() - started < 20_000 && (!rolledBackAt || Date.now() - rolledBackAt < 500); i++) {
         const r = await ask('chat', `chat-${w}-${i}`);
         calls++;
         if (r.status !== 200) failed.push(`chat-${w}-${i}: ${r.status}`);
@@ -109,8 +109,9 @@ describe('canary releases', () => {
     };
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
     assert.ok(rolledBackAt > 0, 'the canary was rolled back');
-    // A few 1 s windows at most (one may hold too few canary calls to judge), with room for a busy machine.
-    assert.ok(rolledBackAt - started <= 5000, `rolled back after ${rolledBackAt - started} ms; the window is 1 s`);
+    // A few 1 s windows (one may hold too few canary calls to judge), with room for a busy machine.
+    const rate = Math.round((calls * 1000) / (Date.now() - started));
+    assert.ok(rolledBackAt - started <= 8000, `rolled back after ${rolledBackAt - started} ms at ${rate} calls/s; the window is 1 s`);
     assert.deepEqual(failed, [], `no caller lost an answer to the canary's failures (${calls} calls)`);
     assert.ok((answeredBy.get('chat@v2') ?? 0) > 0, `the canary answered its share while healthy: ${JSON.stringify([...answeredBy])}`);
     const s = await status('chat');
@@ -118,7 +119,7 @@ describe('canary releases', () => {
     await until(() => alerts.some((a) => a.type === 'rollout.rolled_back'), 5000);
     const alert = alerts.find((a) => a.type === 'rollout.rolled_back')!;
     assert.equal(alert.release, 'chat');
-    assert.match(String(alert.reason), /error_rate 0\.\d+ > 0\.050/);
+    assert.match(String(alert.reason), /error_rate (0\.\d+|1) > 0\.050/);
     assert.ok((alert.evidence as { breaches: unknown[] }).breaches.length > 0, 'the alert carries its evidence');
   });
 
@@ -159,6 +160,17 @@ describe('canary releases', () => {
     assert.equal((await ask('calm@v1', 'pinned')).version, 'calm@v1');
     const ids = ((await (await request(`${gateway.url}/v1/models`)).body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
     for (const id of ['chat', 'calm', 'chat@v1', 'chat@v2', 'flaky']) assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+  });
+
+  it('reports rollout times as wall-clock timestamps, in epoch milliseconds and ISO 8601', async () => {
+    const { data } = (await (await request(`${gateway.url}/admin/rollouts`)).body.json()) as { data: { release: string; stepStartedMs: number; stepStartedAt: string; updatedMs: number; updatedAt: string }[] };
+    assert.ok(data.length >= 3, 'every release is listed');
+    for (const r of data) {
+      // The gateway started within this test file's run: its rollouts began within the last ten minutes.
+      assert.ok(Math.abs(Date.now() - r.stepStartedMs) < 600_000, `${r.release}: stepStartedMs ${r.stepStartedMs} is not a time near now`);
+      assert.equal(Date.parse(r.stepStartedAt), r.stepStartedMs);
+      assert.ok(r.updatedMs >= r.stepStartedMs && Date.parse(r.updatedAt) === r.updatedMs, `${r.release}: updated ${r.updatedAt}`);
+    }
   });
 
   it('fires an alert rule on a model failing half its calls', async () => {

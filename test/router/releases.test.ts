@@ -1,9 +1,11 @@
-// The release rules as pure functions: SLO windows, rollout decisions, the sticky canary split, and alert rules.
+// The release rules as pure functions: SLO windows, rollout decisions, the sticky canary split, alert rules, and the
+// clocks a rollout is timed and reported by.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sloSchema } from '../../src/config/index.js';
+import { releaseSchema, sloSchema } from '../../src/config/index.js';
+import type { Clock } from '../../src/core/index.js';
 import { evaluateAlerts, type AlertState } from '../../src/observability/index.js';
-import { decide, evaluateWindow, inCanary, type WindowVerdict } from '../../src/router/index.js';
+import { CanaryRollout, decide, evaluateWindow, inCanary, type RolloutState, type WindowVerdict } from '../../src/router/index.js';
 
 const rules = sloSchema.parse({ minRequests: 20 });
 const stats = (requests: number, errors: number, p99LatencyMs?: number) => ({ requests, errors, errorRate: requests ? errors / requests : 0, p99LatencyMs });
@@ -84,5 +86,68 @@ describe('alert rules', () => {
     assert.deepEqual(step(0.5), []);
     assert.deepEqual(step(0.0), ['alert.resolved']);
     assert.deepEqual(step(0.0), []);
+  });
+});
+
+describe('rollout clocks', () => {
+  // The monotonic clock (what holds are timed by) and the wall clock (what is reported and kept) on their own dials.
+  const clocks = (mono = 5_000, wall = Date.parse('2026-03-01T12:00:00Z')) => {
+    const t = { mono, wall };
+    const clock: Clock = { now: () => t.mono, sleep: async () => undefined };
+    const advance = (ms: number) => {
+      t.mono += ms;
+      t.wall += ms;
+    };
+    return { t, clock, advance, wallNow: () => t.wall };
+  };
+  const config = releaseSchema.parse({ stable: 'v1', canary: { version: 'v2', steps: [10, 50], holdSeconds: 60 }, slo: { minRequests: 5 } });
+  const healthy = { requests: 50, errors: 0, errorRate: 0 };
+  const memoryStore = () => {
+    const saved = new Map<string, RolloutState>();
+    return { load: (r: string) => saved.get(r), save: (s: RolloutState) => void saved.set(s.release, structuredClone(s)) };
+  };
+
+  it('reports when a step started as wall-clock time, while holds are timed on the monotonic clock', () => {
+    const { t, clock, advance, wallNow } = clocks();
+    const rollout = new CanaryRollout('chat', config, clock, undefined, undefined, wallNow);
+    assert.equal(rollout.snapshot.stepStartedMs, Date.parse('2026-03-01T12:00:00Z'));
+    assert.equal(rollout.snapshot.stepStartedAt, '2026-03-01T12:00:00.000Z');
+    // The wall clock is set back an hour (NTP, a VM resumed): the hold still counts the minute that really passed.
+    t.wall -= 3_600_000;
+    advance(59_000);
+    rollout.onWindow(healthy, healthy);
+    assert.equal(rollout.snapshot.step, 0, 'held 59 s of 60');
+    advance(1_000);
+    rollout.onWindow(healthy, healthy);
+    assert.equal(rollout.snapshot.step, 1);
+    assert.equal(rollout.snapshot.stepStartedAt, '2026-03-01T11:01:00.000Z');
+    assert.equal(rollout.snapshot.updatedAt, rollout.snapshot.stepStartedAt);
+  });
+
+  it('resumes a kept rollout with the time its step had already held', () => {
+    const store = memoryStore();
+    const first = clocks();
+    new CanaryRollout('chat', config, first.clock, store, undefined, first.wallNow);
+    // A restart 45 s later: a new process, whose monotonic clock starts again near zero.
+    const second = clocks(10, first.t.wall + 45_000);
+    const resumed = new CanaryRollout('chat', config, second.clock, store, undefined, second.wallNow);
+    assert.equal(resumed.snapshot.stepStartedAt, '2026-03-01T12:00:00.000Z');
+    second.t.mono += 14_000;
+    resumed.onWindow(healthy, healthy);
+    assert.equal(resumed.snapshot.step, 0, '59 s held in all');
+    second.t.mono += 1_000;
+    resumed.onWindow(healthy, healthy);
+    assert.equal(resumed.snapshot.step, 1, '60 s held across the restart');
+  });
+
+  it('restarts the hold of a state kept by a version that stored the monotonic clock, reporting the time it resumed', () => {
+    const store = memoryStore();
+    store.save({ release: 'chat', stable: 'v1', canary: 'v2', status: 'ramping', step: 0, stepStartedMs: 1234.5, reason: null, updatedMs: 1300 });
+    const { clock, advance, wallNow } = clocks(20);
+    const resumed = new CanaryRollout('chat', config, clock, store, undefined, wallNow);
+    assert.equal(resumed.snapshot.stepStartedAt, '2026-03-01T12:00:00.000Z');
+    advance(59_000);
+    resumed.onWindow(healthy, healthy);
+    assert.equal(resumed.snapshot.step, 0);
   });
 });

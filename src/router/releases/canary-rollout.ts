@@ -6,17 +6,25 @@ import type { WindowStats } from './window-stats.js';
 
 export type RolloutStatus = 'stable' | 'ramping' | 'promoted' | 'rolled_back' | 'aborted';
 
-/** What is kept across restarts. */
+/** What is kept across restarts. Times are wall-clock epoch milliseconds, meaningful to people and to a new process. */
 export interface RolloutState {
   release: string;
   stable: string;
   canary: string | null;
   status: RolloutStatus;
   step: number;
+  /** When the current step began. */
   stepStartedMs: number;
   reason: string | null;
+  /** When the state last changed. */
   updatedMs: number;
 }
+
+/** A rollout as the admin API shows it: the kept state, its times also in ISO 8601, and the canary's share now. */
+export type RolloutSnapshot = RolloutState & { stepStartedAt: string; updatedAt: string; canaryPercent: number; steps: number[] };
+
+/** Epoch milliseconds before 2001: a state kept by a version that stored the monotonic clock there, not a time. */
+const EPOCH_2001 = 978_307_200_000;
 
 export interface RolloutStore {
   load(release: string): RolloutState | undefined;
@@ -29,23 +37,39 @@ export type RolloutListener = (event: { type: 'advanced' | 'promoted' | 'rolled_
 export class CanaryRollout {
   private state: RolloutState;
   private history: WindowVerdict[] = [];
+  /**
+   * When the current step began on the monotonic clock, which times the hold: the wall clock can jump (NTP, a resumed
+   * VM) and would cut a hold short or stretch it.
+   */
+  private stepStartedMonotonic = 0;
 
+  /** `clock` times holds; `wallNow` (epoch ms) stamps what is reported and kept. */
   constructor(
     readonly release: string,
     private config: ReleaseConfig,
     private readonly clock: Clock,
     private readonly store: RolloutStore | undefined,
     private readonly listener: RolloutListener = () => undefined,
+    private readonly wallNow: () => number = Date.now,
   ) {
     this.state = this.initial(store?.load(release));
   }
 
-  /** A persisted state is resumed only if it is about the same canary; a new canary starts a new rollout. */
+  /**
+   * A persisted state is resumed only if it is about the same canary; a new canary starts a new rollout. A resumed
+   * step keeps the time it had held before the restart.
+   */
   private initial(saved: RolloutState | undefined): RolloutState {
     const canary = this.config.canary?.version ?? null;
-    if (saved && saved.canary === canary && saved.stable === this.config.stable) return saved;
-    const now = this.clock.now();
-    const fresh: RolloutState = { release: this.release, stable: this.config.stable, canary, status: canary ? 'ramping' : 'stable', step: 0, stepStartedMs: now, reason: null, updatedMs: now };
+    const wall = this.wallNow();
+    if (saved && saved.canary === canary && saved.stable === this.config.stable) {
+      const resumed = saved.stepStartedMs >= EPOCH_2001 ? saved : { ...saved, stepStartedMs: wall, updatedMs: wall };
+      this.stepStartedMonotonic = this.clock.now() - Math.max(0, wall - resumed.stepStartedMs);
+      if (resumed !== saved) this.store?.save(resumed);
+      return resumed;
+    }
+    this.stepStartedMonotonic = this.clock.now();
+    const fresh: RolloutState = { release: this.release, stable: this.config.stable, canary, status: canary ? 'ramping' : 'stable', step: 0, stepStartedMs: wall, reason: null, updatedMs: wall };
     this.store?.save(fresh);
     return fresh;
   }
@@ -60,8 +84,11 @@ export class CanaryRollout {
     }
   }
 
-  get snapshot(): RolloutState & { canaryPercent: number; steps: number[] } {
-    return { ...this.state, canaryPercent: this.canaryPercent, steps: this.config.canary?.steps ?? [] };
+  get snapshot(): RolloutSnapshot {
+    return {
+      ...this.state, stepStartedAt: new Date(this.state.stepStartedMs).toISOString(), updatedAt: new Date(this.state.updatedMs).toISOString(),
+      canaryPercent: this.canaryPercent, steps: this.config.canary?.steps ?? [],
+    };
   }
 
   get stableVersion(): string {
@@ -93,7 +120,7 @@ export class CanaryRollout {
     const verdict = evaluateWindow(canary, stable, this.config.slo);
     this.history = [...this.history.slice(-20), verdict];
     const now = this.clock.now();
-    const decision = decide(this.history, this.config.slo, now - this.state.stepStartedMs, this.config.canary.holdSeconds * 1000);
+    const decision = decide(this.history, this.config.slo, now - this.stepStartedMonotonic, this.config.canary.holdSeconds * 1000);
     if (decision.action === 'rollback') {
       this.set({ status: 'rolled_back', reason: describe(decision.breaches) });
       this.listener({ type: 'rolled_back', state: this.state, evidence: { canary, stable, breaches: decision.breaches, windowSeconds: this.config.slo.windowSeconds } });
@@ -103,7 +130,8 @@ export class CanaryRollout {
         this.set({ status: 'promoted', reason: 'every step held healthy' });
         this.listener({ type: 'promoted', state: this.state });
       } else {
-        this.set({ step: this.state.step + 1, stepStartedMs: now });
+        this.stepStartedMonotonic = now;
+        this.set({ step: this.state.step + 1, stepStartedMs: this.wallNow() });
         this.history = [];
         this.listener({ type: 'advanced', state: this.state });
       }
@@ -123,7 +151,7 @@ export class CanaryRollout {
   }
 
   private set(change: Partial<RolloutState>): void {
-    this.state = { ...this.state, ...change, updatedMs: this.clock.now() };
+    this.state = { ...this.state, ...change, updatedMs: this.wallNow() };
     this.store?.save(this.state);
   }
 }
