@@ -46,6 +46,7 @@ export function withResponseCache(inner: ChatModel, store: CacheStore, options: 
 
   return {
     models: () => inner.models(),
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
 
     async *stream(req, ctx) {
       const cached = await lookup(req, ctx);

@@ -63,6 +63,8 @@ export interface ReasoningOptions {
   budgetTokens?: number;
   /** Below this confidence the answer is escalated (more samples, a stronger strategy, a larger model). */
   confidence?: number;
+  /** Return every sample's full text in the report (left out by default: a vote's answers and counts say enough). */
+  includeSamples?: boolean;
 }
 
 /** Our own normalized request; wire formats are translated into it at the edge. */
@@ -143,7 +145,8 @@ export interface CallReport {
   replica?: string;
   /** The model version that answered, when a release name was asked for (the response's `model`, as OpenAI does). */
   model?: string;
-  cache?: 'hit' | 'miss';
+  /** `partial` when some of a reasoned request's calls were answered from the cache and others were not. */
+  cache?: 'hit' | 'miss' | 'partial';
   /** What the reasoning layer did: sent as the response's `reasoning` field. */
   reasoning?: Record<string, unknown>;
 }
@@ -182,6 +185,11 @@ export interface ChatModel {
    * non-streamed answer; wrappers that pass it down). Optional: `complete()` below collects the stream otherwise.
    */
   complete?(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion>;
+  /**
+   * The tokens the request's prompt renders to, for a model that can count them (its tokenizer and template), so a
+   * layer above can fit a prompt to the context. Optional: without it, callers estimate.
+   */
+  countTokens?(req: ChatRequest): number | Promise<number>;
 }
 
 /** One choice of a finished response. */

@@ -11,6 +11,7 @@ export function withChoices(inner: ChatModel): ChatModel {
     stream(req, ctx) {
       return req.n <= 1 ? inner.stream(one(req), ctx) : fanOut(inner, req, ctx);
     },
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
     ...(innerComplete && {
       complete: (req: ChatRequest, ctx: CallContext) => (req.n <= 1 ? innerComplete(one(req), ctx) : collect(fanOut(inner, req, ctx))),
     }),

@@ -1,5 +1,7 @@
-// Strategy specs on the eval command line: `direct`, `cot`, `plan`, `reflect`, `auto`, `sc@8`, `asc@8`, `bon@4`.
-import { STRATEGIES, type ReasoningOptions, type StrategyName } from '../core/index.js';
+// Strategy specs on the eval command line: `direct`, `cot`, `plan`, `reflect`, `auto`, `sc@8`, `asc@8`, `bon@4`, in
+// the grammar of the model prefix (`sc@8:glm-4`), which the reasoning room parses for both.
+import type { ReasoningOptions, StrategyName } from '../core/index.js';
+import { parseStrategySpec as parseSpec } from '../reasoning/index.js';
 
 export interface StrategySpec {
   label: string;
@@ -8,18 +10,9 @@ export interface StrategySpec {
 }
 
 export function parseStrategySpec(text: string): StrategySpec {
-  const [name, n] = text.split('@') as [string, string | undefined];
-  if (!(STRATEGIES as readonly string[]).includes(name)) throw new Error(`unknown strategy '${name}'; use ${STRATEGIES.join(', ')} (sc, asc and bon take @N)`);
-  const strategy = name as StrategyName;
-  const count = n === undefined ? undefined : Number(n);
-  if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= 64)) throw new Error(`'${text}': N must be a whole number from 1 to 64`);
+  const { strategy, options } = parseSpec(text);
   // A named strategy is measured as it is: no escalation (confidence 0). `auto` keeps the feedback controller.
-  const options: ReasoningOptions = strategy === 'auto' ? { strategy } : { strategy, confidence: 0 };
-  if (count !== undefined) {
-    if (strategy === 'asc' || strategy === 'auto') options.maxSamples = count;
-    else options.samples = count;
-  }
-  return { label: text, strategy, options };
+  return { label: text, strategy, options: strategy === 'auto' ? options : { ...options, confidence: 0 } };
 }
 
 /**

@@ -4,11 +4,8 @@
 import {
   AutoglmError,
   complete,
-  emptyUsage,
-  estimateTokens,
   fnv1aString,
   invalidRequest,
-  STRATEGIES,
   type CallContext,
   type ChatChunk,
   type ChatCompletion,
@@ -16,64 +13,77 @@ import {
   type ChatRequest,
   type ReasoningOptions,
   type StrategyName,
-  type Usage,
 } from '../core/index.js';
 import { reasoningOptionsFrom, type ReasoningConfig } from '../config/index.js';
+import { BudgetSpent, TokenBudget } from './budget.js';
 import { nextEscalation, type Attempt, type Escalation } from './feedback.js';
 import { chooseStrategy } from './selector.js';
-import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, retrievalAugmented, selfConsistency, type Retriever, type StrategyEnv, type StrategyResult } from './strategies.js';
+import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, retrievalAugmented, selfConsistency, type Retriever, type Sample, type StrategyEnv, type StrategyResult } from './strategies.js';
+import { StrategyCalls } from './strategy-calls.js';
+import { parseStrategyModel, unknownStrategyPrefix } from './strategy-spec.js';
 import { classifyTask } from './task-parser.js';
 
-const PREFIX = new RegExp(`^(${STRATEGIES.join('|')}):(.+)$`);
-
-/** `sc:glm-4` -> strategy sc on glm-4; a name without a known prefix is just a model. */
-export function parseStrategyModel(name: string): { strategy?: StrategyName; model: string } {
-  const m = PREFIX.exec(name);
-  return m ? { strategy: m[1] as StrategyName, model: m[2]! } : { model: name };
-}
-
 const DEFAULT_SAMPLES = 8;
+/** What an answer is assumed to need when the caller sets no max_tokens: the selector's costing, and rag's room. */
 const DEFAULT_COMPLETION_TOKENS = 256;
+/** A vote's answers are shown this long at most: a free-text "answer" can be a whole sample. */
+const VOTE_ANSWER_CHARS = 80;
+
+type Resolved = { model: string; options: ReasoningOptions & { strategy: StrategyName } };
+
+/** Options given later win, but only where they say something: an unset field keeps the earlier value. */
+function merge(...layers: (ReasoningOptions | undefined)[]): ReasoningOptions {
+  const out: ReasoningOptions = {};
+  for (const layer of layers) for (const [k, v] of Object.entries(layer ?? {})) if (v !== undefined) Object.assign(out, { [k]: v });
+  return out;
+}
 
 export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriever?: Retriever & { size: number }): ChatModel {
   const cascade = new Map(Object.entries(config.cascade));
+  const served = (id: string) => inner.models().some((m) => m.id === id);
 
   /** The model and reasoning a request asks for, or undefined for a plain call. */
-  function resolve(req: ChatRequest): { model: string; options: ReasoningOptions & { strategy: StrategyName } } | undefined {
+  function resolve(req: ChatRequest): Resolved | undefined {
     // Most calls ask for nothing: no prefix (which needs a colon), no field, no defaults for the model.
     if (!req.reasoning && !req.model.includes(':') && !Object.hasOwn(config.defaults, req.model)) return undefined;
-    const { strategy: prefixed, model } = parseStrategyModel(req.model);
+    // A served name with a colon in it (`llama3:8b`) is a model, not a strategy on one.
+    const parsed = req.model.includes(':') && served(req.model) ? { model: req.model } : parseStrategyModel(req.model);
+    if ('prefix' in parsed && parsed.prefix !== undefined) {
+      const refused = unknownStrategyPrefix(req.model, served);
+      if (refused) throw refused;
+    }
+    const { model } = parsed;
+    const spec = 'spec' in parsed ? parsed.spec : undefined;
     const defaults: ReasoningOptions = reasoningOptionsFrom(config.defaults[model]) ?? {};
-    const options = { ...defaults, ...req.reasoning };
-    const asked = prefixed ?? req.reasoning?.strategy;
+    const options = merge(defaults, req.reasoning, spec?.options);
+    const asked = spec?.strategy ?? req.reasoning?.strategy;
     // A strategy answers in text of its own making; a call offering tools or asking for the model's token
     // probabilities is answered plainly, unless its caller asked for a strategy.
     const strategy = asked ?? (req.tools || req.logprobs ? undefined : defaults.strategy);
     return strategy ? { model, options: { ...options, strategy } } : undefined;
   }
 
-  async function run(req: ChatRequest, ctx: CallContext, model: string, options: ReasoningOptions & { strategy: StrategyName }): Promise<ChatCompletion> {
+  async function run(req: ChatRequest, ctx: CallContext, model: string, options: Resolved['options']): Promise<ChatCompletion> {
     if (req.n > 1) throw invalidRequest('n > 1 cannot be combined with a reasoning strategy; send n = 1.', 'n');
     if (req.tools) throw invalidRequest('tools cannot be combined with a reasoning strategy: strategies answer in text. Send the tools without a strategy.', 'tools');
     if (req.logprobs) throw invalidRequest("logprobs cannot be combined with a reasoning strategy: its answer is not one sample's tokens. Send one or the other.", 'logprobs');
+    const budget = new TokenBudget(options.budgetTokens ?? config.budgetTokens);
+    const calls = new StrategyCalls(inner, ctx, budget);
+    try {
+      return await reason(req, ctx, model, options, budget, calls);
+    } finally {
+      calls.close();
+    }
+  }
+
+  async function reason(req: ChatRequest, ctx: CallContext, model: string, options: Resolved['options'], budget: TokenBudget, calls: StrategyCalls): Promise<ChatCompletion> {
     const messages = req.input.type === 'messages' ? req.input.messages : [{ role: 'user' as const, content: req.input.text }];
     const question = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const task = classifyTask(question);
-    const usage: Usage = emptyUsage();
-    let calls = 0;
-    const ask = async (r: ChatRequest) => {
-      if (options.budgetTokens !== undefined && usage.promptTokens + usage.completionTokens >= options.budgetTokens) {
-        throw new AutoglmError(400, 'invalid_request_error', 'reasoning_budget_exhausted', `The reasoning budget of ${options.budgetTokens} tokens was spent before an answer.`, 'reasoning.budget_tokens');
-      }
-      calls++;
-      const result = await complete(inner, { ...r, n: 1, stream: false, reasoning: undefined }, ctx);
-      usage.promptTokens += result.usage.promptTokens;
-      usage.completionTokens += result.usage.completionTokens;
-      usage.cachedPromptTokens += result.usage.cachedPromptTokens;
-      return result;
-    };
-    const tokensPerCall = estimateTokens(question) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-    const chosen = options.strategy === 'auto' ? chooseStrategy(task, options.budgetTokens, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
+    const base = (to: string): StrategyEnv['base'] => ({ ...req, model: to, input: { type: 'messages', messages } });
+    const promptTokens = await calls.promptTokens(base(model));
+    const tokensPerCall = promptTokens + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+    const chosen = options.strategy === 'auto' ? chooseStrategy(task, budget.total, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
     // Fixed-size strategies draw `samples`, adaptive ones stop at `max_samples`; either way the attempt carries the
     // count, so an escalation to more samples takes effect.
     const asked = chosen.strategy === 'asc' ? options.maxSamples ?? options.samples : options.samples ?? options.maxSamples;
@@ -81,68 +91,125 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
     const escalations: Escalation[] = [];
     const tried = new Set<string>();
     const seed = req.seed ?? hashSeed(ctx.requestId);
-    let result: StrategyResult;
+    const threshold = options.confidence ?? config.confidence;
+    const room = async (r: ChatRequest) => {
+      const context = calls.contextSize(r.model);
+      return context === undefined ? undefined : context - (await calls.promptTokensAtMost(r)) - (r.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+    };
+    let result: StrategyResult | undefined;
+    /** The attempt whose answer is given: an escalation the budget could not pay for leaves the one before. */
+    let answered = attempt;
+    let prior: readonly Sample[] = [];
     for (;;) {
-      const env: StrategyEnv = { ask, base: { ...req, model: attempt.model, input: { type: 'messages', messages } }, task, seed };
-      result = await runStrategy(attempt, env, retriever, config.retrieval?.topK ?? 4);
-      attempt = { ...attempt, confidence: result.confidence };
-      const threshold = options.confidence ?? config.confidence;
+      const env: StrategyEnv = { ask: (r, share) => calls.ask(r, share), base: base(attempt.model), task, seed, room };
+      let got: StrategyResult;
+      try {
+        got = await runStrategy(attempt, env, retriever, config.retrieval?.topK ?? 4, prior);
+      } catch (err) {
+        if (!(err instanceof BudgetSpent)) throw err;
+        // Nothing was spent on a request whose budget cannot pay for one call; an escalation it cannot pay for is
+        // simply not made, and the answer so far stands.
+        if (!result) throw budgetTooSmall(budget.total, promptTokens);
+        escalations.pop();
+        break;
+      }
+      result = got;
+      answered = attempt = { ...attempt, confidence: got.confidence, taken: got.drawn?.length, leaderVotes: got.answer === undefined ? 0 : got.votes?.[got.answer], settled: got.settled };
+      if (budget.refused) break;
       const next = escalations.length < config.maxEscalations ? nextEscalation(attempt, threshold, cascade, tried) : undefined;
-      if (!next || (options.budgetTokens !== undefined && usage.promptTokens + usage.completionTokens >= options.budgetTokens)) break;
+      if (!next) break;
       escalations.push(next);
-      if (next.kind === 'stronger_strategy') attempt = { ...attempt, strategy: next.strategy };
+      prior = [];
+      if (next.kind === 'stronger_strategy') attempt = { ...attempt, strategy: next.strategy, taken: undefined, leaderVotes: undefined, settled: undefined };
       if (next.kind === 'more_samples') {
         tried.add(`samples:${next.maxSamples}`);
+        // The vote goes on from the samples it has: drawing them again would spend tokens on the same answers.
+        prior = got.drawn ?? [];
         attempt = { ...attempt, maxSamples: next.maxSamples };
       }
       if (next.kind === 'larger_model') {
         tried.add(`model:${next.model}`);
-        attempt = { ...attempt, model: next.model };
+        attempt = { ...attempt, model: next.model, taken: undefined, leaderVotes: undefined, settled: undefined };
       }
     }
+    // Whatever the budget cut short is said as OpenAI says a token limit did: the answer is there, but incomplete.
+    const finishReason = budget.exhausted ? 'length' : result.finishReason;
     const report = {
-      strategy: attempt.strategy, requested: options.strategy, task, model: attempt.model, calls, samples: result.samples,
+      strategy: answered.strategy, requested: options.strategy, task, model: answered.model, calls: calls.calls, samples: result.samples,
       confidence: result.confidence === undefined ? null : Math.round(result.confidence * 1000) / 1000,
-      answer: result.answer ?? null, votes: result.votes ?? null, escalations,
-      ...('sources' in result ? { sources: result.sources } : {}),
+      answer: result.answer ?? null, votes: votesOf(result.votes), escalations,
+      budget: { tokens: budget.total, used: budget.used, exhausted: budget.exhausted },
+      ...(result.sources ? { sources: result.sources, passages_cut: result.passagesCut ?? false } : {}),
+      ...(options.includeSamples ? { sample_texts: (result.drawn ?? [result]).map((s) => s.text) } : {}),
     };
     if (ctx.report) {
       ctx.report.reasoning = report;
+      calls.report(ctx.report);
       Object.assign(ctx.report.headers, {
-        'x-autoglm-strategy': attempt.strategy,
-        'x-autoglm-reasoning-calls': String(calls),
+        'x-autoglm-strategy': answered.strategy,
+        'x-autoglm-reasoning-calls': String(calls.calls),
         ...(result.confidence === undefined ? {} : { 'x-autoglm-confidence': String(report.confidence) }),
       });
-      if (attempt.model !== model) ctx.report.model = attempt.model;
+      if (answered.model !== model) ctx.report.model = answered.model;
     }
-    return { choices: [{ index: 0, text: result.text, finishReason: 'stop' }], usage };
+    return { choices: [{ index: 0, text: result.text, finishReason }], usage: calls.usage };
   }
 
   return {
     models: () => inner.models(),
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
 
     complete(req, ctx) {
-      const asked = resolve(req);
+      let asked: Resolved | undefined;
+      try {
+        asked = resolve(req);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       return asked ? run(req, ctx, asked.model, asked.options) : complete(inner, req, ctx);
     },
 
     // A plain call is the inner stream itself, not a generator around it: every chunk would pay for the hop.
     stream(req, ctx) {
-      const asked = resolve(req);
-      return asked ? reasonedStream(() => run(req, ctx, asked.model, asked.options)) : inner.stream(req, ctx);
+      let asked: Resolved | undefined;
+      try {
+        asked = resolve(req);
+      } catch (err) {
+        return failed(err);
+      }
+      const resolved = asked;
+      return resolved ? reasonedStream(() => run(req, ctx, resolved.model, resolved.options)) : inner.stream(req, ctx);
     },
   };
+}
+
+// eslint-disable-next-line require-yield
+async function* failed(err: unknown): AsyncGenerator<ChatChunk> {
+  throw err;
 }
 
 /** A strategy's answer is known only at its end: it is streamed as one piece. */
 async function* reasonedStream(answer: () => Promise<ChatCompletion>): AsyncGenerator<ChatChunk> {
   const result = await answer();
-  yield { type: 'text-delta', index: 0, text: result.choices[0]!.text };
-  yield { type: 'finish', index: 0, reason: 'stop' };
+  const choice = result.choices[0]!;
+  yield { type: 'text-delta', index: 0, text: choice.text };
+  yield { type: 'finish', index: 0, reason: choice.finishReason };
   yield { type: 'usage', usage: result.usage };
 }
 
-function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | undefined, topK: number): Promise<StrategyResult> {
+const budgetTooSmall = (budget: number, promptTokens: number) =>
+  new AutoglmError(400, 'invalid_request_error', 'reasoning_budget_exhausted',
+    `reasoning.budget_tokens ${budget} cannot pay for one call: the prompt alone takes about ${promptTokens} tokens. Raise budget_tokens; nothing was spent.`, 'reasoning.budget_tokens');
+
+/** A vote as its answers and counts, most votes first; long free-text answers are clipped (the texts are on request). */
+function votesOf(votes: Record<string, number> | undefined): { answer: string; count: number }[] | null {
+  if (!votes) return null;
+  return Object.entries(votes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([answer, count]) => ({ answer: answer.length > VOTE_ANSWER_CHARS ? `${answer.slice(0, VOTE_ANSWER_CHARS - 1)}…` : answer, count }));
+}
+
+function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | undefined, topK: number, prior: readonly Sample[]): Promise<StrategyResult> {
   const samples = attempt.maxSamples ?? DEFAULT_SAMPLES;
   switch (attempt.strategy) {
     case 'direct':
@@ -152,11 +219,11 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | 
     case 'plan':
       return planAndSolve(env);
     case 'sc':
-      return selfConsistency(env, samples, false);
+      return selfConsistency(env, samples, false, prior);
     case 'asc':
-      return selfConsistency(env, samples, true);
+      return selfConsistency(env, samples, true, prior);
     case 'bon':
-      return bestOfN(env, samples);
+      return bestOfN(env, samples, prior);
     case 'reflect':
       return reflectAndRevise(env);
     case 'rag':

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import MiniSearch from 'minisearch';
 import { RemoteEmbedder, type Embedder } from './embedder.js';
+import { htmlText } from './html-text.js';
 
 export interface Passage {
   id: number;
@@ -24,9 +25,14 @@ const PASSAGE_CHARS = 800;
 
 const miniSearchOptions = { fields: ['text', 'source'], storeFields: ['text', 'source'], searchOptions: { boost: { text: 2 }, prefix: true, fuzzy: 0.1 } };
 
-/** Paragraphs packed into passages of about PASSAGE_CHARS; a paragraph longer than that is cut at sentence ends. */
-export function splitPassages(text: string): string[] {
-  const paragraphs = text.replace(/<[^>]+>/g, ' ').split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean);
+const HTML_FILES = new Set(['.html', '.htm']);
+
+/**
+ * Paragraphs packed into passages of about PASSAGE_CHARS; a paragraph longer than that is cut at sentence ends. Only
+ * HTML has markup to drop: `<task>` in Markdown or plain text is text.
+ */
+export function splitPassages(text: string, format: 'text' | 'html' = 'text'): string[] {
+  const paragraphs = (format === 'html' ? htmlText(text) : text).split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean);
   const passages: string[] = [];
   let current = '';
   for (const paragraph of paragraphs.flatMap((p) => (p.length <= PASSAGE_CHARS ? [p] : p.match(new RegExp(`.{1,${PASSAGE_CHARS}}(?:[.!?](?=\\s)|$)`, 'g')) ?? [p]))) {
@@ -109,7 +115,7 @@ export class DocumentIndex {
           this.search_.discard(old.id);
           this.passages.delete(old.id);
         }
-        const texts = splitPassages(readFileSync(file, 'utf8'));
+        const texts = splitPassages(readFileSync(file, 'utf8'), HTML_FILES.has(extname(file).toLowerCase()) ? 'html' : 'text');
         const vectors = embedder && texts.length ? await embedder.embed(texts) : undefined;
         const fresh = texts.map((text, i) => ({ id: nextId + i, source, text, vector: vectors?.[i] }));
         nextId += fresh.length;
