@@ -82,10 +82,28 @@ export function registerBench(program: Command): void {
     });
 }
 
+/** A result written by `bench -o`; anything else is refused with its file named. */
+function readResult(file: string): BenchResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`cannot read ${file}`);
+  }
+  try {
+    const result = JSON.parse(text) as BenchResult;
+    if (result?.throughput && result.options) return result;
+  } catch {
+    // Falls through to the same refusal as JSON of the wrong shape.
+  }
+  throw new Error(`${file} is not a result written by \`autoglm bench -o\``);
+}
+
 async function compare(flags: BenchFlags): Promise<void> {
   if (flags.compare!.length !== 2) throw new Error('--compare takes two result files: A and B');
-  const { compareReport, htmlReport } = await loadGenerator();
-  const [a, b] = flags.compare!.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResult) as [BenchResult, BenchResult];
+  const { compareReport, compareWarnings, htmlReport } = await loadGenerator();
+  const [a, b] = flags.compare!.map(readResult) as [BenchResult, BenchResult];
+  for (const w of compareWarnings(a, b)) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`${compareReport(a, b, [flags.compare![0]!, flags.compare![1]!])}\n`);
   if (flags.html) writeFileSync(flags.html, htmlReport([{ name: 'A', result: a }, { name: 'B', result: b }]));
 }

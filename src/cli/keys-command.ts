@@ -47,6 +47,9 @@ function limitsOf(settings: string[]): Limits {
   return parsed.data;
 }
 
+/** The UTC day of an ISO time: enough to tell keys apart, short enough for a table. */
+const day = (iso: string) => iso.slice(0, 10);
+
 const storeOptions = (cmd: Command) =>
   cmd.option('--database <file>', 'SQLite file of tenants and keys (default: $AUTOGLM_DATA_DIR/autoglm.db)')
     .option('--config <file>', 'use the database named in this gateway config');
@@ -77,13 +80,18 @@ export function registerKeys(program: Command): void {
   storeOptions(keys.command('list').description('list keys (never the keys themselves)'))
     .option('--tenant <name>', 'only this tenant')
     .action(async (flags: StoreFlags & { tenant?: string }) => {
-      await withStore((store) => {
-        const rows = store.keys(flags.tenant);
-        process.stdout.write(`${'id'.padEnd(14)}${'tenant'.padEnd(16)}${'scopes'.padEnd(20)}${'status'.padEnd(10)}created\n`);
-        for (const k of rows) {
-          const status = k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? 'expired' : 'active';
-          process.stdout.write(`${k.id.padEnd(14)}${k.tenant.padEnd(16)}${k.scopes.join(',').padEnd(20)}${status.padEnd(10)}${k.createdAt}\n`);
-        }
+      await withStore((store, path) => {
+        const rows = store.keys(flags.tenant).map((k) => ({
+          id: k.id, tenant: k.tenant, name: k.name ?? '-', scopes: k.scopes.join(','),
+          status: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? 'expired' : 'active',
+          created: day(k.createdAt), expires: k.expiresAt ? day(k.expiresAt) : 'never',
+          limits: Object.entries(k.limits).map(([name, v]) => `${name}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ') || '-',
+        }));
+        if (rows.length === 0) return void process.stdout.write(`no keys${flags.tenant ? ` for tenant ${flags.tenant}` : ''} in ${path}\n`);
+        const columns = ['id', 'tenant', 'name', 'scopes', 'status', 'created', 'expires', 'limits'] as const;
+        const width = Object.fromEntries(columns.map((c) => [c, Math.max(c.length, ...rows.map((r) => r[c].length)) + 2]));
+        process.stdout.write(`${columns.map((c) => c.padEnd(width[c]!)).join('').trimEnd()}\n`);
+        for (const r of rows) process.stdout.write(`${columns.map((c) => r[c].padEnd(width[c]!)).join('').trimEnd()}\n`);
       })(flags);
     });
 

@@ -20,7 +20,8 @@ async function call(flags: ApiFlags, method: 'GET' | 'POST', path: string): Prom
     throw new Error(`cannot reach ${flags.url}: ${(err as Error).message}`);
   }
   const body = (await res.body.json().catch(() => ({}))) as { error?: { message: string } };
-  if (res.statusCode >= 400) throw new Error(body.error?.message ?? `HTTP ${res.statusCode}`);
+  // The URL is named: without --url it is a default the user may not know was asked.
+  if (res.statusCode >= 400) throw new Error(`${flags.url} answered: ${body.error?.message ?? `HTTP ${res.statusCode}`}`);
   return body;
 }
 
@@ -39,7 +40,7 @@ export function registerRollout(program: Command): void {
     .action(async (release: string | undefined, flags: ApiFlags) => {
       try {
         const data = release ? [(await call(flags, 'GET', `/admin/rollouts/${encodeURIComponent(release)}`)) as Snapshot] : ((await call(flags, 'GET', '/admin/rollouts')) as { data: Snapshot[] }).data;
-        if (data.length === 0) process.stdout.write('no releases\n');
+        if (data.length === 0) process.stdout.write(`no releases at ${flags.url}\n`);
         data.forEach(print);
       } catch (err) {
         fail(err);

@@ -8,6 +8,7 @@ import { simSettingsSchema } from './sim-settings.js';
 import { tenancySettingsSchema } from './tenancy-config.js';
 import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
 import { reasoningConfigSchema } from './reasoning-config.js';
+import { configProblems } from './config-problems.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
 export const UPSTREAM_PRESET_CHOICES = ['vllm', 'sglang', 'llamacpp-server', 'ollama', 'zhipu', 'openai', 'autoglm'] as const;
@@ -87,18 +88,23 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type ReplicaConfig = z.infer<typeof replicaConfigSchema>;
 
-/** A config that cannot be used; the message names the file, line, column and key. */
+/** A config that cannot be used; the message names the file, line, column and key of the first problem. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  /** Every problem found, one line each (`autoglm config check` lists them all). */
+  readonly problems: string[];
+
+  constructor(message: string, problems?: string[]) {
+    super(message);
+    this.problems = problems ?? [message];
+  }
 }
 
 /** JSON Schema for editors (yaml-language-server, VS Code), generated from the same zod schema. */
 export function gatewayJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(gatewayConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
-
-const pathText = (path: readonly PropertyKey[]) =>
-  path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 
 export function parseGatewayConfig(text: string, file = 'config'): GatewayConfig {
   const lineCounter = new LineCounter();
@@ -110,20 +116,8 @@ export function parseGatewayConfig(text: string, file = 'config'): GatewayConfig
   }
   const result = gatewayConfigSchema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  // Point at the offending node, or at the nearest parent that exists (for a missing key).
-  let where = '';
-  for (let depth = issue.path.length; depth >= 0; depth--) {
-    const node = doc.getIn(issue.path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) {
-      const { line, col } = lineCounter.linePos(node.range[0]);
-      where = `${line}:${col}`;
-      break;
-    }
-  }
-  const key = pathText(issue.path) || '(top level)';
-  const unknown = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-  throw new ConfigError(`${file}:${where || '1:1'}: ${key}: ${issue.message}${unknown}`);
+  const problems = configProblems(result.error.issues, gatewayConfigSchema, { doc, lineCounter, file });
+  throw new ConfigError(problems.length > 1 ? `${problems[0]} (and ${problems.length - 1} more)` : problems[0]!, problems);
 }
 
 export async function loadGatewayConfig(path: string): Promise<GatewayConfig> {

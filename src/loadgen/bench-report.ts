@@ -12,9 +12,11 @@ function describeRun(r: BenchResult): string {
   return `${r.target.model} at ${r.target.url}: ${load}; ${prompts}; up to ${w.outputTokens} output tokens`;
 }
 
+const sloText = (r: BenchResult) => Object.entries(r.options.slo).filter(([, v]) => v !== undefined).map(([k, v]) => `${k.replace('Ms', '')} <= ${v} ms`).join(', ');
+
 export function textReport(r: BenchResult): string {
   const row = (name: string, p: Percentiles) => `${name.padEnd(24)}${f(p.p50).padStart(10)}${f(p.p90).padStart(10)}${f(p.p99).padStart(10)}${f(p.p999).padStart(10)}${f(p.mean).padStart(10)}`;
-  const slo = Object.entries(r.options.slo).filter(([, v]) => v !== undefined).map(([k, v]) => `${k.replace('Ms', '')} <= ${v} ms`).join(', ');
+  const slo = sloText(r);
   return [
     describeRun(r),
     `${r.requests.ok} ok, ${r.requests.errors} failed of ${r.requests.sent} sent in ${f(r.durationS, 2)} s${r.errorSamples.length ? `; errors: ${r.errorSamples.join(' | ')}` : ''}`,
@@ -26,7 +28,8 @@ export function textReport(r: BenchResult): string {
     row('end to end', r.e2eMs),
     '',
     `throughput: ${f(r.throughput.requestsPerS, 2)} req/s, ${f(r.throughput.outputTokensPerS)} output tok/s, ${f(r.throughput.totalTokensPerS)} total tok/s`,
-    `goodput${slo ? ` (${slo})` : ''}: ${f(r.goodput.requestsPerS, 2)} req/s, ${f(r.goodput.share * 100)}% of requests`,
+    // Without an objective every answered request counts as good: a goodput line would only repeat throughput.
+    ...(slo ? [`goodput (${slo}): ${f(r.goodput.requestsPerS, 2)} req/s, ${f(r.goodput.share * 100)}% of requests`] : []),
   ].join('\n');
 }
 
@@ -52,7 +55,6 @@ export function compareReport(a: BenchResult, b: BenchResult, names: [string, st
   const rows: [string, number, number, 'lower' | 'higher'][] = [
     ['output tok/s', a.throughput.outputTokensPerS, b.throughput.outputTokensPerS, 'higher'],
     ['requests/s', a.throughput.requestsPerS, b.throughput.requestsPerS, 'higher'],
-    ['goodput req/s', a.goodput.requestsPerS, b.goodput.requestsPerS, 'higher'],
     ['TTFT p50 ms', a.ttftMs.p50, b.ttftMs.p50, 'lower'],
     ['TTFT p99 ms', a.ttftMs.p99, b.ttftMs.p99, 'lower'],
     ['TPOT p50 ms', a.tpotMs.p50, b.tpotMs.p50, 'lower'],
@@ -61,6 +63,7 @@ export function compareReport(a: BenchResult, b: BenchResult, names: [string, st
     ['e2e p99 ms', a.e2eMs.p99, b.e2eMs.p99, 'lower'],
     ['errors', a.requests.errors, b.requests.errors, 'lower'],
   ];
+  if (sloText(a) && sloText(a) === sloText(b)) rows.splice(2, 0, ['goodput req/s', a.goodput.requestsPerS, b.goodput.requestsPerS, 'higher']);
   const lines = [`${'metric'.padEnd(16)}${names[0].slice(0, 14).padStart(15)}${names[1].slice(0, 14).padStart(15)}${'change'.padStart(10)}  `];
   for (const [name, va, vb, better] of rows) {
     const change = va === 0 ? (vb === 0 ? 0 : Infinity) : (vb - va) / va;
@@ -68,4 +71,19 @@ export function compareReport(a: BenchResult, b: BenchResult, names: [string, st
     lines.push(`${name.padEnd(16)}${f(va, 2).padStart(15)}${f(vb, 2).padStart(15)}${(Number.isFinite(change) ? `${change >= 0 ? '+' : ''}${f(change * 100)}%` : 'new').padStart(10)}  ${verdict}`);
   }
   return lines.join('\n');
+}
+
+/** What differs between two runs' loads, so an A/B table is not read as a change of server when it is a change of test. */
+export function compareWarnings(a: BenchResult, b: BenchResult): string[] {
+  const load = (r: BenchResult) => (r.options.mode === 'open' ? `open loop at ${r.options.rate} req/s (${r.options.arrival})` : `closed loop of ${r.options.concurrency} users`);
+  const w = (r: BenchResult) => r.options.workload;
+  const prompts = (r: BenchResult) => (w(r).dataset ? `questions from ${w(r).dataset}` : `${w(r).inputTokens}-word prompts${w(r).sharedPrefixTokens ? ` after a ${w(r).sharedPrefixTokens}-word prefix in ${w(r).prefixGroups} groups` : ''}`);
+  const checks: [string, (r: BenchResult) => string][] = [
+    ['load', load],
+    ['SLOs', (r) => sloText(r) || 'none'],
+    ['prompts', prompts],
+    ['output tokens', (r) => String(w(r).outputTokens)],
+    ['model', (r) => r.target.model],
+  ];
+  return checks.filter(([, of]) => of(a) !== of(b)).map(([what, of]) => `the runs differ in ${what}: A ${of(a)}, B ${of(b)}`);
 }

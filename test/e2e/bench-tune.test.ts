@@ -36,6 +36,7 @@ models:
     assert.equal(await closed.exited, 0, closed.err());
     assert.match(closed.out(), /closed loop, 4 users/);
     assert.match(closed.out(), /40 ok, 0 failed of 40 sent/);
+    assert.match(closed.out(), /^goodput \(ttft <= 500 ms\): [\d.]+ req\/s, 100\.0% of requests$/m);
     const a = JSON.parse(readFileSync(join(dir, 'closed.json'), 'utf8')) as BenchResult;
     assert.ok(a.ttftMs.p50 >= 20, `TTFT p50 ${a.ttftMs.p50} ms includes the 20 ms overhead`);
     assert.ok(a.itlMs.p50 >= 1 && a.itlMs.p50 < 20, `ITL p50 ${a.itlMs.p50}`);
@@ -51,11 +52,20 @@ models:
     assert.equal(await open.exited, 0, open.err());
     const b = JSON.parse(readFileSync(join(dir, 'open.json'), 'utf8')) as BenchResult;
     assert.equal(b.requests.ok, 200);
+    assert.doesNotMatch(open.out(), /goodput/, 'no goodput without an objective');
     assert.ok(b.e2eMs.p99 > 3 * a.e2eMs.p99, `open loop p99 ${b.e2eMs.p99} ms vs closed ${a.e2eMs.p99} ms`);
 
     const compare = runCli(['bench', '--compare', join(dir, 'closed.json'), join(dir, 'open.json')]);
     assert.equal(await compare.exited, 0, compare.err());
     assert.match(compare.out(), /^e2e p99 ms\s+[\d.]+\s+[\d.]+\s+\+[\d.]+%\s+worse$/m);
+    // The two runs loaded the server differently: the table says so rather than passing it off as the server's doing.
+    assert.match(compare.err(), /^warning: the runs differ in load: A closed loop of 4 users, B open loop at 400 req\/s \(constant\)$/m);
+    assert.match(compare.err(), /^warning: the runs differ in SLOs: A ttft <= 500 ms, B none$/m);
+    assert.doesNotMatch(compare.out(), /goodput/, 'goodput is compared only under the same objective');
+    const same = runCli(['bench', '--compare', join(dir, 'closed.json'), join(dir, 'closed.json')]);
+    assert.equal(await same.exited, 0, same.err());
+    assert.doesNotMatch(same.err(), /warning/);
+    assert.match(same.out(), /^goodput req\/s\s/m);
   });
 });
 
