@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import websocket from '@fastify/websocket';
 import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
 import { boundOnce, type ServerMetrics } from '../observability/index.js';
-import { parseStrategyModel } from '../reasoning/index.js';
+import { parseStrategyModel, unknownStrategyPrefix } from '../reasoning/index.js';
 import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
 import type { ReloadStatus } from './gateway-runtime.js';
@@ -153,7 +153,8 @@ export function servingModel(state: ServingState, name: string | undefined): Cha
   // `sc:glm-4` is glm-4 with a reasoning strategy.
   const ids = servedIds(model);
   if (name !== undefined && !ids.has(name) && !ids.has(parseStrategyModel(name).model)) {
-    throw modelNotFound(name, model.models().map((m) => m.id));
+    // `magic:glm-4` names a strategy that does not exist, not a model.
+    throw unknownStrategyPrefix(name, (id) => ids.has(id)) ?? modelNotFound(name, model.models().map((m) => m.id));
   }
   return model;
 }
