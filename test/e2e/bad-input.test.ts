@@ -69,6 +69,17 @@ describe('bad input', () => {
     assert.match(res.json.error.message, /minimum must be number/);
   });
 
+  it('a json_schema nested too deeply to check is 400, not a server error', async () => {
+    // Written as text: a 20k-deep object is deeper than JSON.stringify can go.
+    const deep = (n: number) => `${'{"type":"object","properties":{"a":'.repeat(n)}{"type":"string"}${'}}'.repeat(n)}`;
+    for (const depth of [1_000, 20_000]) {
+      const body = chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: 'SCHEMA' } } }).replace('"SCHEMA"', deep(depth));
+      const res = await post('/v1/chat/completions', body);
+      assert.equal(res.status, 400, `${depth} deep: ${res.json.error.message}`);
+      assert.equal(res.json.error.param, 'response_format.json_schema.schema');
+    }
+  });
+
   it('a missing required field is named', async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }));
     assert.equal(res.status, 400);

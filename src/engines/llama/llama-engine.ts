@@ -30,6 +30,15 @@ import { LogprobReader, type SampledToken } from './token-logprobs.js';
 import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
 
+/** A schema's cache key; one too deep to serialize is too deep to check or to build a grammar for. */
+function schemaKey(schema: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(schema);
+  } catch {
+    throw invalidRequest('response_format.json_schema.schema is nested too deeply to be checked', 'response_format.json_schema.schema');
+  }
+}
+
 /** What a structured request generates under: the grammar's state, its stop strings, and the check of the answer. */
 interface GrammarState {
   state: LlamaGrammarEvaluationState;
@@ -276,12 +285,13 @@ export class LlamaEngine implements ChatModel {
   private async grammarState(req: ChatRequest): Promise<GrammarState | undefined> {
     const format = req.responseFormat;
     if (format.type === 'text') return undefined;
-    const key = format.type === 'json_object' ? 'json' : JSON.stringify(format.schema);
+    const key = format.type === 'json_object' ? 'json' : schemaKey(format.schema);
     let grammar = this.grammars.get(key);
     if (!grammar) {
       grammar = format.type === 'json_object'
         ? this.llama.getGrammarFor('json').then((g) => ({ grammar: g, check: AnswerCheck.json() }))
-        : jsonSchemaGrammar(this.llama, format.schema).then((g) => ({ grammar: g, check: AnswerCheck.schema(format.schema) }));
+        // The check first: a schema it refuses is a 400 before llama.cpp builds a grammar for it.
+        : Promise.resolve(format.schema).then(AnswerCheck.schema).then(async (check) => ({ grammar: await jsonSchemaGrammar(this.llama, format.schema), check }));
       this.grammars.set(key, grammar);
     }
     let resolved: { grammar: LlamaGrammar; check: AnswerCheck };

@@ -44,7 +44,8 @@ export class AnswerCheck {
     try {
       return new AnswerCheck(ajv.compile(schema), 'response_format.json_schema');
     } catch (err) {
-      throw invalidRequest(`response_format.json_schema.schema is not a valid JSON Schema: ${(err as Error).message}`, 'response_format.json_schema.schema');
+      const why = err instanceof RangeError ? 'is nested too deeply to be checked' : `is not a valid JSON Schema: ${(err as Error).message}`;
+      throw invalidRequest(`response_format.json_schema.schema ${why}`, 'response_format.json_schema.schema');
     }
   }
 
