@@ -61,8 +61,8 @@ export function registerEval(program: Command): void {
 }
 
 function classifierReport(flags: EvalFlags): void {
-  const { rows, overall, items } = evaluateClassifier(flags.perSource, flags.datasetsDir ?? datasetsDir());
-  process.stdout.write(`task parser on ${items} held-out items (every k-th item of each dataset, ${flags.perSource} per dataset)\n`);
+  const { rows, overall, items, written } = evaluateClassifier(flags.perSource, flags.datasetsDir ?? datasetsDir());
+  process.stdout.write(`task parser on ${items} held-out items (every k-th item of each dataset, ${flags.perSource} per dataset, and ${written} written requests for summarization, open QA and chat)\n`);
   process.stdout.write(`${'class'.padEnd(16)}${'items'.padStart(7)}${'accuracy'.padStart(10)}  mistaken for\n`);
   for (const r of rows) {
     process.stdout.write(`${r.task.padEnd(16)}${String(r.items).padStart(7)}${pct(r.accuracy).padStart(10)}  ${r.confusedWith.map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
