@@ -65,6 +65,24 @@ describe('document index', () => {
   });
 });
 
+describe('markup', () => {
+  it('keeps <...> text in Markdown and plain text, and drops tags only from HTML', async () => {
+    assert.deepEqual(splitPassages('Run bbh/<task>, for example bbh/navigate.'), ['Run bbh/<task>, for example bbh/navigate.']);
+    assert.deepEqual(splitPassages('<p>Tom &amp; Jerry</p><script>var x = 1;</script><p>a &lt;b&gt; c</p>', 'html'), ['Tom & Jerry\na <b> c']);
+    const folder = mkdtempSync(join(tmpdir(), 'autoglm-markup-'));
+    writeFileSync(join(folder, 'eval.md'), '# Datasets\n\n`autoglm eval` runs bbh/<task> and gsm8k; Array<string> is a type.\n');
+    writeFileSync(join(folder, 'page.html'), '<html><body><h1>Ports</h1><p>The <b>gateway</b> listens on 8080.</p></body></html>');
+    const cli = runCli(['index', 'add', folder, '--index', join(folder, 'index.json')]);
+    assert.equal(await cli.exited, 0, cli.err());
+    const search = runCli(['index', 'search', 'which bbh task does eval run', '--index', join(folder, 'index.json')]);
+    assert.equal(await search.exited, 0, search.err());
+    assert.match(search.out(), /bbh\/<task> and gsm8k; Array<string> is a type/);
+    const html = DocumentIndex.load(join(folder, 'index.json'));
+    const [hit] = await html.search('gateway listens', 1);
+    assert.equal(hit!.text, 'Ports\nThe gateway listens on 8080.');
+  });
+});
+
 describe('rag through the CLI and the API', () => {
   const indexFile = join(dir, 'index.json');
   let gateway: GatewayServer;
