@@ -42,3 +42,18 @@ describe('ModelEngine', () => {
     assert.ok(!answer.includes('<|im_end|>'), 'the template end marker is never shown');
   });
 });
+
+describe('ModelEngine chat answers', () => {
+  let engine: ModelEngine;
+  before(async () => {
+    engine = await ModelEngine.load({ model: 'llama-2-tiny-random', threads: 1, parallel: 1 }, testPaths(await mkdtemp(join(tmpdir(), 'autoglm-lib-'))));
+  });
+  after(() => engine.dispose());
+
+  it('start with their first word, not with the space SentencePiece puts before it', async () => {
+    // Random weights start most answers with a word-start token ("▁word"); decoded after the template it would read " word".
+    const answers: string[] = [];
+    for (let seed = 1; seed <= 12; seed++) answers.push(await engine.chat([{ role: 'user', content: 'Say hello.' }], { maxTokens: 3, seed }));
+    assert.ok(answers.every((a) => !/^\s/.test(a)), `no answer begins with a space: ${JSON.stringify(answers)}`);
+  });
+});

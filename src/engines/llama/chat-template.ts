@@ -34,6 +34,12 @@ export interface RenderedPrompt {
   tokens: Token[];
   /** Text that ends the assistant's turn in this template. */
   stopTexts: string[];
+  /**
+   * The tokens whose text the generated text goes on from, for decoding its first piece. A raw continuation goes on
+   * from the prompt ("there was a" + " little"); a chat answer starts a turn of its own, so SentencePiece's space
+   * before its first word is dropped, as from the start of any text (OpenAI's answers never begin with a space).
+   */
+  continues: Token[];
 }
 
 export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: readonly ChatMessage[]): RenderedPrompt {
@@ -53,6 +59,7 @@ export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: re
   return {
     tokens: state.contextText.tokenize(model.tokenizer),
     stopTexts: state.stopGenerationTriggers.map(triggerText).filter((t): t is string => Boolean(t)),
+    continues: [],
   };
 }
 
@@ -60,7 +67,8 @@ export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: re
 export function renderText(model: LlamaModel, text: string): RenderedPrompt {
   const bos = model.tokens.bos;
   const tokens = model.tokenize(text);
-  return { tokens: model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens, stopTexts: [] };
+  const all = model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  return { tokens: all, stopTexts: [], continues: all };
 }
 
 /**

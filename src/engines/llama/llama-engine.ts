@@ -160,7 +160,7 @@ export class LlamaEngine implements ChatModel {
       await sequence.eraseContextTokenRanges([{ start: reused, end: sequence.nextTokenIndex }]);
     }
     const stops = new StopBuffer([...req.stop, ...prompt.stopTexts, ...(grammar?.stops ?? [])]);
-    const decoder = new TokenTextDecoder(this.model, prompt.tokens);
+    const decoder = new TokenTextDecoder(this.model, prompt.continues);
     let completionTokens = 0;
     let reason: FinishReason = 'length';
     let stoppedBy: string | undefined;
@@ -198,7 +198,7 @@ export class LlamaEngine implements ChatModel {
     const tokens: AsyncGenerator<Token | SampledToken, void> = req.logprobs
       ? sequence.evaluateWithMetadata(input, { confidence: true, probabilities: req.logprobs.top > 0 }, sampling)
       : sequence.evaluate(input, sampling);
-    const logprobs = req.logprobs && new LogprobReader(this.model, req.logprobs.top, prompt.tokens);
+    const logprobs = req.logprobs && new LogprobReader(this.model, req.logprobs.top, prompt.continues);
     let pending: TokenLogprob[] = [];
     /** Text with the probabilities of the tokens it came from (stop-sequence holds can delay text by a few tokens). */
     const textDelta = (text: string): ChatChunk => {
