@@ -113,6 +113,8 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
         escalations.pop();
         break;
       }
+      // More samples the budget could not pay for added nothing: the escalation did not happen.
+      if (prior.length > 0 && got.samples === prior.length) escalations.pop();
       result = got;
       answered = attempt = { ...attempt, confidence: got.confidence, taken: got.drawn?.length, leaderVotes: got.answer === undefined ? 0 : got.votes?.[got.answer], settled: got.settled };
       if (budget.refused) break;

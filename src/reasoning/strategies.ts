@@ -151,7 +151,8 @@ export async function bestOfN(env: StrategyEnv, n: number, prior: readonly Sampl
  */
 export async function reflectAndRevise(env: StrategyEnv): Promise<StrategyResult> {
   const first = withSystem(env.base, PROMPTS.cot);
-  const draft = sampleOf(await env.ask(first), env.task);
+  // The draft leaves half of what is left for the revision.
+  const draft = sampleOf(await env.ask(first, 2), env.task);
   let revisedCall: ChatCompletion;
   try {
     revisedCall = await env.ask({

@@ -6,6 +6,8 @@ import { complete, emptyUsage, estimateTokens, promptTextOf, type CallContext, t
 import type { TokenBudget } from './budget.js';
 
 export const CACHE_HITS_HEADER = 'x-autoglm-cache-hits';
+/** The context of a model that does not say: the embedded engine's default, the smallest usually served. */
+const ASSUMED_CONTEXT_TOKENS = 2048;
 
 export class StrategyCalls {
   /** Calls made, and how many of them the response cache looked up and answered. */
@@ -55,9 +57,10 @@ export class StrategyCalls {
   async ask(req: ChatRequest, share = 1): Promise<ChatCompletion> {
     const prompt = await this.promptTokens(req);
     const grant = this.budget.grant(prompt, share, req.maxTokens);
-    const context = this.contextSize(req.model);
-    const room = context === undefined ? Infinity : context - prompt;
-    // Without max_tokens a call may fill the context; the budget's cap is sent only when it is the tighter limit.
+    // Without max_tokens a call may fill the context; the budget's cap is sent only when it is the tighter limit. A
+    // model whose context is not known (a gateway pool) is taken to have the smallest one served here, so the cap
+    // sent never asks an upstream for more than its context holds.
+    const room = (this.contextSize(req.model) ?? ASSUMED_CONTEXT_TOKENS) - prompt;
     const maxTokens = req.maxTokens !== undefined || grant.completionTokens < room ? grant.completionTokens : undefined;
     const controller = new AbortController();
     if (this.ctx.signal.aborted) controller.abort(this.ctx.signal.reason);
