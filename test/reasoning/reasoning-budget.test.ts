@@ -99,6 +99,14 @@ describe('token budget', () => {
     assert.ok(model.requests.every((q) => q.maxTokens !== undefined && q.maxTokens <= 1000), 'every call is capped by the budget');
   });
 
+  it('never asks a model of unknown context for more than a 2048-token context holds', async () => {
+    const model = scripted(() => '7', 20);
+    await complete(withReasoning(model, config()), ask('cot:m'), context());
+    assert.equal(model.requests[0]!.maxTokens, undefined, 'the 4096-token budget is not the tighter limit: the model decides');
+    await complete(withReasoning(model, config()), ask('cot:m', { reasoning: { budgetTokens: 300 } }), context());
+    assert.ok(model.requests[1]!.maxTokens! < 300, 'a tight budget caps the call');
+  });
+
   it('refuses up front, having spent nothing, a budget that cannot pay for one call', async () => {
     const model = scripted(() => '7');
     await assert.rejects(complete(withReasoning(model, config()), ask('cot:m', { reasoning: { budgetTokens: 10 } }), context()),
