@@ -1,6 +1,6 @@
 // The reasoner: a ChatModel around the router. A request that asks for reasoning (a `strategy:` model prefix, the
 // `reasoning` field, or a server default) runs a strategy of calls to the model below, escalates while its confidence
-// is low, and answers as one ordinary completion whose usage counts every token spent.
+// is low, and answers as one ordinary completion whose usage counts every token spent, all within a token budget.
 import {
   AutoglmError,
   complete,
@@ -185,7 +185,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
   };
 }
 
-// eslint-disable-next-line require-yield
+/** A refusal found before streaming (an unknown strategy), thrown where a stream's errors are caught. */
 async function* failed(err: unknown): AsyncGenerator<ChatChunk> {
   throw err;
 }
