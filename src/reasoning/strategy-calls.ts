@@ -107,12 +107,13 @@ export class StrategyCalls {
   }
 
   private gather(report: CallReport): void {
-    const { [CACHE_HEADER]: _cache, ...headers } = report.headers;
     const outer = this.ctx.report;
     if (outer) {
+      // What the layers below learnt (replica, model version, ...) reaches the request as if they had written it
+      // there, the latest call last; only the cache's word is the reasoner's own, made of every call's.
+      const { headers: { [CACHE_HEADER]: _cache, ...headers }, cache: _status, reasoning: _reasoning, ...facts } = report;
       Object.assign(outer.headers, headers);
-      if (report.replica) outer.replica = report.replica;
-      if (report.model) outer.model = report.model;
+      for (const [key, value] of Object.entries(facts)) if (value !== undefined) Object.assign(outer, { [key]: value });
     }
     if (report.cache !== undefined) this.looked++;
     if (report.cache === 'hit') this.hits++;

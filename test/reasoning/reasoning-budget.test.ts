@@ -209,6 +209,26 @@ describe("the cache's word on a reasoned answer", () => {
   });
 });
 
+describe('what the layers below report', () => {
+  it('reaches the request: the replica and model version that answered, and their headers', async () => {
+    const model = scripted(() => '7');
+    const reporting: ChatModel = {
+      ...model,
+      complete(req, ctx) {
+        Object.assign(ctx.report!, { replica: `replica-${model.requests.length % 2}`, model: 'm@v2' });
+        ctx.report!.headers['x-ratelimit-remaining-requests'] = '9';
+        return model.complete!(req, ctx);
+      },
+    };
+    const ctx = context();
+    await complete(withReasoning(reporting, config({ confidence: 0 })), ask('sc:m', { reasoning: { samples: 3 } }), ctx);
+    assert.match(ctx.report.replica!, /^replica-[01]$/);
+    assert.equal(ctx.report.model, 'm@v2');
+    assert.equal(ctx.report.headers['x-ratelimit-remaining-requests'], '9');
+    assert.equal(ctx.report.headers['x-autoglm-reasoning-calls'], '3');
+  });
+});
+
 describe('cancellation', () => {
   it("puts one listener on the request's signal however many samples run, and each call gets its own", async () => {
     const controller = new AbortController();
