@@ -1,8 +1,8 @@
 // The `autoglm` command as a user runs it: banner, Ctrl-C drain, one-line failures, quantize and doctor.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -102,49 +102,6 @@ describe('autoglm failures are one line', () => {
   });
 
   it('a bad setting names its flag', () => oneLine(['serve', '--parallel', '0', '--port', '0'], /invalid --parallel/));
-
-  it('a flag value that is not a number names the flag and the value', async () => {
-    await oneLine(['serve', '--parallel', 'abc', '--port', '0'], /option '--parallel <n>' argument 'abc' is invalid\. It must be a number/);
-    await oneLine(['serve', '--body-limit', 'lots', '--port', '0'], /option '--body-limit <size>' argument 'lots' is invalid\. It must be a size such as/);
-    await oneLine(['bench', '-n', 'abc'], /option '-n, --requests <n>' argument 'abc' is invalid/);
-    await oneLine(['eval', '--limit', 'ten'], /option '-n, --limit <items>' argument 'ten' is invalid/);
-  });
-
-  it('a missing index is refused before the model loads', () =>
-    oneLine(['serve', '--index', './no-index.json', '--port', '0'], /no index at \.\/no-index\.json; build one with `autoglm index add/));
-
-  it('index add of a path that does not exist', () => oneLine(['index', 'add', './missing'], /^autoglm: error: \.\/missing does not exist$/));
-});
-
-describe('autoglm index, then serve --index as the README says', () => {
-  let server: ReturnType<typeof autoglm> | undefined;
-  after(() => server?.kill('SIGKILL'));
-
-  it('index add writes ./index.json in the working directory, and serve shows it with its passages', async () => {
-    const docs = join(cacheDir, 'docs');
-    await mkdir(docs, { recursive: true });
-    await writeFile(join(docs, 'ports.md'), 'The gateway listens on port 8080 unless --port says otherwise.\n\nThe simulator listens on port 9001.\n');
-    const add = autoglm(['index', 'add', './docs']);
-    assert.equal(await add.exited, 0, add.err());
-    assert.match(add.out(), /in \.\/index\.json/);
-    assert.ok(existsSync(join(cacheDir, 'index.json')), 'the index is in the working directory');
-
-    server = autoglm(['serve', '--port', '0', '--parallel', '1', '--threads', '1', '--index', './index.json', '--body-limit', '512k']);
-    await until(() => /Ctrl-C/.test(server!.out()) || server!.exitCode !== null);
-    assert.match(server.out(), /^ {2}index {4}\.\/index\.json \(1 passage from 1 file\)$/m, server.err());
-    assert.match(server.out(), /body 512 KiB,/);
-    const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(server.out())![1]!;
-    const big = await request(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x'.repeat(600 * 1024), max_tokens: 1 }) });
-    assert.equal(big.statusCode, 413, 'a body over 512 KiB is refused');
-    await big.body.dump();
-    const rag = await request(`${url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'rag:stories260K', messages: [{ role: 'user', content: 'Which port does the simulator listen on?' }], max_tokens: 8 }),
-    });
-    assert.equal(rag.statusCode, 200);
-    const answer = (await rag.body.json()) as { reasoning?: { sources?: string[] } };
-    assert.deepEqual(answer.reasoning?.sources, ['docs/ports.md']);
-  });
 });
 
 describe('autoglm quantize and doctor', () => {

@@ -86,6 +86,13 @@ describe('autoglm serve --config, keys list, rollout status', () => {
     assert.match(missing.err(), new RegExp(`^autoglm: error: ${curl[1]!.replace(/[.]/g, '\\.')} answered: `, 'm'));
   });
 
+  it('a gateway whose rag index is missing is refused at start', async () => {
+    const config = file('rag.yaml', `database: ':memory:'\nmodels:\n  chat:\n    replicas: [{ type: sim, preset: instant }]\nreasoning:\n  retrieval: { index: ${join(dir, 'no-index.json')} }\n`);
+    const run = runCli(['serve', '--config', config, '--port', '0'], env());
+    assert.equal(await run.exited, 1, run.err());
+    assert.match(run.err(), /^autoglm: error: no index at .*no-index\.json; build one with `autoglm index add/m);
+  });
+
   it('keys list shows each key\'s name, expiry and limits', async () => {
     const database = join(dir, 'keys.db');
     const create = runCli(['keys', 'create', '--tenant', 'acme', '--name', 'ci-bot', '--expires-in-days', '30', '--limit', 'requestsPerMinute=60', '--database', database], env());
