@@ -136,6 +136,17 @@ reasoning:
     assert.equal(body.error.param, 'model');
   });
 
+  it('lists the vote as answers and counts, and every sample\'s text only with include_samples', async () => {
+    const plain = await ask('sc:large', 10, { reasoning: { samples: 4 } });
+    const votes = plain.data.reasoning!.votes!;
+    assert.equal(votes.reduce((a, v) => a + v.count, 0), 4);
+    assert.equal((plain.data.reasoning as { sample_texts?: string[] }).sample_texts, undefined);
+    const asked = await ask('sc:large', 10, { reasoning: { samples: 4, include_samples: true } });
+    const texts = (asked.data.reasoning as { sample_texts?: string[] }).sample_texts!;
+    assert.equal(texts.length, 4);
+    assert.ok(texts.includes(asked.data.choices[0]!.message.content!), 'the answer shown is one of the samples');
+  });
+
   it('leaks no abort listeners when sc@16 and auto: fan out through the gateway', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
