@@ -1,19 +1,23 @@
 // The llama side of the `autoglm` command failing as a user would want: one line that says what to do, exit 1.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { getLlamaGpuTypes } from 'node-llama-cpp';
 import { modelMirror, repoRoot, storiesPath } from '../support/server.js';
 
 let dir: string;
+const running = new Set<ChildProcess>();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'autoglm-llama-cli-'));
 });
+// A command that wrongly started serving is never left behind, whatever ended the tests.
+after(() => running.forEach((child) => child.kill('SIGKILL')));
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
 /** Runs the CLI to its end; the test model is a copy, so a command that overwrote its input harms nothing shared. */
 function autoglm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -26,7 +30,14 @@ function autoglm(args: string[]): Promise<{ code: number | null; out: string; er
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  running.add(child);
+  // Every command here should fail within seconds; one that starts serving instead is stopped, and fails its test.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  return new Promise((resolve) => child.on('exit', (code) => {
+    clearTimeout(guard);
+    running.delete(child);
+    resolve({ code, out, err });
+  }));
 }
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -69,13 +80,16 @@ describe('autoglm quantize refuses what would lose the input or cannot work', ()
 describe('autoglm serve on what this machine cannot do', () => {
   it('a GPU backend this machine lacks names the backends it has', async (t) => {
     const usable = (await getLlamaGpuTypes('supported')).map((g) => (g === false ? 'cpu' : g));
-    const missing = (['cuda', 'vulkan'] as const).find((g) => !usable.includes(g));
-    if (!missing) return t.skip('this machine runs both cuda and vulkan');
-    const run = await autoglm(['serve', '--gpu', missing, '--port', '0']);
-    assert.equal(run.code, 1, run.out);
-    const line = errorLine(run.err);
-    assert.match(line, new RegExp(`GPU backend '${missing}' is not usable on this machine \\(usable here: ${usable.join(', ')}\\)`));
-    assert.doesNotMatch(line, /NoBinaryFoundError/);
+    // cuda and vulkan have builds here but may lack drivers; metal has no build off a Mac and used to fall back to the CPU.
+    const missing = (['cuda', 'vulkan', 'metal'] as const).filter((g) => !usable.includes(g));
+    if (!missing.length) return t.skip('this machine runs every backend');
+    for (const gpu of missing) {
+      const run = await autoglm(['serve', '--gpu', gpu, '--port', '0']);
+      assert.equal(run.code, 1, `${gpu}: ${run.out}`);
+      const line = errorLine(run.err);
+      assert.match(line, new RegExp(`GPU backend '${gpu}' is not usable on this machine \\(usable here: ${usable.join(', ')}\\)`));
+      assert.doesNotMatch(line, /NoBinaryFoundError/);
+    }
   });
 
   it('an hf: model of the wrong form says the form expected', async () => {

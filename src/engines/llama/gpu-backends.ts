@@ -19,14 +19,26 @@ export async function gpuBackends(): Promise<GpuBackends> {
 
 /** llama.cpp on the chosen backend; a backend this machine cannot run is one line naming those it can. */
 export async function loadLlama(gpu: GpuChoice): Promise<Llama> {
+  let llama: Llama;
   try {
-    return await getLlama({ gpu: gpu === 'off' ? false : gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+    llama = await getLlama({ gpu: gpu === 'off' ? false : gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
   } catch (err) {
     if (!(err instanceof NoBinaryFoundError)) throw err;
-    const { usable } = await gpuBackends();
-    const choices = usable.map((b) => (b === 'cpu' ? 'off' : b));
-    throw new ModelUnavailableError(
-      `GPU backend '${gpu}' is not usable on this machine (usable here: ${usable.join(', ')}); choose --gpu ${[...choices, 'auto'].join(' | ')}`,
-    );
+    throw await unusable(gpu);
   }
+  // A backend this platform has no build of at all (metal off a Mac) comes back as the CPU: asked for by name, it is
+  // refused rather than served slower than the user expects.
+  if (gpu !== 'auto' && gpu !== 'off' && llama.gpu !== gpu) {
+    await llama.dispose();
+    throw await unusable(gpu);
+  }
+  return llama;
+}
+
+async function unusable(gpu: GpuChoice): Promise<ModelUnavailableError> {
+  const { usable } = await gpuBackends();
+  const choices = usable.map((b) => (b === 'cpu' ? 'off' : b));
+  return new ModelUnavailableError(
+    `GPU backend '${gpu}' is not usable on this machine (usable here: ${usable.join(', ')}); choose --gpu ${[...choices, 'auto'].join(' | ')}`,
+  );
 }
