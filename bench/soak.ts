@@ -1,0 +1,199 @@
+// bench:soak: 100k requests through the gateway (built, in its own process, auth and ledger on) to two `sim` replicas
+// (preset instant), 32 at a time, in 20 batches of 5k; the gateway's RSS and JS heap after each batch, a chart of both,
+// and the growth over the second half. SOAK_HEAP_SNAPSHOTS=1 also compares heap snapshots taken at half and at the end
+// (the snapshots themselves cost memory, so the RSS of that run is not comparable to a plain one).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import { Pool } from 'undici';
+import { svgChart } from '../src/report/index.js';
+import { heapGrowth } from './soak/heap-diff.js';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const BATCHES = Number(process.env.SOAK_BATCHES ?? 20);
+const BATCH = Number(process.env.SOAK_BATCH ?? 5000);
+const CONCURRENCY = 32;
+const SNAPSHOTS = process.env.SOAK_HEAP_SNAPSHOTS === '1';
+/** Growth over the second half below this (MB per 10k requests) counts as levelled off. */
+const LEVEL_MB_PER_10K = 1;
+
+const dir = mkdtempSync(join(tmpdir(), 'autoglm-soak-'));
+const mb = (bytes: number) => bytes / 2 ** 20;
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+
+function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(config, [
+    'auth: { enabled: true }',
+    `database: ${join(dir, 'soak.db')}`,
+    'tenants: { soak: {} }',
+    'models:',
+    '  chat:',
+    '    replicas:',
+    '      - { type: sim, id: a, preset: instant, outputTokens: 16 }',
+    '      - { type: sim, id: b, preset: instant, outputTokens: 16 }',
+    '',
+  ].join('\n'));
+  const flags = SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : [];
+  const child = spawn(process.execPath, [...flags, join(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], { cwd: dir, env: { ...process.env, AUTOGLM_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((res, rej) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      const url = /gateway at (http:\/\/[\d.:]+)\/v1/.exec(out)?.[1];
+      if (url) res({ child, url });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => rej(new Error(`the gateway exited with ${code}: ${out.slice(-500)}`)));
+  });
+}
+
+function createKey(): Promise<string> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'keys', 'create', '--tenant', 'soak', '--database', join(dir, 'soak.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((res, rej) => child.once('exit', (code) => (code === 0 ? res(out.trim()) : rej(new Error(`keys create failed: ${err}`)))));
+}
+
+/** Three kinds of call, each with its own text, so caches and the ledger see a stream of distinct requests. */
+function requestFor(i: number): { path: string; body: string; stream: boolean } {
+  const content = `Request ${i}: tell me about topic ${i % 997}.`;
+  if (i % 10 === 0) return { path: '/v1/chat/completions', stream: true, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }], stream: true, stream_options: { include_usage: true } }) };
+  if (i % 10 === 1) return { path: '/v1/completions', stream: false, body: JSON.stringify({ model: 'chat', prompt: content, max_tokens: 16 }) };
+  return { path: '/v1/chat/completions', stream: false, body: JSON.stringify({ model: 'chat', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], max_tokens: 16 }) };
+}
+
+async function heapUsed(): Promise<number> {
+  const res = await fetchText('/metrics');
+  return Number(/^autoglm_nodejs_heap_size_used_bytes (\S+)/m.exec(res)?.[1] ?? NaN);
+}
+
+let pool: Pool;
+async function fetchText(path: string): Promise<string> {
+  const res = await pool.request({ path, method: 'GET' });
+  return res.body.text();
+}
+
+/** Signals the gateway to write a heap snapshot and waits until it is written (the gateway answers again). */
+async function heapSnapshot(child: ChildProcess): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  child.kill('SIGUSR2');
+  let file: string | undefined;
+  while (!file) {
+    await new Promise((r) => setTimeout(r, 100));
+    file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+  }
+  await fetchText('/health');
+  return join(dir, file);
+}
+
+function asciiChart(rows: { label: string; value: number }[], unit: string): string {
+  const lo = Math.min(...rows.map((r) => r.value));
+  const hi = Math.max(...rows.map((r) => r.value));
+  // From just below the lowest value, so a few MB of difference are visible.
+  const floor = Math.max(0, lo - (hi - lo) * 0.25 - 1);
+  return rows.map((r) => `${r.label.padStart(6)} ${r.value.toFixed(1).padStart(7)} ${unit} ${'#'.repeat(Math.max(1, Math.round(((r.value - floor) / (hi - floor)) * 50)))}`).join('\n');
+}
+
+/** Least-squares slope of ys over xs. */
+function slope(xs: number[], ys: number[]): number {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const num = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
+  const den = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+async function main(): Promise<number> {
+  const { child, url } = await startGateway();
+  pool = new Pool(url, { connections: CONCURRENCY });
+  const key = await createKey();
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const failures = new Map<string, number>();
+  const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+  const samples: { requests: number; rss: number; heap: number; rps: number }[] = [{ requests: 0, rss: rssOf(child.pid!), heap: await heapUsed(), rps: 0 }];
+  const snapshots: string[] = [];
+  const bar = new SingleBar({ format: 'bench:soak [{bar}] {value}/{total} requests | RSS {rss} MB | heap {heap} MB | {rps} req/s', stream: process.stderr }, Presets.shades_classic);
+  bar.start(BATCHES * BATCH, 0, { rss: mb(samples[0]!.rss).toFixed(0), heap: mb(samples[0]!.heap).toFixed(0), rps: '-' });
+  let next = 0;
+  try {
+    for (let batch = 1; batch <= BATCHES; batch++) {
+      const end = batch * BATCH;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next < end) {
+          const { path, body, stream } = requestFor(next++);
+          try {
+            const res = await pool.request({ path, method: 'POST', headers, body });
+            const text = await res.body.text();
+            if (res.statusCode !== 200) fail(`${res.statusCode}: ${text.slice(0, 120)}`);
+            else if (stream && !text.trimEnd().endsWith('data: [DONE]')) fail('a stream that did not end with [DONE]');
+          } catch (err) {
+            fail((err as Error).message);
+          }
+          bar.increment();
+        }
+      }));
+      const rps = BATCH / ((performance.now() - started) / 1000);
+      const sample = { requests: end, rss: rssOf(child.pid!), heap: await heapUsed(), rps };
+      samples.push(sample);
+      bar.update({ rss: mb(sample.rss).toFixed(0), heap: mb(sample.heap).toFixed(0), rps: rps.toFixed(0) });
+      if (SNAPSHOTS && (batch === Math.floor(BATCHES / 2) || batch === BATCHES)) snapshots.push(await heapSnapshot(child));
+    }
+  } finally {
+    bar.stop();
+    await pool.close();
+    child.kill('SIGINT');
+  }
+
+  const rows = samples.slice(1);
+  console.log(`\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after each batch of ${BATCH}`);
+  console.log(`start: RSS ${mb(samples[0]!.rss).toFixed(1)} MB, heap ${mb(samples[0]!.heap).toFixed(1)} MB\n`);
+  console.log('RSS');
+  console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.rss) })), 'MB'));
+  console.log('\nJS heap used');
+  console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.heap) })), 'MB'));
+  console.log(`\nthroughput: ${Math.min(...rows.map((s) => s.rps)).toFixed(0)}-${Math.max(...rows.map((s) => s.rps)).toFixed(0)} req/s per batch`);
+
+  const out = join(repoRoot, 'test-output');
+  mkdirSync(out, { recursive: true });
+  const svg = join(out, 'soak-rss.svg');
+  writeFileSync(svg, svgChart({
+    title: `Gateway memory over ${BATCHES * BATCH / 1000}k requests`, xLabel: 'requests (thousands)', yLabel: 'MB', yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
+    series: [{ name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) }, { name: 'JS heap used', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) }],
+  }));
+  console.log(`chart: ${svg}`);
+
+  const half = rows.slice(Math.floor(rows.length / 2) - 1);
+  const per10k = (values: number[]) => slope(half.map((s) => s.requests / 10_000), values);
+  const rssGrowth = mb(half[half.length - 1]!.rss - half[0]!.rss);
+  const rssSlope = per10k(half.map((s) => mb(s.rss)));
+  const heapSlope = per10k(half.map((s) => mb(s.heap)));
+  console.log(`\nsecond half (${half[0]!.requests / 1000}k -> ${half[half.length - 1]!.requests / 1000}k requests): RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MB, ` +
+    `${rssSlope.toFixed(2)} MB per 10k requests (least squares); JS heap ${heapSlope.toFixed(2)} MB per 10k requests`);
+  const levelled = rssSlope <= LEVEL_MB_PER_10K;
+  console.log(levelled ? `RSS levels off (<= ${LEVEL_MB_PER_10K} MB per 10k requests)` : `RSS keeps growing (> ${LEVEL_MB_PER_10K} MB per 10k requests)${SNAPSHOTS ? '' : ': run again with SOAK_HEAP_SNAPSHOTS=1 to see what grows'}`);
+
+  if (snapshots.length === 2) {
+    console.log(`\nheap growth between the snapshots at ${BATCHES * BATCH / 2000}k and ${BATCHES * BATCH / 1000}k requests (${snapshots.join(', ')}):`);
+    for (const g of heapGrowth(snapshots[0]!, snapshots[1]!)) console.log(`  ${(g.bytes / 1024).toFixed(0).padStart(8)} KB  ${String(g.count).padStart(8)} objects  ${g.name}`);
+  }
+  if (failures.size > 0) {
+    console.log('\nfailed requests:');
+    for (const [why, n] of failures) console.log(`  ${n} x ${why}`);
+    console.error(`bench:soak: ${[...failures.values()].reduce((a, b) => a + b, 0)} requests failed`);
+    return 1;
+  }
+  if (!levelled) {
+    console.error(`bench:soak: the gateway's RSS grew ${rssSlope.toFixed(2)} MB per 10k requests over the second half`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main();
