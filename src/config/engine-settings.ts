@@ -33,6 +33,14 @@ export const serverSettingsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8080),
   bodyLimitBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Largest request body accepted (413 above)'),
   drainSeconds: z.number().min(0).default(30).describe('How long shutdown waits for in-flight requests'),
+  // Slow and hostile clients: each one holds a socket and memory, so every phase of a request has a deadline.
+  headersTimeoutSeconds: z.number().positive().default(10).describe("A request's headers must have arrived this long after its first byte (408 after)"),
+  bodyTimeoutSeconds: z.number().positive().default(30).describe("A request's body must have arrived this long after its headers (408 after, then the connection closes)"),
+  keepAliveTimeoutSeconds: z.number().positive().default(5).describe('Idle keep-alive connections are closed after this long'),
+  maxConnections: z.number().int().min(1).default(4096).describe('Open connections accepted at once; more are refused at once'),
+  maxHeaderBytes: z.number().int().min(1024).default(16 * 1024).describe("Largest request header section accepted (431 above)"),
+  streamStallSeconds: z.number().positive().default(60).describe('A stream whose client reads nothing for this long is cut, freeing its sequence'),
+  streamQueueLimitBytes: z.number().int().min(1).default(8 * 1024 * 1024).describe('A stream with more than this waiting for a slow client is cut'),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -1,8 +1,9 @@
-// The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics and the wire-format routes.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+// The HTTP server: fastify with OpenAI-shaped errors, request ids, metrics, access logs and the wire-format routes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import { AutoglmError, modelNotFound, type CallReport, type ChatModel, type ModelInfo } from '../core/index.js';
+import { modelNotFound, type ChatModel, type ModelInfo } from '../core/index.js';
+import { serverSettingsSchema, type ServerSettings } from '../config/index.js';
 import { boundOnce, type ServerMetrics } from '../observability/index.js';
 import { parseStrategyModel, unknownStrategyPrefix } from '../reasoning/index.js';
 import type { ReleaseManager } from '../router/index.js';
@@ -14,8 +15,12 @@ import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
 import { websocketRoutes } from './routes/websocket.js';
-import { errorHeaders, fromFastifyError } from './http-errors.js';
-import { inferenceRoutes } from './routes/openai-inference.js';
+import { logExchange, pathOf, type Exchange } from './access-log.js';
+import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
+import { answerErrors, replyWithError } from './fastify-errors.js';
+import { fromFastifyError, modelLoading, sendError, shuttingDown } from './http-errors.js';
+import { INFERENCE_PATHS, inferenceRoutes } from './routes/openai-inference.js';
+import { RouteTable } from './route-table.js';
 import { requestIdOf } from './streaming.js';
 
 /** What the routes serve. `model` is undefined while the engine is still loading (ready = false). */
@@ -52,47 +57,86 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
-    /** What the layers reported while serving this request: its headers go out with errors too. */
-    callReport?: CallReport;
+    /**
+     * What this request did, for its access-log line; the layers' report in it (`exchange.report`) holds headers that
+     * go out with errors too.
+     */
+    exchange: Exchange;
   }
 }
 
-/** Idle keep-alive connections stay open this long (fastify's default). */
-const KEEP_ALIVE_MS = 72_000;
-const REQUEST_TIMEOUT_MS = 30_000;
-
 export interface AppOptions {
   state: ServingState;
-  bodyLimitBytes: number;
+  /** Limits and deadlines; what is left out takes its default. */
+  server?: Partial<ServerSettings>;
   logger?: FastifyBaseLogger;
 }
 
-export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): Promise<FastifyInstance> {
+/** A request declares a body with a length or a chunked encoding; only those get a body deadline. */
+const hasBody = (req: IncomingMessage) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
+export async function buildApp({ state, server, logger }: AppOptions): Promise<FastifyInstance> {
+  const settings = serverSettingsSchema.parse(server ?? {});
   const requests = boundOnce((route, status) => state.metrics.requests.labels(route, status));
   const count = (route: string, status: number) => requests(route, String(status)).inc();
-  // The inference routes answer on node:http before fastify sees the request (see openai-inference.ts); they are
-  // bound once the app (and its logger) exists.
+  const bodies = new BodyDeadlines(settings.bodyTimeoutSeconds);
+  const routes = new RouteTable();
+  let closing = false;
+  // The inference routes answer on node:http before fastify sees the request (see openai-inference.ts); they and the
+  // socket-level error answers are bound once the app (and its logger) exists.
   let inference: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  let answerClientError: ReturnType<typeof clientErrorAnswerer> | undefined;
+
+  /** Request id, body deadline, metrics and the access-log line, for every request fastify serves. */
+  const track = (request: FastifyRequest, reply: FastifyReply) => {
+    const res = reply.raw;
+    res.setHeader('x-request-id', String(request.id));
+    const route = request.routeOptions.url;
+    const exchange: Exchange = { id: String(request.id), method: request.method, route: route ?? pathOf(request.url), started: performance.now(), headers: request.headers };
+    request.exchange = exchange;
+    if (hasBody(request.raw)) bodies.watch(res);
+    // On close, so hijacked streams and aborted requests are counted and logged too.
+    res.once('close', () => {
+      bodies.done(res);
+      count(route ?? 'unmatched', res.statusCode);
+      logExchange(app.log, exchange, res);
+    });
+  };
+
   const app = Fastify({
     loggerInstance: logger,
-    bodyLimit: bodyLimitBytes,
+    // fastify's own two lines per request give way to the access log's one.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: settings.bodyLimitBytes,
     genReqId: (req) => requestIdOf(req.headers),
-    serverFactory: (handler) => {
-      const server = createServer((req, res) => {
-        if (!inference?.(req, res)) handler(req, res);
-      });
-      server.keepAliveTimeout = KEEP_ALIVE_MS;
-      // A client that trickles its body is cut off instead of holding a connection forever.
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
-      return server;
+    // Shutting down is answered in front of fastify, in the same shape for every route.
+    return503OnClosing: false,
+    frameworkErrors: (err, request, reply) => {
+      track(request, reply);
+      replyWithError(request, reply, fromFastifyError(err));
     },
+    clientErrorHandler: (err, socket) => answerClientError?.(err, socket),
+    serverFactory: (handler) => guardedServer(settings, (req, res) => {
+      if (closing) sendError(res, shuttingDown(), undefined, true);
+      else if (!inference?.(req, res)) handler(req, res);
+    }),
   });
-  inference = inferenceRoutes({ state, bodyLimitBytes, log: app.log, count });
+  answerClientError = clientErrorAnswerer(settings, app.log);
+  inference = inferenceRoutes({ state, settings, bodies, log: app.log, count });
+  for (const path of INFERENCE_PATHS) routes.add('POST', path);
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    bodies.close();
+    done();
+  });
   // A callback hook, not an async one: it runs on every request and needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.raw.setHeader('x-request-id', String(request.id));
-    // Counted on close, so hijacked streams and aborted requests are counted too.
-    reply.raw.once('close', () => count(request.routeOptions.url ?? 'unmatched', reply.raw.statusCode));
+    track(request, reply);
     done();
   });
 
@@ -101,34 +145,19 @@ export async function buildApp({ state, bodyLimitBytes, logger }: AppOptions): P
     const scope = request.routeOptions.config.scope;
     if (!scope || !state.tenancy) return done();
     try {
-      request.principal = state.tenancy.principal(request.headers.authorization, scope);
+      request.principal = request.exchange.principal = state.tenancy.principal(request.headers.authorization, scope);
       done();
     } catch (err) {
       done(err as Error);
     }
   });
 
-  app.setErrorHandler((err: FastifyError | AutoglmError, request, reply) => {
-    // A client that hung up mid-request is not a server failure, and there is no one left to answer.
-    if (reply.raw.destroyed || request.raw.socket?.destroyed) {
-      request.log.debug({ reqId: request.id }, 'client went away before the answer');
-      return;
-    }
-    const error = err instanceof AutoglmError ? err : fromFastifyError(err);
-    if (error.status >= 500) request.log.error({ err }, 'request failed');
-    return reply.code(error.status).headers(errorHeaders(error, request.callReport?.headers)).send(error.toJSON());
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const error = new AutoglmError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${request.method} ${request.url}.`);
-    return reply.code(404).send(error.toJSON());
-  });
-
-  await app.register(websocket, { options: { maxPayload: bodyLimitBytes } });
+  answerErrors(app, routes);
+  await app.register(websocket, { options: { maxPayload: settings.bodyLimitBytes } });
   await app.register(healthRoutes(state));
   await app.register(openAIRoutes(state));
   await app.register(inferRoutes(state));
-  await app.register(websocketRoutes(state));
+  await app.register(websocketRoutes(state, settings.streamQueueLimitBytes));
   await app.register(adminRoutes(state));
   await app.register(uiRoutes);
   return app;
@@ -149,7 +178,7 @@ function servedIds(model: ChatModel): Set<string> {
 /** The model for a request, or the reason it cannot be served right now. */
 export function servingModel(state: ServingState, name: string | undefined): ChatModel {
   const model = state.model;
-  if (!model) throw new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
+  if (!model) throw modelLoading();
   // `sc:glm-4` is glm-4 with a reasoning strategy.
   const ids = servedIds(model);
   if (name !== undefined && !ids.has(name) && !ids.has(parseStrategyModel(name).model)) {

@@ -59,7 +59,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const metrics = new ServerMetrics(gauges);
   const tenancy = await Tenancy.open(options.tenancy);
   const state: ServingState = { metrics, inflight: new Set(), tenancy };
-  const app = await buildApp({ state, bodyLimitBytes: settings.bodyLimitBytes, logger: options.logger });
+  const app = await buildApp({ state, server: settings, logger: options.logger });
   await options.routes?.(app, state);
   let served: T;
   try {

@@ -1,7 +1,7 @@
 // Running a ChatModel call for one HTTP request: cancellation on disconnect, first chunk before headers, SSE out.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
+import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
 import type { Principal } from '../tenancy/index.js';
 import { newId, type StreamEncoder } from './openai-wire.js';
 
@@ -101,20 +101,54 @@ export async function* chunksOf(opened: OpenedStream): AsyncGenerator<ChatChunk>
   }
 }
 
-function drained(res: ServerResponse): Promise<void> {
+/** How long a stream may wait on a client that stopped reading, and how much may queue for it meanwhile. */
+export interface StreamLimits {
+  stallMs: number;
+  queueLimitBytes: number;
+}
+
+/** What a stream ended with, for the access log: the usage it reported and the error it ended with, if any. */
+export interface StreamOutcome {
+  usage?: Usage;
+  /** An AutoglmError, or whatever a bug threw. */
+  error?: unknown;
+}
+
+/** Streams cut because their client stopped reading: the access log tells them from clients that hung up. */
+export const cutForSlowReading = new WeakSet<ServerResponse>();
+
+/**
+ * Ends a stream whose client stopped reading. Destroying the response closes the connection, whose controller then
+ * aborts the call: the engine frees the sequence, a remote engine its upstream request.
+ */
+function cutSlowReader(res: ServerResponse): void {
+  cutForSlowReading.add(res);
+  res.destroy();
+}
+
+/** Resolves when the socket drains or closes; a client that takes longer than `stallMs` to drain it is cut. */
+function drainedWithin(res: ServerResponse, stallMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(stalled);
       res.off('drain', done);
       res.off('close', done);
       resolve();
     };
+    const stalled = setTimeout(() => {
+      cutSlowReader(res);
+      done();
+    }, stallMs);
     res.once('drain', done);
     res.once('close', done);
   });
 }
 
-/** Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event. */
-export async function writeSse(res: ServerResponse, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
+/**
+ * Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event.
+ * The usage and the error it ended with go to `outcome`.
+ */
+export async function writeSse(res: ServerResponse, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string>, limits: StreamLimits, outcome: StreamOutcome): Promise<void> {
   res.writeHead(200, {
     ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
@@ -135,8 +169,11 @@ export async function writeSse(res: ServerResponse, opened: OpenedStream, encode
     if (!buffered || res.destroyed) return;
     const ok = res.write(buffered);
     buffered = '';
-    // Respect a slow reader: stop pulling tokens until the socket drains instead of buffering a whole generation.
-    if (!ok) backpressure = drained(res).then(() => { backpressure = undefined; });
+    if (ok) return;
+    // Respect a slow reader: stop pulling tokens until the socket drains instead of buffering a whole generation;
+    // one that lets too much queue up, or does not drain in time, is cut.
+    if (res.writableLength > limits.queueLimitBytes) cutSlowReader(res);
+    else backpressure ??= drainedWithin(res, limits.stallMs).then(() => { backpressure = undefined; });
   };
   const send = async (data: string) => {
     buffered += `data: ${data}\n\n`;
@@ -152,15 +189,21 @@ export async function writeSse(res: ServerResponse, opened: OpenedStream, encode
   try {
     for await (const chunk of chunksOf(opened)) {
       if (signal.aborted || res.destroyed) break;
-      if (chunk.type === 'error' && chunk.error.code === CONNECTION_DROPPED) {
-        res.destroy();
-        break;
+      if (chunk.type === 'usage') outcome.usage = chunk.usage;
+      else if (chunk.type === 'error') {
+        outcome.error = chunk.error;
+        if (chunk.error.code === CONNECTION_DROPPED) {
+          res.destroy();
+          break;
+        }
       }
       for (const wire of encoder.encode(chunk)) await send(wire);
     }
   } catch (err) {
-    if (toAutoglmError(err).code === CONNECTION_DROPPED) res.destroy();
-    if (!res.destroyed) await send(JSON.stringify(toAutoglmError(err).toJSON()));
+    const error = toAutoglmError(err);
+    outcome.error = err;
+    if (error.code === CONNECTION_DROPPED) res.destroy();
+    if (!res.destroyed) await send(JSON.stringify(error.toJSON()));
   } finally {
     await opened.rest.return?.();
   }

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+import { until } from '../support/processes.js';
 
 describe('client hang-ups', () => {
   const lines: { level: number; msg: string }[] = [];
@@ -29,9 +30,12 @@ models:
     const body = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] });
     const gone = new AbortController();
     const abandoned = request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: gone.signal });
-    setTimeout(() => gone.abort(), 50);
+    // Hung up once the call is running (a fixed delay loses the race on a busy machine), then wait for it to end.
+    const outstanding = () => gateway.served.runtime.replicaStatus()[0]!.outstanding;
+    await until(() => outstanding() === 1, 20_000, 5);
+    gone.abort();
     await assert.rejects(abandoned);
-    await new Promise((r) => setTimeout(r, 400));
+    await until(() => outstanding() === 0, 20_000);
     const next = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(next.statusCode, 200);
     await next.body.dump();

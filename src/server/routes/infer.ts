@@ -11,10 +11,12 @@ export const inferRoutes = (state: ServingState): FastifyPluginAsync => async (a
     const started = performance.now();
     const body = parseBody(inferBody, request.body);
     const req = chatRequestFromInfer(body, state.defaultModel ?? '');
+    request.exchange.model = req.model;
     const model = servingModel(state, req.model);
     const ctx = callContext(request, request.raw.socket, reply.raw, state.inflight);
-    request.callReport = ctx.report;
+    request.exchange.report = ctx.report;
     const result = await complete(model, req, ctx);
+    request.exchange.usage = result.usage;
     reply.headers(ctx.report.headers);
     const choice = result.choices[0];
     return {

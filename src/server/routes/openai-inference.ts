@@ -6,13 +6,15 @@
 // stays on fastify; both share the same errors, request ids, auth, metrics and call contexts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { complete, invalidRequest, toAutoglmError, type AutoglmError, type ChatCompletion, type ChatRequest } from '../../core/index.js';
-import type { Principal } from '../../tenancy/index.js';
+import { complete, toAutoglmError, type ChatCompletion, type ChatRequest } from '../../core/index.js';
+import type { ServerSettings } from '../../config/index.js';
+import { logExchange, type Exchange } from '../access-log.js';
 import { servingModel, type ServingState } from '../app.js';
-import { invalidJson, requestTooLarge, sendError, unsupportedMediaType } from '../http-errors.js';
+import type { BodyDeadlines } from '../client-guards.js';
+import { emptyBody, invalidJson, requestTooLarge, sendError, unsupportedMediaType } from '../http-errors.js';
 import { chatCompletionToWire, chatStreamEncoder, completionStreamEncoder, textCompletionToWire, type StreamEncoder } from '../openai-wire.js';
 import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
-import { callContext, openStream, requestIdOf, writeSse, type Caller } from '../streaming.js';
+import { callContext, openStream, requestIdOf, writeSse, type StreamLimits } from '../streaming.js';
 
 /** One endpoint: how its body becomes a call, and how the answer is written. */
 interface Endpoint {
@@ -53,12 +55,25 @@ const ENDPOINTS = new Map<string, Endpoint>([
   }],
 ]);
 
+/** The paths answered here (POST only): fastify's route table learns them, to answer other methods with 405. */
+export const INFERENCE_PATHS = [...ENDPOINTS.keys()];
+
 export interface InferenceRouteOptions {
   state: ServingState;
-  bodyLimitBytes: number;
+  settings: Pick<ServerSettings, 'bodyLimitBytes' | 'streamStallSeconds' | 'streamQueueLimitBytes'>;
+  /** The server's body deadlines: a body that does not arrive in time is answered 408 from there. */
+  bodies: BodyDeadlines;
   log: FastifyBaseLogger;
   /** Counts a finished request by route and status (the same counter fastify's routes feed). */
   count(route: string, status: number): void;
+}
+
+/** What serving one request needs besides the request, bound once per server. */
+interface Served {
+  state: ServingState;
+  bodyLimitBytes: number;
+  bodies: BodyDeadlines;
+  limits: StreamLimits;
 }
 
 /**
@@ -66,31 +81,43 @@ export interface InferenceRouteOptions {
  * A request it takes is answered here, whatever happens: an error becomes a 4xx/5xx in OpenAI's shape.
  */
 export function inferenceRoutes(options: InferenceRouteOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { state, settings, bodies, log, count } = options;
+  const served: Served = {
+    state, bodyLimitBytes: settings.bodyLimitBytes, bodies,
+    limits: { stallMs: settings.streamStallSeconds * 1000, queueLimitBytes: settings.streamQueueLimitBytes },
+  };
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const endpoint = ENDPOINTS.get(query < 0 ? url : url.slice(0, query));
     if (!endpoint) return false;
-    const id = requestIdOf(req.headers);
-    res.setHeader('x-request-id', id);
-    res.once('close', () => options.count(endpoint.route, res.statusCode));
-    void serve(options, endpoint, req, res, id);
+    // The exchange is also the call's caller: one object per request for both.
+    const exchange: Exchange = { id: requestIdOf(req.headers), method: 'POST', route: endpoint.route, started: performance.now(), headers: req.headers };
+    res.setHeader('x-request-id', exchange.id);
+    bodies.watch(res);
+    res.once('close', () => {
+      bodies.done(res);
+      count(endpoint.route, res.statusCode);
+      logExchange(log, exchange, res);
+    });
+    void serve(served, endpoint, exchange, req, res);
     return true;
   };
 }
 
-async function serve({ state, bodyLimitBytes, log }: InferenceRouteOptions, endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-  let reported: Record<string, string> | undefined;
+async function serve({ state, bodyLimitBytes, bodies, limits }: Served, endpoint: Endpoint, exchange: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const principal: Principal | undefined = state.tenancy?.principal(req.headers.authorization, 'inference');
+    exchange.principal = state.tenancy?.principal(req.headers.authorization, 'inference');
     const call = endpoint.call(await readBody(req, bodyLimitBytes));
+    bodies.done(res);
+    exchange.model = call.req.model;
     const model = servingModel(state, call.req.model);
-    const caller: Caller = { id, headers: req.headers, principal };
-    const ctx = callContext(caller, req.socket, res, state.inflight);
-    reported = ctx.report.headers;
+    const ctx = callContext(exchange, req.socket, res, state.inflight);
+    exchange.report = ctx.report;
     if (!call.req.stream) {
       const result = await complete(model, call.req, ctx);
+      exchange.usage = result.usage;
       const wire = call.whole(result, ctx.report.model ?? call.req.model);
       // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore.
       const json = JSON.stringify(ctx.report.reasoning ? { ...wire, reasoning: ctx.report.reasoning } : wire);
@@ -99,16 +126,12 @@ async function serve({ state, bodyLimitBytes, log }: InferenceRouteOptions, endp
       return;
     }
     const opened = await openStream(model, call.req, ctx);
-    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model), ctx.signal, ctx.report.headers);
+    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model), ctx.signal, ctx.report.headers, limits, exchange);
   } catch (err) {
-    // A client that hung up mid-request is not a server failure, and there is no one left to answer.
-    if (res.destroyed || req.socket.destroyed) {
-      log.debug({ reqId: id }, 'client went away before the answer');
-      return;
-    }
-    const error: AutoglmError = toAutoglmError(err);
-    if (error.status >= 500) log.error({ err, reqId: id }, 'request failed');
-    sendError(res, error, reported);
+    // The access line logs it (a bug with what it threw, for its stack); a client that hung up is not answered.
+    exchange.error = err;
+    if (res.destroyed || req.socket.destroyed) return;
+    sendError(res, toAutoglmError(err), exchange.report?.headers);
   }
 }
 
@@ -147,7 +170,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
     req.once('end', () => {
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
       if (kind === 'text') return resolve(text);
-      if (text.length === 0) return reject(invalidRequest("The request body is empty; send a JSON object with 'Content-Type: application/json'.", null, 'invalid_json'));
+      if (text.length === 0) return reject(emptyBody());
       try {
         resolve(JSON.parse(text));
       } catch (err) {

@@ -25,7 +25,8 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
   return { req: { ...chatRequestFromChat(parsed), stream: true }, encoder: chatStreamEncoder({ model: parsed.model, includeUsage }) };
 }
 
-export const websocketRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
+/** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
+export const websocketRoutes = (state: ServingState, queueLimitBytes: number): FastifyPluginAsync => async (app) => {
   app.get('/v1/ws', { websocket: true, config: { scope: 'inference' } }, (socket: WebSocket, request) => {
     const closed = new AbortController();
     state.inflight.add(closed);
@@ -34,7 +35,9 @@ export const websocketRoutes = (state: ServingState): FastifyPluginAsync => asyn
       closed.abort(new Error('client disconnected'));
     });
     const send = (data: string | object) => {
-      if (socket.readyState === socket.OPEN) socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+      if (socket.readyState !== socket.OPEN) return;
+      socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+      if (socket.bufferedAmount > queueLimitBytes) socket.terminate();
     };
     // One request at a time per socket, in the order sent, so replies never interleave.
     let queue = Promise.resolve();
