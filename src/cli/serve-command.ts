@@ -1,13 +1,12 @@
 // `autoglm serve`: one command from a GGUF file to an OpenAI-compatible API.
 import { statSync } from 'node:fs';
-import type { Command } from 'commander';
-import pino from 'pino';
-import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverSettingsSchema, type EngineSettingsInput } from '../config/index.js';
+import { Option, type Command } from 'commander';
+import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverSettingsSchema, type EngineSettingsInput, type ServerSettings } from '../config/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
-import { serveGateway, serveModel, type RunningServer, type ServedModels } from '../server/index.js';
+import { LOG_FORMATS, serveGateway, serveModel, serverLogger as createServerLogger, type LogFormat, type RunningServer, type ServedModels } from '../server/index.js';
 import { fail } from './errors.js';
 import { indexSummary } from './index-command.js';
-import { anyNumber, byteSize, formatBytes } from './number-options.js';
+import { anyNumber, byteSize, formatBytes, positiveInteger, positiveNumber } from './number-options.js';
 import { handleShutdown } from './shutdown.js';
 
 interface ServeFlags {
@@ -31,7 +30,15 @@ interface ServeFlags {
   redis?: string;
   cache?: boolean;
   index?: string;
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  keepAliveTimeout?: number;
+  maxConnections?: number;
+  maxHeaderSize?: number;
+  streamStallTimeout?: number;
+  streamQueueLimit?: number;
   logLevel: string;
+  logFormat?: LogFormat;
 }
 
 export function registerServe(program: Command): void {
@@ -58,7 +65,15 @@ export function registerServe(program: Command): void {
     .option('--redis <url>', 'share limits and the cache with other processes through Redis')
     .option('--cache', 'cache answers to deterministic requests (temperature 0 or a seed)')
     .option('--index <file>', 'document index for the rag strategy (made by `autoglm index add`)')
-    .option('--log-level <level>', 'fatal | error | warn | info | debug', 'warn')
+    .option('--headers-timeout <s>', "seconds a request's headers have to arrive (default 10; 408 after)", positiveNumber)
+    .option('--body-timeout <s>', "seconds a request's body has to arrive after its headers (default 30; 408 after)", positiveNumber)
+    .option('--keep-alive-timeout <s>', 'seconds an idle keep-alive connection stays open (default 5)', positiveNumber)
+    .option('--max-connections <n>', 'open connections accepted at once; more are refused (default 4096)', positiveInteger)
+    .option('--max-header-size <size>', 'largest header section accepted (default 16 KiB; 431 above)', byteSize)
+    .option('--stream-stall-timeout <s>', 'seconds a stream waits on a client that reads nothing before it is cut (default 60)', positiveNumber)
+    .option('--stream-queue-limit <size>', 'bytes a stream may queue for a slow client before it is cut (default 8 MiB)', byteSize)
+    .option('--log-level <level>', 'fatal | error | warn | info (one line per request) | debug', 'warn')
+    .addOption(new Option('--log-format <format>', 'json, or pretty: one readable line per event (default: pretty on a terminal)').choices(LOG_FORMATS))
     .action(async (flags: ServeFlags) => {
       try {
         await runServe(flags);
@@ -69,10 +84,20 @@ export function registerServe(program: Command): void {
 }
 
 /** Logs to stderr (stdout carries the banner) and keeps serving through a bug in one request's handling. */
-function serverLogger(level: string) {
-  const logger = pino({ level }, pino.destination(2));
+function serverLogger(level: string, format: LogFormat | undefined) {
+  const logger = createServerLogger(level, format);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   return logger;
+}
+
+/** The server settings given as flags; the others keep the config file's value, or the default. */
+function serverFlags(flags: ServeFlags): Partial<ServerSettings> {
+  return Object.fromEntries(Object.entries({
+    host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds,
+    headersTimeoutSeconds: flags.headersTimeout, bodyTimeoutSeconds: flags.bodyTimeout, keepAliveTimeoutSeconds: flags.keepAliveTimeout,
+    maxConnections: flags.maxConnections, maxHeaderBytes: flags.maxHeaderSize,
+    streamStallSeconds: flags.streamStallTimeout, streamQueueLimitBytes: flags.streamQueueLimit,
+  }).filter(([, v]) => v !== undefined));
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -90,9 +115,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
     chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
   };
   const engine = engineSettingsSchema.parse(engineInput);
-  const server = serverSettingsSchema.parse({ host: flags.host ?? '127.0.0.1', port: flags.port ?? 8080, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds });
+  const server = serverSettingsSchema.parse(serverFlags(flags));
   process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
-  const logger = serverLogger(flags.logLevel);
+  const logger = serverLogger(flags.logLevel, flags.logFormat);
   const tenancy = { auth: { enabled: Boolean(flags.auth) }, database: flags.database, redis: flags.redis, cache: flags.cache ? {} : undefined };
   const reasoning = reasoningConfigSchema.parse(flags.index ? { retrieval: { index: flags.index } } : {});
   // A missing index is refused before the model loads, rather than served as a rag with no sources.
@@ -105,10 +130,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
 async function runGateway(flags: ServeFlags): Promise<void> {
   const config = await loadGatewayConfig(flags.config!);
   const index = config.reasoning.retrieval ? indexSummary(config.reasoning.retrieval.index) : undefined;
-  const overrides = Object.fromEntries(
-    Object.entries({ host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds }).filter(([, v]) => v !== undefined),
-  );
-  const logger = serverLogger(flags.logLevel);
+  const overrides = serverFlags(flags);
+  const logger = serverLogger(flags.logLevel, flags.logFormat);
   process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
   const configOverrides = { ...(flags.auth ? { auth: { enabled: true } } : {}), ...(flags.database ? { database: flags.database } : {}), ...(flags.redis ? { redis: flags.redis } : {}) };
   const running = await serveGateway({ ...config, ...configOverrides }, { logger, serverOverrides: overrides, configPath: flags.config, watch: true });
