@@ -1,15 +1,17 @@
 // bench:soak: 100k requests through the gateway (built, in its own process, auth and ledger on) to two `sim` replicas
-// (preset instant), 32 at a time, in 20 batches of 5k; the gateway's RSS and JS heap after each batch, a chart of both,
-// and the growth over the second half. SOAK_HEAP_SNAPSHOTS=1 also compares heap snapshots taken at half and at the end
-// (the snapshots themselves cost memory, so the RSS of that run is not comparable to a plain one).
+// (preset instant), 32 at a time, in 20 batches of 5k; after each batch a full GC in the gateway (over the DevTools
+// protocol), then its RSS and JS heap, a chart of both, and the growth over the second half. SOAK_HEAP_SNAPSHOTS=1
+// also compares heap snapshots taken at half and at the end (a snapshot costs memory itself, so the RSS of such a run
+// is not comparable to a plain one).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Pool } from 'undici';
 import { svgChart } from '../src/report/index.js';
 import { heapGrowth } from './soak/heap-diff.js';
+import { Inspector } from './soak/inspector.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const BATCHES = Number(process.env.SOAK_BATCHES ?? 20);
@@ -23,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'autoglm-soak-'));
 const mb = (bytes: number) => bytes / 2 ** 20;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 
-function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+function startGateway(): Promise<{ child: ChildProcess; url: string; inspector: string }> {
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, [
     'auth: { enabled: true }',
@@ -36,14 +38,14 @@ function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     '      - { type: sim, id: b, preset: instant, outputTokens: 16 }',
     '',
   ].join('\n'));
-  const flags = SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : [];
-  const child = spawn(process.execPath, [...flags, join(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], { cwd: dir, env: { ...process.env, AUTOGLM_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', join(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], { cwd: dir, env: { ...process.env, AUTOGLM_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((res, rej) => {
     const onData = (d: Buffer) => {
       out += d;
       const url = /gateway at (http:\/\/[\d.:]+)\/v1/.exec(out)?.[1];
-      if (url) res({ child, url });
+      const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
+      if (url && inspector) res({ child, url, inspector });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -68,29 +70,7 @@ function requestFor(i: number): { path: string; body: string; stream: boolean } 
   return { path: '/v1/chat/completions', stream: false, body: JSON.stringify({ model: 'chat', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], max_tokens: 16 }) };
 }
 
-async function heapUsed(): Promise<number> {
-  const res = await fetchText('/metrics');
-  return Number(/^autoglm_nodejs_heap_size_used_bytes (\S+)/m.exec(res)?.[1] ?? NaN);
-}
-
 let pool: Pool;
-async function fetchText(path: string): Promise<string> {
-  const res = await pool.request({ path, method: 'GET' });
-  return res.body.text();
-}
-
-/** Signals the gateway to write a heap snapshot and waits until it is written (the gateway answers again). */
-async function heapSnapshot(child: ChildProcess): Promise<string> {
-  const before = new Set(readdirSync(dir));
-  child.kill('SIGUSR2');
-  let file: string | undefined;
-  while (!file) {
-    await new Promise((r) => setTimeout(r, 100));
-    file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
-  }
-  await fetchText('/health');
-  return join(dir, file);
-}
 
 function asciiChart(rows: { label: string; value: number }[], unit: string): string {
   const lo = Math.min(...rows.map((r) => r.value));
@@ -110,13 +90,19 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 async function main(): Promise<number> {
-  const { child, url } = await startGateway();
+  const { child, url, inspector: inspectorUrl } = await startGateway();
   pool = new Pool(url, { connections: CONCURRENCY });
+  const inspector = await Inspector.connect(inspectorUrl);
+  /** Memory at the same point of every batch: after a full GC. */
+  const measure = async () => {
+    const heap = await inspector.heapAfterGc();
+    return { rss: rssOf(child.pid!), heap };
+  };
   const key = await createKey();
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   const failures = new Map<string, number>();
   const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
-  const samples: { requests: number; rss: number; heap: number; rps: number }[] = [{ requests: 0, rss: rssOf(child.pid!), heap: await heapUsed(), rps: 0 }];
+  const samples: { requests: number; rss: number; heap: number; rps: number }[] = [{ requests: 0, ...(await measure()), rps: 0 }];
   const snapshots: string[] = [];
   const bar = new SingleBar({ format: 'bench:soak [{bar}] {value}/{total} requests | RSS {rss} MB | heap {heap} MB | {rps} req/s', stream: process.stderr }, Presets.shades_classic);
   bar.start(BATCHES * BATCH, 0, { rss: mb(samples[0]!.rss).toFixed(0), heap: mb(samples[0]!.heap).toFixed(0), rps: '-' });
@@ -140,23 +126,28 @@ async function main(): Promise<number> {
         }
       }));
       const rps = BATCH / ((performance.now() - started) / 1000);
-      const sample = { requests: end, rss: rssOf(child.pid!), heap: await heapUsed(), rps };
+      const sample = { requests: end, ...(await measure()), rps };
       samples.push(sample);
       bar.update({ rss: mb(sample.rss).toFixed(0), heap: mb(sample.heap).toFixed(0), rps: rps.toFixed(0) });
-      if (SNAPSHOTS && (batch === Math.floor(BATCHES / 2) || batch === BATCHES)) snapshots.push(await heapSnapshot(child));
+      if (SNAPSHOTS && (batch === Math.floor(BATCHES / 2) || batch === BATCHES)) {
+        const file = join(dir, `at-${end}.heapsnapshot`);
+        await inspector.heapSnapshot(file);
+        snapshots.push(file);
+      }
     }
   } finally {
     bar.stop();
+    inspector.close();
     await pool.close();
     child.kill('SIGINT');
   }
 
   const rows = samples.slice(1);
-  console.log(`\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after each batch of ${BATCH}`);
+  console.log(`\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after a full GC after each batch of ${BATCH}`);
   console.log(`start: RSS ${mb(samples[0]!.rss).toFixed(1)} MB, heap ${mb(samples[0]!.heap).toFixed(1)} MB\n`);
   console.log('RSS');
   console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.rss) })), 'MB'));
-  console.log('\nJS heap used');
+  console.log('\nJS heap used after GC');
   console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.heap) })), 'MB'));
   console.log(`\nthroughput: ${Math.min(...rows.map((s) => s.rps)).toFixed(0)}-${Math.max(...rows.map((s) => s.rps)).toFixed(0)} req/s per batch`);
 
@@ -165,7 +156,7 @@ async function main(): Promise<number> {
   const svg = join(out, 'soak-rss.svg');
   writeFileSync(svg, svgChart({
     title: `Gateway memory over ${BATCHES * BATCH / 1000}k requests`, xLabel: 'requests (thousands)', yLabel: 'MB', yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
-    series: [{ name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) }, { name: 'JS heap used', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) }],
+    series: [{ name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) }, { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) }],
   }));
   console.log(`chart: ${svg}`);
 
