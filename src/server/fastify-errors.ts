@@ -27,8 +27,10 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable): void {
     const query = request.url.indexOf('?');
     const allowed = routes.allowed(query < 0 ? request.url : request.url.slice(0, query));
     const path = pathOf(request.url);
-    const error = allowed.length ? methodNotAllowed(request.method, path, allowed) : unknownUrl(request.method, path);
-    if (allowed.length) reply.header('allow', allowed.join(', '));
+    // A route that answers this method and still found nothing (a missing static file) is a plain 404.
+    const wrongMethod = allowed.length > 0 && !allowed.includes(request.method);
+    const error = wrongMethod ? methodNotAllowed(request.method, path, allowed) : unknownUrl(request.method, path);
+    if (wrongMethod) reply.header('allow', allowed.join(', '));
     return replyWithError(request, reply, error);
   });
 }

@@ -66,6 +66,13 @@ describe('error shapes', () => {
     }
   });
 
+  it('a plain GET of the WebSocket route is 426, and a missing dashboard file 404', async () => {
+    const ws = await call('GET', '/v1/ws');
+    assertOpenAIError(ws, 426, 'upgrade_required');
+    assert.equal(ws.headers.upgrade, 'websocket');
+    assertOpenAIError(await call('GET', '/ui/no-such-file.js'), 404);
+  });
+
   it('a body past the limit is 413 on both kinds of route', async () => {
     const huge = JSON.stringify({ prompt: 'x'.repeat(BODY_LIMIT * 2) });
     for (const path of ['/infer', '/v1/completions']) {

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { request } from 'undici';
+import { WebSocket } from 'ws';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, serveSim, type GatewayServer, type RunningServer, type SimServer } from '../../src/server/index.js';
 import { until } from '../support/processes.js';
@@ -188,5 +189,19 @@ models:
   it('is cut once more than streamQueueLimitBytes wait for it', async () => {
     const gateway = await gatewayWith('{ streamStallSeconds: 600, streamQueueLimitBytes: 1 }');
     await assertCut(gateway, await stopReading(gateway));
+  });
+
+  it('over a WebSocket, is cut once more than streamQueueLimitBytes wait for it', async () => {
+    const gateway = await gatewayWith('{ streamQueueLimitBytes: 1048576 }');
+    const socket = new WebSocket(`${gateway.url.replace('http', 'ws')}/v1/ws`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.send(JSON.stringify({ model: 'endless', messages: [{ role: 'user', content: 'Go on forever.' }], logprobs: true, top_logprobs: 20 }));
+    socket.pause();
+    await until(() => upstream.served.engine.stats.running === 1, 20_000);
+    await until(() => upstream.served.engine.stats.running === 0, 60_000, 50);
+    await until(() => gateway.served.runtime.replicaStatus().every((r) => r.outstanding === 0), 20_000);
+    socket.resume();
+    await closed;
   });
 });

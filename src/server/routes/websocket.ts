@@ -1,7 +1,7 @@
 // WebSocket /v1/ws: each text message is a chat (or completion) request; the reply is the same chunks as SSE, then [DONE].
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import { invalidRequest, toAutoglmError, type ChatRequest } from '../../core/index.js';
+import { AutoglmError, invalidRequest, toAutoglmError, type ChatRequest } from '../../core/index.js';
 import { servingModel, type ServingState } from '../app.js';
 import { chatStreamEncoder, completionStreamEncoder, type StreamEncoder } from '../openai-wire.js';
 import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
@@ -27,41 +27,51 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
 
 /** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
 export const websocketRoutes = (state: ServingState, queueLimitBytes: number): FastifyPluginAsync => async (app) => {
-  app.get('/v1/ws', { websocket: true, config: { scope: 'inference' } }, (socket: WebSocket, request) => {
-    const closed = new AbortController();
-    state.inflight.add(closed);
-    socket.once('close', () => {
-      state.inflight.delete(closed);
-      closed.abort(new Error('client disconnected'));
-    });
-    const send = (data: string | object) => {
-      if (socket.readyState !== socket.OPEN) return;
-      socket.send(typeof data === 'string' ? data : JSON.stringify(data));
-      if (socket.bufferedAmount > queueLimitBytes) socket.terminate();
-    };
-    // One request at a time per socket, in the order sent, so replies never interleave.
-    let queue = Promise.resolve();
-    socket.on('message', (data, isBinary) => {
-      queue = queue.then(async () => {
-        if (closed.signal.aborted) return;
-        try {
-          if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
-          const { req, encoder } = parseMessage(data.toString());
-          const model = servingModel(state, req.model);
-          const ctx = callerContext(request, closed.signal);
-          const opened = await openStream(model, req, ctx);
-          try {
-            for await (const chunk of chunksOf(opened)) {
-              for (const wire of encoder.encode(chunk)) send(wire);
-            }
-          } finally {
-            await opened.rest.return?.();
-          }
-        } catch (err) {
-          send(toAutoglmError(err).toJSON());
-        }
-        send('[DONE]');
+  app.route({
+    method: 'GET',
+    url: '/v1/ws',
+    config: { scope: 'inference' },
+    // A plain GET is answered like every other error, saying how to connect, instead of the plugin's empty 404.
+    handler: async (_request, reply) => {
+      reply.header('upgrade', 'websocket');
+      throw new AutoglmError(426, 'invalid_request_error', 'upgrade_required', 'GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).');
+    },
+    wsHandler: (socket: WebSocket, request) => {
+      const closed = new AbortController();
+      state.inflight.add(closed);
+      socket.once('close', () => {
+        state.inflight.delete(closed);
+        closed.abort(new Error('client disconnected'));
       });
-    });
+      const send = (data: string | object) => {
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+        if (socket.bufferedAmount > queueLimitBytes) socket.terminate();
+      };
+      // One request at a time per socket, in the order sent, so replies never interleave.
+      let queue = Promise.resolve();
+      socket.on('message', (data, isBinary) => {
+        queue = queue.then(async () => {
+          if (closed.signal.aborted) return;
+          try {
+            if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
+            const { req, encoder } = parseMessage(data.toString());
+            const model = servingModel(state, req.model);
+            const ctx = callerContext(request, closed.signal);
+            const opened = await openStream(model, req, ctx);
+            try {
+              for await (const chunk of chunksOf(opened)) {
+                for (const wire of encoder.encode(chunk)) send(wire);
+              }
+            } finally {
+              await opened.rest.return?.();
+            }
+          } catch (err) {
+            send(toAutoglmError(err).toJSON());
+          }
+          send('[DONE]');
+        });
+      });
+    },
   });
 };
