@@ -39,10 +39,11 @@ export function clientErrorAnswerer(limits: ClientLimits, log: FastifyBaseLogger
   return (err, socket) => {
     // A reset, or a socket already closed: there is no one to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    log.debug({ code: err.code }, 'unreadable request');
     const error = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? headersTimeout(limits.headersTimeoutSeconds)
       : err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge(limits.maxHeaderBytes)
         : malformedRequest((err.reason ?? err.message).replace(/\.$/, ''));
+    // No request came of it, so no access line: this one says what was answered, and to whom.
+    log.info({ status: error.status, error: error.code, remote: socket.remoteAddress }, 'unreadable request');
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) {
       socket.destroy();
       return;

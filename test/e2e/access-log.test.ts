@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { SimEngine } from '../../src/engines/sim/index.js';
 import { startServer, type RunningServer, type ServedModels } from '../../src/server/index.js';
 import { runCli, until, type CliProcess } from '../support/processes.js';
+import { rawRequest } from '../support/raw-http.js';
 import { modelMirror } from '../support/server.js';
 
 interface Line {
@@ -145,6 +146,15 @@ describe('access log', () => {
     const missingLine = await lineFor(String(missing.headers['x-request-id']));
     assert.deepEqual([missingLine.level, missingLine.status, missingLine.error, missingLine.route], [30, 404, 'unknown_url', '/v1/nothing']);
     assertNoStack(missingLine);
+  });
+
+  it('bytes that are not HTTP: an info line saying what was answered, no stack', async () => {
+    const answer = await rawRequest(Number(new URL(url).port), 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(answer.status, 400);
+    await until(() => lines.some((l) => l.msg === 'unreadable request'), 10_000);
+    const line = lines.find((l) => l.msg === 'unreadable request')!;
+    assert.deepEqual([line.level, line.status, line.error], [30, 400, 'malformed_request']);
+    assertNoStack(line);
   });
 
   it('a client that hangs up: an info line with 499, no stack', async () => {
