@@ -18,7 +18,7 @@ import { websocketRoutes } from './routes/websocket.js';
 import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
 import { answerErrors, replyWithError } from './fastify-errors.js';
-import { fromFastifyError, modelLoading, sendError, shuttingDown } from './http-errors.js';
+import { fromFastifyError, missingHost, modelLoading, sendError, shuttingDown } from './http-errors.js';
 import { INFERENCE_PATHS, inferenceRoutes } from './routes/openai-inference.js';
 import { RouteTable } from './route-table.js';
 import { requestIdOf } from './streaming.js';
@@ -119,6 +119,7 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
     clientErrorHandler: (err, socket) => answerClientError?.(err, socket),
     serverFactory: (handler) => guardedServer(settings, (req, res) => {
       if (closing) sendError(res, shuttingDown(), undefined, true);
+      else if (req.headers.host === undefined && req.httpVersion === '1.1') sendError(res, missingHost(), undefined, true);
       else if (!inference?.(req, res)) handler(req, res);
     }),
   });

@@ -21,6 +21,8 @@ export function guardedServer(limits: ClientLimits, listener: RequestListener): 
     connectionsCheckingInterval: clamp(headersMs / 10, 25, 1000),
     keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
     maxHeaderSize: limits.maxHeaderBytes,
+    // node would refuse a Host-less HTTP/1.1 request with a bare 400 of its own; the listener answers it in our shape.
+    requireHostHeader: false,
   }, listener);
   // Past the cap node closes new sockets as they are accepted, before they cost a parser.
   server.maxConnections = limits.maxConnections;

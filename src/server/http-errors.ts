@@ -31,6 +31,7 @@ export const malformedRequest = (reason: string) => clientError(400, 'malformed_
 export const urlTooLong = () => clientError(414, 'url_too_long', 'A part of the request URL is longer than this server accepts.');
 export const invalidUrl = () => clientError(400, 'invalid_url', 'The request URL is not valid: check its percent-encoding.');
 export const modelLoading = () => new AutoglmError(503, 'server_error', 'model_loading', 'The model is still loading; retry shortly.', null, 2);
+export const missingHost = () => clientError(400, 'missing_host', 'An HTTP/1.1 request needs a Host header.');
 export const shuttingDown = () => new AutoglmError(503, 'server_error', 'shutting_down', 'The server is shutting down; retry on another instance.', null, 1);
 
 export const unknownUrl = (method: string, path: string) =>
@@ -81,8 +82,9 @@ export function sendError(res: ServerResponse, error: AutoglmError, reported?: R
 }
 
 /** A whole HTTP/1.1 error response, for a socket whose request never became one; the connection closes after it. */
-export function rawErrorResponse(error: AutoglmError): string {
+export function rawErrorResponse(error: AutoglmError, headers: Record<string, string> = {}): string {
   const body = openAIErrorBody(error);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n`
-    + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    + `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`;
 }

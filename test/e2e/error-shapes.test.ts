@@ -130,6 +130,21 @@ describe('error shapes', () => {
     }
   });
 
+  it('an HTTP/1.1 request without Host is 400 missing_host', async () => {
+    const answer = await rawRequest(port, 'GET /health HTTP/1.1\r\n\r\n');
+    assertOpenAIError(answer, 400, 'missing_host');
+  });
+
+  it('a WebSocket handshake that ws refuses is 400 in the same shape', async () => {
+    const handshake = (headers: string) => `GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n${headers}\r\n`;
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const headers of ['Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n', `Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 99\r\n`, `Upgrade: h2c\r\n${key}Sec-WebSocket-Version: 13\r\n`]) {
+      const answer = await rawRequest(port, handshake(headers));
+      assertOpenAIError(answer, 400, 'invalid_websocket_handshake');
+      if (headers.includes('99')) assert.equal(answer.headers['sec-websocket-version'], '13, 8');
+    }
+  });
+
   it('the server still serves a normal request afterwards', async () => {
     const answer = await call('POST', '/v1/completions', JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }), { 'content-type': 'application/json' });
     assert.equal(answer.status, 200, answer.body);

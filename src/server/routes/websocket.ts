@@ -1,8 +1,10 @@
 // WebSocket /v1/ws: each text message is a chat (or completion) request; the reply is the same chunks as SSE, then [DONE].
+import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AutoglmError, invalidRequest, toAutoglmError, type ChatRequest } from '../../core/index.js';
 import { servingModel, type ServingState } from '../app.js';
+import { rawErrorResponse } from '../http-errors.js';
 import { chatStreamEncoder, completionStreamEncoder, type StreamEncoder } from '../openai-wire.js';
 import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
 import { callerContext, chunksOf, openStream } from '../streaming.js';
@@ -27,6 +29,14 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
 
 /** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
 export const websocketRoutes = (state: ServingState, queueLimitBytes: number): FastifyPluginAsync => async (app) => {
+  // A handshake ws refuses (bad key, version or Upgrade) would get ws's own text/html answer; it gets ours instead.
+  app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
+    if (!socket.writable) return void socket.destroy();
+    const method = err.message === 'Invalid HTTP method';
+    const error = new AutoglmError(method ? 405 : 400, 'invalid_request_error', 'invalid_websocket_handshake', `The WebSocket handshake was refused: ${err.message}.`);
+    const headers: Record<string, string> = method ? { allow: 'GET' } : /Version/.test(err.message) ? { 'sec-websocket-version': '13, 8' } : {};
+    socket.end(rawErrorResponse(error, headers), () => socket.destroy());
+  });
   app.route({
     method: 'GET',
     url: '/v1/ws',
