@@ -23,7 +23,12 @@ const LEVEL_MB_PER_10K = 1;
 
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-soak-'));
 const mb = (bytes: number) => bytes / 2 ** 20;
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+/** RSS and its parts, in bytes: anonymous memory (heaps, malloc) and file pages (code and mapped files). */
+function rssOf(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
 
 function startGateway(): Promise<{ child: ChildProcess; url: string; inspector: string }> {
   const config = join(dir, 'gateway.yaml');
@@ -96,13 +101,14 @@ async function main(): Promise<number> {
   /** Memory at the same point of every batch: after a full GC. */
   const measure = async () => {
     const heap = await inspector.heapAfterGc();
-    return { rss: rssOf(child.pid!), heap };
+    return { ...rssOf(child.pid!), heap, external: await inspector.externalMemory() };
   };
   const key = await createKey();
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   const failures = new Map<string, number>();
   const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
-  const samples: { requests: number; rss: number; heap: number; rps: number }[] = [{ requests: 0, ...(await measure()), rps: 0 }];
+  type Sample = Awaited<ReturnType<typeof measure>> & { requests: number; rps: number };
+  const samples: Sample[] = [{ requests: 0, ...(await measure()), rps: 0 }];
   const snapshots: string[] = [];
   const bar = new SingleBar({ format: 'bench:soak [{bar}] {value}/{total} requests | RSS {rss} MB | heap {heap} MB | {rps} req/s', stream: process.stderr }, Presets.shades_classic);
   bar.start(BATCHES * BATCH, 0, { rss: mb(samples[0]!.rss).toFixed(0), heap: mb(samples[0]!.heap).toFixed(0), rps: '-' });
@@ -144,8 +150,9 @@ async function main(): Promise<number> {
 
   const rows = samples.slice(1);
   console.log(`\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after a full GC after each batch of ${BATCH}`);
-  console.log(`start: RSS ${mb(samples[0]!.rss).toFixed(1)} MB, heap ${mb(samples[0]!.heap).toFixed(1)} MB\n`);
-  console.log('RSS');
+  console.log(`${'requests'.padStart(8)} ${'RSS'.padStart(8)} ${'anon'.padStart(8)} ${'file'.padStart(8)} ${'JS heap'.padStart(8)} ${'external'.padStart(9)}  (MB)`);
+  for (const s of samples) console.log(`${`${s.requests / 1000}k`.padStart(8)} ${[s.rss, s.anon, s.file, s.heap].map((v) => mb(v).toFixed(1).padStart(8)).join(' ')} ${mb(s.external).toFixed(1).padStart(9)}`);
+  console.log('\nRSS');
   console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.rss) })), 'MB'));
   console.log('\nJS heap used after GC');
   console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.heap) })), 'MB'));
@@ -156,7 +163,11 @@ async function main(): Promise<number> {
   const svg = join(out, 'soak-rss.svg');
   writeFileSync(svg, svgChart({
     title: `Gateway memory over ${BATCHES * BATCH / 1000}k requests`, xLabel: 'requests (thousands)', yLabel: 'MB', yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
-    series: [{ name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) }, { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) }],
+    series: [
+      { name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) },
+      { name: 'RSS anonymous', data: samples.map((s) => [s.requests / 1000, mb(s.anon)]) },
+      { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) },
+    ],
   }));
   console.log(`chart: ${svg}`);
 
@@ -165,8 +176,9 @@ async function main(): Promise<number> {
   const rssGrowth = mb(half[half.length - 1]!.rss - half[0]!.rss);
   const rssSlope = per10k(half.map((s) => mb(s.rss)));
   const heapSlope = per10k(half.map((s) => mb(s.heap)));
+  const partsSlope = `anonymous ${per10k(half.map((s) => mb(s.anon))).toFixed(2)}, file ${per10k(half.map((s) => mb(s.file))).toFixed(2)}, external ${per10k(half.map((s) => mb(s.external))).toFixed(2)}`;
   console.log(`\nsecond half (${half[0]!.requests / 1000}k -> ${half[half.length - 1]!.requests / 1000}k requests): RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MB, ` +
-    `${rssSlope.toFixed(2)} MB per 10k requests (least squares); JS heap ${heapSlope.toFixed(2)} MB per 10k requests`);
+    `${rssSlope.toFixed(2)} MB per 10k requests (least squares; of it ${partsSlope}); JS heap ${heapSlope.toFixed(2)} MB per 10k requests`);
   const levelled = rssSlope <= LEVEL_MB_PER_10K;
   console.log(levelled ? `RSS levels off (<= ${LEVEL_MB_PER_10K} MB per 10k requests)` : `RSS keeps growing (> ${LEVEL_MB_PER_10K} MB per 10k requests)${SNAPSHOTS ? '' : ': run again with SOAK_HEAP_SNAPSHOTS=1 to see what grows'}`);
 

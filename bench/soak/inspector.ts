@@ -56,6 +56,12 @@ export class Inspector {
     return Number(usage.usedSize);
   }
 
+  /** Memory of objects outside the JS heap that it owns (Buffers, ArrayBuffers), in bytes. */
+  async externalMemory(): Promise<number> {
+    const { result } = await this.call('Runtime.evaluate', { expression: 'process.memoryUsage().external', returnByValue: true }) as { result?: { value?: number } };
+    return Number(result?.value);
+  }
+
   /** Writes a heap snapshot of the process to `file`. */
   async heapSnapshot(file: string): Promise<void> {
     const out = createWriteStream(file);
