@@ -147,6 +147,11 @@ export interface CallReport {
   model?: string;
   /** `partial` when some of a reasoned request's calls were answered from the cache and others were not. */
   cache?: 'hit' | 'miss' | 'partial';
+  /**
+   * When (performance.now()) the call's first token was generated, set by the first layer that saw it: a whole answer
+   * has a time to first token too, though its caller sees nothing until the end.
+   */
+  firstTokenAt?: number;
   /** What the reasoning layer did: sent as the response's `reasoning` field. */
   reasoning?: Record<string, unknown>;
 }

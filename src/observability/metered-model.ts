@@ -22,7 +22,8 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
   };
   return {
     models: () => inner.models(),
-    // A whole answer from a model that gives one directly has no first token to time: tokens and duration only.
+    // A whole answer's first token is timed where it was generated, when a layer below noted it in the report (an
+    // upstream that answers whole never says); there are no gaps between tokens to time.
     ...(innerComplete && {
       async complete(req: ChatRequest, ctx: CallContext) {
         const started = performance.now();
@@ -37,7 +38,10 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         } finally {
           const ms = performance.now() - started;
           durationOf(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
-          if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, tokens });
+          const at = ctx.report?.firstTokenAt;
+          const ttftMs = outcome === 'ok' && at !== undefined && at >= started ? at - started : undefined;
+          if (ttftMs !== undefined) ttftOf(req.model).observe(ttftMs / 1000);
+          if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs, tokens });
         }
       },
     }),

@@ -1,11 +1,13 @@
 // A model served by a pool of replicas: choose one by policy, fail over before the first byte, track health.
 import {
   AutoglmError,
+  collect,
   complete,
   isOutput,
   promptTextOf,
   toAutoglmError,
   type CallContext,
+  type CallReport,
   type ChatChunk,
   type ChatCompletion,
   type ChatModel,
@@ -57,10 +59,12 @@ class Attempt {
     replica.breaker.begin();
   }
 
-  firstToken(): void {
+  firstToken(report: CallReport | undefined): void {
     const ttft = this.clock.now() - this.started;
     this.replica.observeTtft(ttft);
     this.bound?.ttft.observe(ttft / 1000);
+    // The layers above time the call from their own start; a whole answer is otherwise only seen once complete.
+    if (report) report.firstTokenAt ??= performance.now();
   }
 
   end(outcome: 'ok' | 'error' | 'abort', error?: AutoglmError): void {
@@ -170,17 +174,28 @@ export class ReplicaPool implements ChatModel {
     let tried: Set<Replica> | undefined;
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(route, tried, ctx);
-      const bookkeeping = this.begin(replica);
       try {
-        const result = await complete(replica.engine, req, ctx);
-        bookkeeping.end('ok');
-        return result;
+        // An engine that only streams is gathered here, through the same bookkeeping as a stream, so its whole
+        // answers have a time to first token too.
+        return replica.engine.complete ? await this.completeOn(replica, req, ctx) : await collect(this.tracked(replica, req, ctx));
       } catch (err) {
         const failure = toAutoglmError(err);
-        bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', failure);
         await this.beforeRetry(failure, attempt, replica, ctx);
         (tried ??= new Set()).add(replica);
       }
+    }
+  }
+
+  /** One whole answer from an engine that gives one directly (its first token is not seen). */
+  private async completeOn(replica: Replica, req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
+    const bookkeeping = this.begin(replica);
+    try {
+      const result = await complete(replica.engine, req, ctx);
+      bookkeeping.end('ok');
+      return result;
+    } catch (err) {
+      bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', toAutoglmError(err));
+      throw err;
     }
   }
 
@@ -222,7 +237,8 @@ export class ReplicaPool implements ChatModel {
       for await (const chunk of replica.engine.stream(req, ctx)) {
         if (firstToken && isOutput(chunk)) {
           firstToken = false;
-          bookkeeping.firstToken();
+          // Only a whole answer needs its first token noted: a stream's is timed where the caller receives it.
+          bookkeeping.firstToken(req.stream === false ? ctx.report : undefined);
         }
         if (chunk.type === 'error') bookkeeping.end('error', chunk.error);
         yield chunk;

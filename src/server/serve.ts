@@ -7,7 +7,7 @@ import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';
 import { Tenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
-import { ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
+import { reportsFirstToken, ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
 
 /** What a server serves once loaded. */
@@ -73,7 +73,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   gauges.push(...served.gauges);
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval) : undefined;
-  const reasoning = withReasoning(withCache(withChoices(served.model), tenancy), reasoningConfig, retriever);
+  const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(reasoning), metrics);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();

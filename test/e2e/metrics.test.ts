@@ -1,11 +1,13 @@
-// /metrics as a Prometheus user reads it: process metrics under one autoglm_ prefix, and each replica's breaker state
-// as a labelled series (state="closed|half_open|open", 1 for the state it is in) instead of a bare number.
+// /metrics as a Prometheus user reads it: process metrics under one autoglm_ prefix, each replica's breaker state as a
+// labelled series (state="closed|half_open|open", 1 for the state it is in) instead of a bare number, and a time to
+// first token for whole answers too, on the gateway and on the embedded engine alike.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
-import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+import { serveGateway, serveModel, type GatewayServer } from '../../src/server/index.js';
 import { until } from '../support/processes.js';
+import { testPaths } from '../support/server.js';
 
 describe('/metrics names', () => {
   let gateway: GatewayServer;
@@ -59,5 +61,38 @@ models:
     assert.deepEqual(['closed', 'half_open', 'open'].map((s) => state(text, 'bad', s)), [0, 0, 1]);
     assert.deepEqual(['closed', 'half_open', 'open'].map((s) => state(text, 'good', s)), [1, 0, 0]);
     assert.match(text, /# HELP autoglm_replica_breaker_state .*state="closed\|half_open\|open"/);
+  });
+
+  it('times the first token of whole answers, per replica and for the dashboard', async () => {
+    const ttftCount = async () => Number(/^autoglm_time_to_first_token_seconds_count\{model="chat"\} (\d+)/m.exec(await scrape())?.[1] ?? 0);
+    const before = await ttftCount();
+    let answered = 0;
+    for (let i = 0; i < 20 && answered < 3; i++) if ((await ask()) === 200) answered++;
+    assert.equal(answered, 3, 'the healthy replica answered');
+    assert.ok((await ttftCount()) >= before + 3, 'every whole answer was timed to its first token');
+    assert.match(await scrape(), /^autoglm_replica_time_to_first_token_seconds_count\{model="chat",replica="good"\} [1-9]/m);
+    const stats = (await (await request(`${gateway.url}/admin/stats`)).body.json()) as { live: { ttftMs: { p50: number | null } }; replicas: { id: string; ewmaTtftMs: number | null }[] };
+    assert.equal(typeof stats.live.ttftMs.p50, 'number', 'the dashboard has a first-token p50 without any stream');
+    assert.equal(typeof stats.replicas.find((r) => r.id === 'good')?.ewmaTtftMs, 'number');
+  });
+});
+
+describe('time to first token of the embedded engine\'s whole answers', () => {
+  it('is known, though the caller saw nothing before the end', async () => {
+    const server = await serveModel({ engine: { model: 'stories260K', threads: 1 }, server: { port: 0 }, paths: testPaths(), tenancy: { database: ':memory:' } });
+    try {
+      const res = await request(`${server.url}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 16 }),
+      });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      const stats = (await (await request(`${server.url}/admin/stats`)).body.json()) as { live: { latencyMs: { p50: number }; ttftMs: { p50: number | null } } };
+      const { ttftMs, latencyMs } = stats.live;
+      assert.equal(typeof ttftMs.p50, 'number', JSON.stringify(stats.live));
+      assert.ok(ttftMs.p50! <= latencyMs.p50, `first token ${ttftMs.p50} ms, whole answer ${latencyMs.p50} ms`);
+    } finally {
+      await server.close();
+    }
   });
 });
