@@ -1,9 +1,9 @@
 // The dashboard at /ui: live numbers from /admin/stats once a second, charts, replica and rollout state, tenant usage,
 // and a playground that streams a chat completion. Preact + htm (no build-time JSX) and uPlot for the charts.
 import { h, render } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
-import uPlot from 'uplot';
+import { emptyMinute, LiveChart } from './live-chart.js';
 
 const html = htm.bind(h);
 
@@ -48,22 +48,8 @@ function useStats(): { stats?: Stats; error?: string } {
   return state;
 }
 
-function Chart({ title, series, values, unit }: { title: string; series: number[]; values: number[][]; unit: string }) {
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | undefined>(undefined);
-  useEffect(() => {
-    if (!box.current) return;
-    plot.current = new uPlot({
-      width: box.current.clientWidth || 400, height: 180,
-      series: [{}, ...values.map((_, i) => ({ label: i === 0 ? title : 'errors', stroke: i === 0 ? '#1f77b4' : '#cf222e', width: 2 }))],
-      axes: [{}, { label: unit }],
-      scales: { x: { time: true } },
-    }, [series, ...values], box.current);
-    return () => plot.current?.destroy();
-  }, []);
-  useEffect(() => plot.current?.setData([series, ...values]), [series, values]);
-  return html`<section><h2>${title}</h2><div ref=${box}></div></section>`;
-}
+/** The colour of a rollout's status: a rollout that was stopped, by its SLOs or by hand, is not a success. */
+const ROLLOUT_CLASS: Record<string, string> = { promoted: 'ok', ramping: 'warn', rolled_back: 'bad', aborted: 'bad' };
 
 function Playground() {
   const [models, setModels] = useState<string[]>([]);
@@ -129,7 +115,9 @@ function App() {
   const { stats, error } = useStats();
   const [key, setKey] = useState(localStorage.getItem(keyStore) ?? '');
   const live = stats?.live;
-  const times = live?.series.map((s) => s.t) ?? [];
+  const [placeholder] = useState(emptyMinute);
+  const times = live?.series.map((s) => s.t) ?? placeholder;
+  const zeros = times.map(() => 0);
   const queue = stats?.engines.reduce((a, e) => a + e.queueDepth, 0) ?? 0;
   const kpi = (label: string, value: string, id: string) => html`<div class="kpi"><div class="value" data-testid=${id}>${value}</div><div class="label">${label}</div></div>`;
   return html`
@@ -149,19 +137,21 @@ function App() {
         ${kpi('requests served', String(live?.total.requests ?? 0), 'total')}
         ${kpi('errors / s', fmt(live?.errorsPerS), 'errors')}
       </div>
-      ${live && html`<${Chart} title="requests / s" unit="req/s" series=${times} values=${[live.series.map((s) => s.requests), live.series.map((s) => s.errors)]} />`}
-      ${live && html`<${Chart} title="tokens / s" unit="tok/s" series=${times} values=${[live.series.map((s) => s.tokens)]} />`}
-      <section><h2>Replicas</h2><table><tr><th>model</th><th>replica</th><th>state</th><th>breaker</th><th>in flight</th><th>TTFT (ewma)</th></tr>
-        ${(stats?.replicas ?? []).map((r) => html`<tr><td>${r.model}</td><td>${r.id}</td><td class=${r.available ? 'ok' : 'bad'}>${r.available ? 'healthy' : 'unavailable'}</td>
-          <td class=${r.breaker === 'closed' ? 'ok' : r.breaker === 'open' ? 'bad' : 'warn'}>${r.breaker}</td><td>${r.outstanding}</td><td>${fmt(r.ewmaTtftMs, 0)}</td></tr>`)}
-        ${(stats?.engines ?? []).filter((e) => !e.model.includes('/')).map((e) => html`<tr><td>${e.model}</td><td>embedded</td><td class="ok">serving</td><td>–</td><td>${e.busySequences}/${e.parallel}</td><td>–</td></tr>`)}
-      </table></section>
-      <section><h2>Rollouts</h2><table><tr><th>release</th><th>status</th><th>stable</th><th>canary</th><th>share</th></tr>
-        ${(stats?.rollouts ?? []).map((r) => html`<tr><td>${r.release}</td><td class=${r.status === 'rolled_back' ? 'bad' : r.status === 'ramping' ? 'warn' : 'ok'}>${r.status}</td><td>${r.stable}</td><td>${r.canary ?? '–'}</td><td>${r.canaryPercent}%</td></tr>`)}
-      </table>${(stats?.rollouts.length ?? 0) === 0 && html`<p>No releases configured.</p>`}</section>
-      <section><h2>Tenants (last 24 h)</h2><table><tr><th>tenant</th><th>requests</th><th>tokens</th><th>errors</th></tr>
-        ${(stats?.tenants ?? []).map((t) => html`<tr><td>${t.tenant}</td><td>${t.requests}</td><td>${t.total_tokens}</td><td>${t.errors}</td></tr>`)}
-      </table></section>
+      <${LiveChart} title="requests / s" unit="req/s" series=${['requests / s', 'errors']} times=${times}
+        values=${live ? [live.series.map((s) => s.requests), live.series.map((s) => s.errors)] : [zeros, zeros]} />
+      <${LiveChart} title="tokens / s" unit="tok/s" series=${['tokens / s']} times=${times} values=${[live ? live.series.map((s) => s.tokens) : zeros]} />
+      <section class="wide"><h2>Replicas</h2><div class="table"><table data-testid="replicas">
+        <tr><th>model</th><th>replica</th><th>state</th><th>breaker</th><th class="num">in flight</th><th class="num" title="time to first token, moving average">TTFT ms</th></tr>
+        ${(stats?.replicas ?? []).map((r) => html`<tr><td class="name" title=${r.model}>${r.model}</td><td class="name" title=${r.id}>${r.id}</td><td class=${r.available ? 'ok' : 'bad'}>${r.available ? 'healthy' : 'unavailable'}</td>
+          <td class=${r.breaker === 'closed' ? 'ok' : r.breaker === 'open' ? 'bad' : 'warn'}>${r.breaker}</td><td class="num">${r.outstanding}</td><td class="num">${fmt(r.ewmaTtftMs, 0)}</td></tr>`)}
+        ${(stats?.engines ?? []).filter((e) => !e.model.includes('/')).map((e) => html`<tr><td>${e.model}</td><td>embedded</td><td class="ok">serving</td><td>–</td><td class="num">${e.busySequences}/${e.parallel}</td><td class="num">–</td></tr>`)}
+      </table></div></section>
+      <section><h2>Rollouts</h2><div class="table"><table data-testid="rollouts"><tr><th>release</th><th>status</th><th>stable</th><th>canary</th><th class="num">share</th></tr>
+        ${(stats?.rollouts ?? []).map((r) => html`<tr><td>${r.release}</td><td class=${ROLLOUT_CLASS[r.status] ?? ''}>${r.status}</td><td>${r.stable}</td><td>${r.canary ?? '–'}</td><td class="num">${r.canaryPercent}%</td></tr>`)}
+      </table></div>${(stats?.rollouts.length ?? 0) === 0 && html`<p>No releases configured.</p>`}</section>
+      <section><h2>Tenants (last 24 h)</h2><div class="table"><table><tr><th>tenant</th><th class="num">requests</th><th class="num">tokens</th><th class="num">errors</th></tr>
+        ${(stats?.tenants ?? []).map((t) => html`<tr><td>${t.tenant}</td><td class="num">${t.requests}</td><td class="num">${t.total_tokens}</td><td class="num">${t.errors}</td></tr>`)}
+      </table></div></section>
       <${Playground} />
     </main>`;
 }

@@ -1,5 +1,5 @@
 // The dashboard's page and assets at /ui, built from web/ui into dist/web/ui (npm run build).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -23,4 +23,10 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
   }
   await app.register(fastifyStatic, { root, prefix: '/ui/', decorateReply: false });
   app.get('/ui', async (_request, reply) => reply.redirect('/ui/'));
+  // Browsers and bookmarks ask the root for an icon whatever the page says; the dashboard's is the server's.
+  const iconFile = join(root, 'favicon.svg');
+  if (existsSync(iconFile)) {
+    const icon = readFileSync(iconFile);
+    app.get('/favicon.ico', async (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(icon));
+  }
 };
