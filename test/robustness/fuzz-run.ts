@@ -19,9 +19,8 @@ export const CASE_LIMIT_MS = 15_000;
 const IN_FLIGHT = 8;
 
 /**
- * The server's own timeouts for slow clients, set short so stalled bodies and headers are cut within the suite's
- * time. Found by name in the server settings, so the cases run as soon as the server offers such a setting; until
- * then `slowTimeouts` is undefined and the slow cases are marked to-do.
+ * The server's own timeouts for slow clients (headers, body), set short so stalled bodies and headers are cut within
+ * the suite's time; undefined when the server settings have none, which the slow-client test refuses.
  */
 export const slowTimeouts: { settings: Record<string, number>; limitMs: number } | undefined = (() => {
   const keys = Object.keys(serverSettingsSchema.shape).filter((k) => /(request|body|headers?)Timeout/i.test(k));
