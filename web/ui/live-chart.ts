@@ -46,6 +46,8 @@ export function LiveChart({ title, unit, times, values, series }: ChartProps) {
         { label: unit, size: 56 },
       ],
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      // Room on the right for half of the last time label, which is centred on its tick at the plot's edge.
+      padding: [12, LABEL_SPACE_PX / 2, 0, 0],
       legend: { live: false },
       cursor: { show: false },
     }, [times, ...values], el);
