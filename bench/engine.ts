@@ -30,20 +30,22 @@ async function direct(model: LlamaModel, parallel: number): Promise<Measurement>
   const context = await model.createContext({ sequences: parallel, contextSize: CONTEXT, threads: THREADS });
   const started = performance.now();
   let tokens = 0;
-  await Promise.all(Array.from({ length: parallel }, async (_, client) => {
-    const sequence = context.getSequence();
-    for (let r = 0; r < REQUESTS_PER_CLIENT; r++) {
-      await sequence.clearHistory();
-      const prompt = [model.tokens.bos!, ...model.tokenize(PROMPTS[client % PROMPTS.length]!)];
-      const out = [];
-      for await (const token of sequence.evaluate(prompt, { temperature: 0.8, seed: r })) {
-        out.push(token);
-        if (out.length >= TOKENS) break;
+  await Promise.all(
+    Array.from({ length: parallel }, async (_, client) => {
+      const sequence = context.getSequence();
+      for (let r = 0; r < REQUESTS_PER_CLIENT; r++) {
+        await sequence.clearHistory();
+        const prompt = [model.tokens.bos!, ...model.tokenize(PROMPTS[client % PROMPTS.length]!)];
+        const out = [];
+        for await (const token of sequence.evaluate(prompt, { temperature: 0.8, seed: r })) {
+          out.push(token);
+          if (out.length >= TOKENS) break;
+        }
+        model.detokenize(out);
+        tokens += out.length;
       }
-      model.detokenize(out);
-      tokens += out.length;
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   await context.dispose();
   return { tokens, seconds };
@@ -54,28 +56,55 @@ async function throughServer(url: string, parallel: number): Promise<Measurement
   const pool = new Pool(url, { connections: parallel });
   const started = performance.now();
   let tokens = 0;
-  await Promise.all(Array.from({ length: parallel }, async (_, client) => {
-    for (let r = 0; r < REQUESTS_PER_CLIENT; r++) {
-      const { statusCode, body } = await pool.request({
-        path: '/v1/completions', method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'stories260K', prompt: PROMPTS[client % PROMPTS.length], max_tokens: TOKENS, temperature: 0.8, seed: r,
-          ignore_eos: true, stream: true, stream_options: { include_usage: true },
-        }),
-      });
-      if (statusCode !== 200) throw new Error(`server answered ${statusCode}: ${await body.text()}`);
-      let tail = '';
-      for await (const chunk of body) tail = (tail + String(chunk)).slice(-1024);
-      tokens += Number(/"completion_tokens":(\d+)/.exec(tail)?.[1] ?? 0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async (_, client) => {
+      for (let r = 0; r < REQUESTS_PER_CLIENT; r++) {
+        const { statusCode, body } = await pool.request({
+          path: '/v1/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'stories260K',
+            prompt: PROMPTS[client % PROMPTS.length],
+            max_tokens: TOKENS,
+            temperature: 0.8,
+            seed: r,
+            ignore_eos: true,
+            stream: true,
+            stream_options: { include_usage: true },
+          }),
+        });
+        if (statusCode !== 200) throw new Error(`server answered ${statusCode}: ${await body.text()}`);
+        let tail = '';
+        for await (const chunk of body) tail = (tail + String(chunk)).slice(-1024);
+        tokens += Number(/"completion_tokens":(\d+)/.exec(tail)?.[1] ?? 0);
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
   return { tokens, seconds };
 }
 
 async function startServer(parallel: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--model', MODEL, '--port', '0', '--parallel', String(parallel), '--threads', String(THREADS), '--context-size', String(CONTEXT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      resolve(repoRoot, 'dist/cli/main.js'),
+      'serve',
+      '--model',
+      MODEL,
+      '--port',
+      '0',
+      '--parallel',
+      String(parallel),
+      '--threads',
+      String(THREADS),
+      '--context-size',
+      String(CONTEXT),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   return new Promise((resolveStart, reject) => {
     child.stdout!.on('data', (d) => {
@@ -87,7 +116,11 @@ async function startServer(parallel: number): Promise<{ url: string; child: Chil
   });
 }
 
-const stop = (child: ChildProcess) => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGINT'); });
+const stop = (child: ChildProcess) =>
+  new Promise<void>((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGINT');
+  });
 
 async function main() {
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });

@@ -23,7 +23,13 @@ interface Target {
   child?: ChildProcess;
 }
 
-const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+const freePort = () =>
+  new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
 
 function start(args: string[], ready: RegExp, env = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -47,7 +53,10 @@ async function installPortkey(): Promise<string> {
   if (!existsSync(entry)) {
     mkdirSync(dir, { recursive: true });
     // Its streaming needs @hono/node-server 1.13.8; later versions answer streams with an error.
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { '@portkey-ai/gateway': '1.15.2' }, overrides: { '@hono/node-server': '1.13.8' } }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ private: true, dependencies: { '@portkey-ai/gateway': '1.15.2' }, overrides: { '@hono/node-server': '1.13.8' } }),
+    );
     process.stderr.write('bench:gateway: installing @portkey-ai/gateway into a temporary folder...\n');
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent'], { cwd: dir, stdio: 'ignore' });
   }
@@ -64,16 +73,26 @@ function cpuMicros(pid: number): number {
 function wrk(target: Target, connections: number, seconds: number, latency: boolean): { rps: number; p50: number; p99: number; cpuPerRequest: number } {
   const script = join(tmpdir(), `autoglm-wrk-${target.name.replace(/\W/g, '')}.lua`);
   const headers = { 'Content-Type': 'application/json', ...target.headers };
-  writeFileSync(script, [
-    'wrk.method = "POST"',
-    `wrk.body = ${JSON.stringify(body)}`,
-    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
-  ].join('\n'));
+  writeFileSync(
+    script,
+    [
+      'wrk.method = "POST"',
+      `wrk.body = ${JSON.stringify(body)}`,
+      ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    ].join('\n'),
+  );
   const cpuBefore = cpuMicros(target.child!.pid!);
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${target.url}/v1/chat/completions`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${target.url}/v1/chat/completions`],
+    { encoding: 'utf8' },
+  );
   const cpu = cpuMicros(target.child!.pid!) - cpuBefore;
   const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
-  const pct = (p: string) => { const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out); return m ? ms(m[1]!, m[2]!) : NaN; };
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out);
+    return m ? ms(m[1]!, m[2]!) : NaN;
+  };
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (non2xx) throw new Error(`${target.name}: ${non2xx[1]} failed responses`);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
@@ -86,7 +105,12 @@ async function streamTtfb(target: Target, n: number): Promise<{ p50: number; p99
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: streamBody });
+    const res = await pool.request({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...target.headers },
+      body: streamBody,
+    });
     let first = 0;
     for await (const chunk of res.body) {
       if (!first && chunk.length) first = performance.now() - t;
@@ -99,7 +123,8 @@ async function streamTtfb(target: Target, n: number): Promise<{ p50: number; p99
   return { p50: times[Math.floor(n / 2)]!, p99: times[Math.floor(n * 0.99)]! };
 }
 
-const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM') =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
@@ -121,10 +146,17 @@ async function main() {
     { name: 'upstream (direct)', url: upstreamUrl, headers: {}, child: upstream.child },
     { name: 'bare proxy', url: `http://127.0.0.1:${bare.match[1]}`, headers: {}, child: bare.child },
     { name: 'autoglm gateway', url: ours.match[1]!, headers: {}, child: ours.child },
-    { name: 'portkey gateway', url: `http://127.0.0.1:${portkeyPort}`, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer bench' }, child: portkey.child },
+    {
+      name: 'portkey gateway',
+      url: `http://127.0.0.1:${portkeyPort}`,
+      headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer bench' },
+      child: portkey.child,
+    },
   ];
   const idle = new Map(targets.map((t) => [t.name, rssMb(t.child!.pid!, 'VmRSS')]));
-  const results = new Map<string, { rps: number[]; cpu: number[]; p50: number[]; p99: number[]; sp50: number[]; sp99: number[] }>(targets.map((t) => [t.name, { rps: [], cpu: [], p50: [], p99: [], sp50: [], sp99: [] }]));
+  const results = new Map<string, { rps: number[]; cpu: number[]; p50: number[]; p99: number[]; sp50: number[]; sp99: number[] }>(
+    targets.map((t) => [t.name, { rps: [], cpu: [], p50: [], p99: [], sp50: [], sp99: [] }]),
+  );
   const bar = new SingleBar({ format: 'bench:gateway [{bar}] {value}/{total} | {step}', stream: process.stderr }, Presets.shades_classic);
   bar.start(REPEATS * targets.length, 0, { step: 'warming up' });
   try {
@@ -154,23 +186,43 @@ async function main() {
   const direct = targets[0]!.name;
   const added = (name: string, k: 'p50' | 'p99' | 'sp50' | 'sp99') => m(name, k) - m(direct, k);
   console.log(`\nsame minimal upstream; wrk -t1; median of ${REPEATS} interleaved repeats; latencies in ms (added = minus direct)`);
-  console.log(`${'target'.padEnd(18)} ${'req/s c=32'.padStart(11)} ${'CPU/req'.padStart(9)} ${'+p50'.padStart(7)} ${'+p99'.padStart(7)} ${'+ttfb p50'.padStart(10)} ${'+ttfb p99'.padStart(10)} ${'RSS idle'.padStart(9)} ${'RSS peak'.padStart(9)}`);
+  console.log(
+    `${'target'.padEnd(18)} ${'req/s c=32'.padStart(11)} ${'CPU/req'.padStart(9)} ${'+p50'.padStart(7)} ${'+p99'.padStart(7)} ${'+ttfb p50'.padStart(10)} ${'+ttfb p99'.padStart(10)} ${'RSS idle'.padStart(9)} ${'RSS peak'.padStart(9)}`,
+  );
   const widest = Math.max(...targets.map((t) => m(t.name, 'rps')));
   for (const t of targets) {
     const d = t.name === direct;
     const f = (v: number) => (d ? '-' : v.toFixed(3)).padStart(7);
-    console.log(`${t.name.padEnd(18)} ${m(t.name, 'rps').toFixed(0).padStart(11)} ${`${m(t.name, 'cpu').toFixed(0)} µs`.padStart(9)} ${f(added(t.name, 'p50'))} ${f(added(t.name, 'p99'))} ${(d ? '-' : added(t.name, 'sp50').toFixed(3)).padStart(10)} ${(d ? '-' : added(t.name, 'sp99').toFixed(3)).padStart(10)} ${idle.get(t.name)!.toFixed(0).padStart(6)} MB ${peak.get(t.name)!.toFixed(0).padStart(6)} MB  ${'#'.repeat(Math.round((m(t.name, 'rps') / widest) * 30))}`);
+    console.log(
+      `${t.name.padEnd(18)} ${m(t.name, 'rps').toFixed(0).padStart(11)} ${`${m(t.name, 'cpu').toFixed(0)} µs`.padStart(9)} ${f(added(t.name, 'p50'))} ${f(added(t.name, 'p99'))} ${(d ? '-' : added(t.name, 'sp50').toFixed(3)).padStart(10)} ${(d ? '-' : added(t.name, 'sp99').toFixed(3)).padStart(10)} ${idle.get(t.name)!.toFixed(0).padStart(6)} MB ${peak.get(t.name)!.toFixed(0).padStart(6)} MB  ${'#'.repeat(Math.round((m(t.name, 'rps') / widest) * 30))}`,
+    );
   }
   const [bareName, oursName, pkName] = [targets[1]!.name, targets[2]!.name, targets[3]!.name];
-  const check = (label: string, value: number, target: string, ok: boolean) => console.log(`${label.padEnd(46)} ${value.toFixed(2).padStart(7)}  (target ${target}) ${ok ? 'PASS' : 'MISS'}`);
+  const check = (label: string, value: number, target: string, ok: boolean) =>
+    console.log(`${label.padEnd(46)} ${value.toFixed(2).padStart(7)}  (target ${target}) ${ok ? 'PASS' : 'MISS'}`);
   console.log('');
   check('autoglm req/s / portkey req/s', m(oursName, 'rps') / m(pkName, 'rps'), '>= 10x', m(oursName, 'rps') / m(pkName, 'rps') >= 10);
   check('autoglm req/s / bare proxy req/s', m(oursName, 'rps') / m(bareName, 'rps'), '>= 0.8x', m(oursName, 'rps') / m(bareName, 'rps') >= 0.8);
   // The same comparison by CPU per request, which moves less than req/s when other tenants of a VM take cycles.
   console.log(`${'  same, by CPU per request (bare / autoglm)'.padEnd(46)} ${(m(bareName, 'cpu') / m(oursName, 'cpu')).toFixed(2).padStart(7)}`);
-  check('autoglm added p50 / bare proxy added p50', added(oursName, 'p50') / added(bareName, 'p50'), '<= 1.3x', added(oursName, 'p50') / added(bareName, 'p50') <= 1.3);
-  check('autoglm added p99 / bare proxy added p99', added(oursName, 'p99') / added(bareName, 'p99'), '<= 1.3x', added(oursName, 'p99') / added(bareName, 'p99') <= 1.3);
-  check('autoglm added ttfb p50 / bare proxy', added(oursName, 'sp50') / added(bareName, 'sp50'), '<= 1.3x', added(oursName, 'sp50') / added(bareName, 'sp50') <= 1.3);
+  check(
+    'autoglm added p50 / bare proxy added p50',
+    added(oursName, 'p50') / added(bareName, 'p50'),
+    '<= 1.3x',
+    added(oursName, 'p50') / added(bareName, 'p50') <= 1.3,
+  );
+  check(
+    'autoglm added p99 / bare proxy added p99',
+    added(oursName, 'p99') / added(bareName, 'p99'),
+    '<= 1.3x',
+    added(oursName, 'p99') / added(bareName, 'p99') <= 1.3,
+  );
+  check(
+    'autoglm added ttfb p50 / bare proxy',
+    added(oursName, 'sp50') / added(bareName, 'sp50'),
+    '<= 1.3x',
+    added(oursName, 'sp50') / added(bareName, 'sp50') <= 1.3,
+  );
   check('autoglm peak RSS (MB)', peak.get(oursName)!, '< 120', peak.get(oursName)! < 120);
 }
 

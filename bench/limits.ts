@@ -23,7 +23,14 @@ const instant: ChatModel = {
     return { choices: [{ index: 0, text: 'hi', finishReason: 'stop' }], usage: { promptTokens: 5, completionTokens: 1, cachedPromptTokens: 0 } };
   },
 };
-const req: ChatRequest = { model: 'bench', input: { type: 'messages', messages: [{ role: 'user', content: 'hello' }] }, stop: [], responseFormat: { type: 'text' }, n: 1, maxTokens: 16 };
+const req: ChatRequest = {
+  model: 'bench',
+  input: { type: 'messages', messages: [{ role: 'user', content: 'hello' }] },
+  stop: [],
+  responseFormat: { type: 'text' },
+  n: 1,
+  maxTokens: 16,
+};
 const bigLimits = { requestsPerMinute: 1e9, tokensPerMinute: 1e9, maxConcurrent: 1e6, tokensPerDay: 1e12 };
 
 async function startRedis(): Promise<{ url: string; stop(): void }> {
@@ -37,9 +44,11 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
 async function perCall(run: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < CALLS) await run(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < CALLS) await run(next++);
+    }),
+  );
   return ((performance.now() - started) * 1000) / CALLS;
 }
 
@@ -50,7 +59,12 @@ async function main() {
     'no tenancy': undefined,
     'auth + ledger, no limits': await Tenancy.open({ auth: { enabled: true }, database: join(dir, 'a.db'), tenants: { t: { limits: {} } } }),
     'auth + ledger + memory limits': await Tenancy.open({ auth: { enabled: true }, database: join(dir, 'b.db'), tenants: { t: { limits: bigLimits } } }),
-    'auth + ledger + Redis limits': await Tenancy.open({ auth: { enabled: true }, database: join(dir, 'c.db'), redis: redis.url, tenants: { t: { limits: bigLimits } } }),
+    'auth + ledger + Redis limits': await Tenancy.open({
+      auth: { enabled: true },
+      database: join(dir, 'c.db'),
+      redis: redis.url,
+      tenants: { t: { limits: bigLimits } },
+    }),
   };
   const runners = Object.entries(setups).map(([name, tenancy]) => {
     const key = tenancy?.store.createKey({ tenant: 't' }).key;
@@ -59,7 +73,13 @@ async function main() {
       name,
       run: (i: number) => {
         const principal = tenancy?.principal(`Bearer ${key}`, 'inference');
-        const ctx: CallContext = { signal: new AbortController().signal, requestId: `r${i}`, tenant: principal?.tenant, keyId: principal?.keyId ?? undefined, report: { headers: {} } };
+        const ctx: CallContext = {
+          signal: new AbortController().signal,
+          requestId: `r${i}`,
+          tenant: principal?.tenant,
+          keyId: principal?.keyId ?? undefined,
+          report: { headers: {} },
+        };
         return complete(model, req, ctx);
       },
     };

@@ -33,10 +33,33 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 async function run(policy: PolicyName) {
   const random = seededRandom(5);
-  const replicas = Array.from({ length: REPLICAS }, (_, i) => new Replica(`sim-${i}`, new SimEngine({
-    model: 'chat', preset: 'llama-8b-h100', seed: i + 1, itlMs: 2, outputTokens: 8, blockSize: 16, cacheBlocks: 1000,
-  }), 1, { failureThreshold: 3, openMs: 1000 }, systemClock));
-  const pool = new ReplicaPool({ model: 'chat', replicas, policy: createPolicy(policy, random), retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, clock: systemClock, random });
+  const replicas = Array.from(
+    { length: REPLICAS },
+    (_, i) =>
+      new Replica(
+        `sim-${i}`,
+        new SimEngine({
+          model: 'chat',
+          preset: 'llama-8b-h100',
+          seed: i + 1,
+          itlMs: 2,
+          outputTokens: 8,
+          blockSize: 16,
+          cacheBlocks: 1000,
+        }),
+        1,
+        { failureThreshold: 3, openMs: 1000 },
+        systemClock,
+      ),
+  );
+  const pool = new ReplicaPool({
+    model: 'chat',
+    replicas,
+    policy: createPolicy(policy, random),
+    retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    clock: systemClock,
+    random,
+  });
   // Users take turns in a shuffled but seeded order, each user's turns in sequence.
   const queue: ChatMessage[][] = [];
   const convos = Array.from({ length: USERS }, (_, u) => conversation(u));
@@ -51,22 +74,24 @@ async function run(policy: PolicyName) {
   let cached = 0;
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < queue.length) {
-      const messages = queue[next++]!;
-      const t = performance.now();
-      let first = 0;
-      const req = { model: 'chat', input: { type: 'messages' as const, messages }, stop: [], responseFormat: { type: 'text' as const }, n: 1, stream: true };
-      for await (const chunk of pool.stream(req, { signal: new AbortController().signal, requestId: 'b' })) {
-        if (chunk.type === 'text-delta' && !first) first = performance.now() - t;
-        if (chunk.type === 'usage') {
-          prompt += chunk.usage.promptTokens;
-          cached += chunk.usage.cachedPromptTokens;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < queue.length) {
+        const messages = queue[next++]!;
+        const t = performance.now();
+        let first = 0;
+        const req = { model: 'chat', input: { type: 'messages' as const, messages }, stop: [], responseFormat: { type: 'text' as const }, n: 1, stream: true };
+        for await (const chunk of pool.stream(req, { signal: new AbortController().signal, requestId: 'b' })) {
+          if (chunk.type === 'text-delta' && !first) first = performance.now() - t;
+          if (chunk.type === 'usage') {
+            prompt += chunk.usage.promptTokens;
+            cached += chunk.usage.cachedPromptTokens;
+          }
         }
+        ttfts.push(first);
       }
-      ttfts.push(first);
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   return { policy, hit: cached / prompt, p50: quantile(ttfts, 0.5), p99: quantile(ttfts, 0.99), rps: queue.length / seconds };
 }
@@ -76,10 +101,14 @@ for (const policy of ['round_robin', 'least_outstanding', 'prefix_aware'] as con
   process.stderr.write(`bench:routing: ${policy}...\n`);
   results.push(await run(policy));
 }
-console.log(`\n${REPLICAS} sim replicas (llama-8b-h100 timing, 1000 cache blocks each), ${USERS} users, ${SYSTEM_PROMPTS} system prompts of ~${SYSTEM_WORDS} tokens, ${TURNS} turns, concurrency ${CONCURRENCY}`);
+console.log(
+  `\n${REPLICAS} sim replicas (llama-8b-h100 timing, 1000 cache blocks each), ${USERS} users, ${SYSTEM_PROMPTS} system prompts of ~${SYSTEM_WORDS} tokens, ${TURNS} turns, concurrency ${CONCURRENCY}`,
+);
 console.log(`${'policy'.padEnd(18)} ${'cache hit'.padStart(9)} ${'TTFT p50'.padStart(9)} ${'TTFT p99'.padStart(9)} ${'req/s'.padStart(7)}   hit ratio`);
 for (const r of results) {
-  console.log(`${r.policy.padEnd(18)} ${(r.hit * 100).toFixed(1).padStart(8)}% ${r.p50.toFixed(1).padStart(7)}ms ${r.p99.toFixed(1).padStart(7)}ms ${r.rps.toFixed(1).padStart(7)}   ${'#'.repeat(Math.round(r.hit * 40))}`);
+  console.log(
+    `${r.policy.padEnd(18)} ${(r.hit * 100).toFixed(1).padStart(8)}% ${r.p50.toFixed(1).padStart(7)}ms ${r.p99.toFixed(1).padStart(7)}ms ${r.rps.toFixed(1).padStart(7)}   ${'#'.repeat(Math.round(r.hit * 40))}`,
+  );
 }
 const rr = results[0]!;
 const pa = results[2]!;

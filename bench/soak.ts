@@ -32,18 +32,25 @@ function rssOf(pid: number): { rss: number; anon: number; file: number } {
 
 function startGateway(): Promise<{ child: ChildProcess; url: string; inspector: string }> {
   const config = join(dir, 'gateway.yaml');
-  writeFileSync(config, [
-    'auth: { enabled: true }',
-    `database: ${join(dir, 'soak.db')}`,
-    'tenants: { soak: {} }',
-    'models:',
-    '  chat:',
-    '    replicas:',
-    '      - { type: sim, id: a, preset: instant, outputTokens: 16 }',
-    '      - { type: sim, id: b, preset: instant, outputTokens: 16 }',
-    '',
-  ].join('\n'));
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', join(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], { cwd: dir, env: { ...process.env, AUTOGLM_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    config,
+    [
+      'auth: { enabled: true }',
+      `database: ${join(dir, 'soak.db')}`,
+      'tenants: { soak: {} }',
+      'models:',
+      '  chat:',
+      '    replicas:',
+      '      - { type: sim, id: a, preset: instant, outputTokens: 16 }',
+      '      - { type: sim, id: b, preset: instant, outputTokens: 16 }',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', join(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], {
+    cwd: dir,
+    env: { ...process.env, AUTOGLM_DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((res, rej) => {
     const onData = (d: Buffer) => {
@@ -59,7 +66,9 @@ function startGateway(): Promise<{ child: ChildProcess; url: string; inspector: 
 }
 
 function createKey(): Promise<string> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'keys', 'create', '--tenant', 'soak', '--database', join(dir, 'soak.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'keys', 'create', '--tenant', 'soak', '--database', join(dir, 'soak.db')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -70,9 +79,25 @@ function createKey(): Promise<string> {
 /** Three kinds of call, each with its own text, so caches and the ledger see a stream of distinct requests. */
 function requestFor(i: number): { path: string; body: string; stream: boolean } {
   const content = `Request ${i}: tell me about topic ${i % 997}.`;
-  if (i % 10 === 0) return { path: '/v1/chat/completions', stream: true, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }], stream: true, stream_options: { include_usage: true } }) };
+  if (i % 10 === 0)
+    return {
+      path: '/v1/chat/completions',
+      stream: true,
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }], stream: true, stream_options: { include_usage: true } }),
+    };
   if (i % 10 === 1) return { path: '/v1/completions', stream: false, body: JSON.stringify({ model: 'chat', prompt: content, max_tokens: 16 }) };
-  return { path: '/v1/chat/completions', stream: false, body: JSON.stringify({ model: 'chat', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], max_tokens: 16 }) };
+  return {
+    path: '/v1/chat/completions',
+    stream: false,
+    body: JSON.stringify({
+      model: 'chat',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content },
+      ],
+      max_tokens: 16,
+    }),
+  };
 }
 
 let pool: Pool;
@@ -82,7 +107,11 @@ function asciiChart(rows: { label: string; value: number }[], unit: string): str
   const hi = Math.max(...rows.map((r) => r.value));
   // From just below the lowest value, so a few MB of difference are visible.
   const floor = Math.max(0, lo - (hi - lo) * 0.25 - 1);
-  return rows.map((r) => `${r.label.padStart(6)} ${r.value.toFixed(1).padStart(7)} ${unit} ${'#'.repeat(Math.max(1, Math.round(((r.value - floor) / (hi - floor)) * 50)))}`).join('\n');
+  return rows
+    .map(
+      (r) => `${r.label.padStart(6)} ${r.value.toFixed(1).padStart(7)} ${unit} ${'#'.repeat(Math.max(1, Math.round(((r.value - floor) / (hi - floor)) * 50)))}`,
+    )
+    .join('\n');
 }
 
 /** Least-squares slope of ys over xs. */
@@ -110,27 +139,32 @@ async function main(): Promise<number> {
   type Sample = Awaited<ReturnType<typeof measure>> & { requests: number; rps: number };
   const samples: Sample[] = [{ requests: 0, ...(await measure()), rps: 0 }];
   const snapshots: string[] = [];
-  const bar = new SingleBar({ format: 'bench:soak [{bar}] {value}/{total} requests | RSS {rss} MB | heap {heap} MB | {rps} req/s', stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: 'bench:soak [{bar}] {value}/{total} requests | RSS {rss} MB | heap {heap} MB | {rps} req/s', stream: process.stderr },
+    Presets.shades_classic,
+  );
   bar.start(BATCHES * BATCH, 0, { rss: mb(samples[0]!.rss).toFixed(0), heap: mb(samples[0]!.heap).toFixed(0), rps: '-' });
   let next = 0;
   try {
     for (let batch = 1; batch <= BATCHES; batch++) {
       const end = batch * BATCH;
       const started = performance.now();
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < end) {
-          const { path, body, stream } = requestFor(next++);
-          try {
-            const res = await pool.request({ path, method: 'POST', headers, body });
-            const text = await res.body.text();
-            if (res.statusCode !== 200) fail(`${res.statusCode}: ${text.slice(0, 120)}`);
-            else if (stream && !text.trimEnd().endsWith('data: [DONE]')) fail('a stream that did not end with [DONE]');
-          } catch (err) {
-            fail((err as Error).message);
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < end) {
+            const { path, body, stream } = requestFor(next++);
+            try {
+              const res = await pool.request({ path, method: 'POST', headers, body });
+              const text = await res.body.text();
+              if (res.statusCode !== 200) fail(`${res.statusCode}: ${text.slice(0, 120)}`);
+              else if (stream && !text.trimEnd().endsWith('data: [DONE]')) fail('a stream that did not end with [DONE]');
+            } catch (err) {
+              fail((err as Error).message);
+            }
+            bar.increment();
           }
-          bar.increment();
-        }
-      }));
+        }),
+      );
       const rps = BATCH / ((performance.now() - started) / 1000);
       const sample = { requests: end, ...(await measure()), rps };
       samples.push(sample);
@@ -149,47 +183,86 @@ async function main(): Promise<number> {
   }
 
   const rows = samples.slice(1);
-  console.log(`\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after a full GC after each batch of ${BATCH}`);
-  console.log(`${'requests'.padStart(8)} ${'RSS'.padStart(8)} ${'anon'.padStart(8)} ${'file'.padStart(8)} ${'JS heap'.padStart(8)} ${'external'.padStart(9)}  (MB)`);
-  for (const s of samples) console.log(`${`${s.requests / 1000}k`.padStart(8)} ${[s.rss, s.anon, s.file, s.heap].map((v) => mb(v).toFixed(1).padStart(8)).join(' ')} ${mb(s.external).toFixed(1).padStart(9)}`);
+  console.log(
+    `\n${BATCHES * BATCH} requests through the gateway to 2 sim replicas (instant), ${CONCURRENCY} at a time; gateway memory after a full GC after each batch of ${BATCH}`,
+  );
+  console.log(
+    `${'requests'.padStart(8)} ${'RSS'.padStart(8)} ${'anon'.padStart(8)} ${'file'.padStart(8)} ${'JS heap'.padStart(8)} ${'external'.padStart(9)}  (MB)`,
+  );
+  for (const s of samples)
+    console.log(
+      `${`${s.requests / 1000}k`.padStart(8)} ${[s.rss, s.anon, s.file, s.heap].map((v) => mb(v).toFixed(1).padStart(8)).join(' ')} ${mb(s.external).toFixed(1).padStart(9)}`,
+    );
   console.log('\nRSS');
-  console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.rss) })), 'MB'));
+  console.log(
+    asciiChart(
+      rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.rss) })),
+      'MB',
+    ),
+  );
   console.log('\nJS heap used after GC');
-  console.log(asciiChart(rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.heap) })), 'MB'));
+  console.log(
+    asciiChart(
+      rows.map((s) => ({ label: `${s.requests / 1000}k`, value: mb(s.heap) })),
+      'MB',
+    ),
+  );
   console.log(`\nthroughput: ${Math.min(...rows.map((s) => s.rps)).toFixed(0)}-${Math.max(...rows.map((s) => s.rps)).toFixed(0)} req/s per batch`);
 
   const out = join(repoRoot, 'test-output');
   mkdirSync(out, { recursive: true });
   const svg = join(out, 'soak-rss.svg');
-  writeFileSync(svg, svgChart({
-    title: `Gateway memory over ${BATCHES * BATCH / 1000}k requests`, xLabel: 'requests (thousands)', yLabel: 'MB', yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
-    series: [
-      { name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) },
-      { name: 'RSS anonymous', data: samples.map((s) => [s.requests / 1000, mb(s.anon)]) },
-      { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) },
-    ],
-  }));
+  writeFileSync(
+    svg,
+    svgChart({
+      title: `Gateway memory over ${(BATCHES * BATCH) / 1000}k requests`,
+      xLabel: 'requests (thousands)',
+      yLabel: 'MB',
+      yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
+      series: [
+        { name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) },
+        { name: 'RSS anonymous', data: samples.map((s) => [s.requests / 1000, mb(s.anon)]) },
+        { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) },
+      ],
+    }),
+  );
   console.log(`chart: ${svg}`);
 
   const half = rows.slice(Math.floor(rows.length / 2) - 1);
-  const per10k = (values: number[], over = half) => slope(over.map((s) => s.requests / 10_000), values);
+  const per10k = (values: number[], over = half) =>
+    slope(
+      over.map((s) => s.requests / 10_000),
+      values,
+    );
   const rssGrowth = mb(half[half.length - 1]!.rss - half[0]!.rss);
   const rssSlope = per10k(half.map((s) => mb(s.rss)));
   const heapSlope = per10k(half.map((s) => mb(s.heap)));
   const partsSlope = `anonymous ${per10k(half.map((s) => mb(s.anon))).toFixed(2)}, file ${per10k(half.map((s) => mb(s.file))).toFixed(2)}, external ${per10k(half.map((s) => mb(s.external))).toFixed(2)}`;
-  console.log(`\nsecond half (${half[0]!.requests / 1000}k -> ${half[half.length - 1]!.requests / 1000}k requests): RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MB, ` +
-    `${rssSlope.toFixed(2)} MB per 10k requests (least squares; of it ${partsSlope}); JS heap ${heapSlope.toFixed(2)} MB per 10k requests`);
+  console.log(
+    `\nsecond half (${half[0]!.requests / 1000}k -> ${half[half.length - 1]!.requests / 1000}k requests): RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MB, ` +
+      `${rssSlope.toFixed(2)} MB per 10k requests (least squares; of it ${partsSlope}); JS heap ${heapSlope.toFixed(2)} MB per 10k requests`,
+  );
   // Memory that fills up once (JIT code, the allocator's per-thread arenas, caches reaching their bounds) grows at
   // first and slows down; a leak keeps its pace. So the verdict is on the last quarter.
   const quarter = rows.slice(Math.floor((rows.length * 3) / 4) - 1);
-  const tailSlope = per10k(quarter.map((s) => mb(s.rss)), quarter);
-  console.log(`last quarter (${quarter[0]!.requests / 1000}k -> ${quarter[quarter.length - 1]!.requests / 1000}k requests): RSS ${tailSlope.toFixed(2)} MB per 10k requests`);
+  const tailSlope = per10k(
+    quarter.map((s) => mb(s.rss)),
+    quarter,
+  );
+  console.log(
+    `last quarter (${quarter[0]!.requests / 1000}k -> ${quarter[quarter.length - 1]!.requests / 1000}k requests): RSS ${tailSlope.toFixed(2)} MB per 10k requests`,
+  );
   const levelled = tailSlope <= LEVEL_MB_PER_10K;
-  console.log(levelled ? `RSS levels off (<= ${LEVEL_MB_PER_10K} MB per 10k requests over the last quarter)` : `RSS keeps growing (> ${LEVEL_MB_PER_10K} MB per 10k requests over the last quarter)${SNAPSHOTS ? '' : ': run again with SOAK_HEAP_SNAPSHOTS=1 to see what grows'}`);
+  console.log(
+    levelled
+      ? `RSS levels off (<= ${LEVEL_MB_PER_10K} MB per 10k requests over the last quarter)`
+      : `RSS keeps growing (> ${LEVEL_MB_PER_10K} MB per 10k requests over the last quarter)${SNAPSHOTS ? '' : ': run again with SOAK_HEAP_SNAPSHOTS=1 to see what grows'}`,
+  );
 
   if (snapshots.length === 2) {
-    console.log(`\nheap growth between the snapshots at ${BATCHES * BATCH / 2000}k and ${BATCHES * BATCH / 1000}k requests (${snapshots.join(', ')}):`);
-    for (const g of heapGrowth(snapshots[0]!, snapshots[1]!)) console.log(`  ${(g.bytes / 1024).toFixed(0).padStart(8)} KB  ${String(g.count).padStart(8)} objects  ${g.name}`);
+    console.log(`\nheap growth between the snapshots at ${(BATCHES * BATCH) / 2000}k and ${(BATCHES * BATCH) / 1000}k requests (${snapshots.join(', ')}):`);
+    for (const g of heapGrowth(snapshots[0]!, snapshots[1]!))
+      console.log(`  ${(g.bytes / 1024).toFixed(0).padStart(8)} KB  ${String(g.count).padStart(8)} objects  ${g.name}`);
   }
   if (failures.size > 0) {
     console.log('\nfailed requests:');

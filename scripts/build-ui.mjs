@@ -7,7 +7,15 @@ import { build } from 'esbuild';
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const out = join(root, 'dist/web/ui');
 mkdirSync(out, { recursive: true });
-await build({ entryPoints: [join(root, 'web/ui/app.ts')], bundle: true, minify: true, format: 'esm', target: 'es2020', outfile: join(out, 'app.js'), logLevel: 'warning' });
+await build({
+  entryPoints: [join(root, 'web/ui/app.ts')],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2020',
+  outfile: join(out, 'app.js'),
+  logLevel: 'warning',
+});
 copyFileSync(join(root, 'web/ui/index.html'), join(out, 'index.html'));
 copyFileSync(join(root, 'web/ui/app.css'), join(out, 'app.css'));
 copyFileSync(join(root, 'web/ui/favicon.svg'), join(out, 'favicon.svg'));

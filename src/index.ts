@@ -7,7 +7,16 @@ export { ModelEngine, type GenerateOptions } from './engines/llama/index.js';
 export { LlamaEngine, resolveModel, quantizeModel, type EngineStats, type ResolvedModel, type QuantizeResult } from './engines/llama/index.js';
 
 // The servers `autoglm serve` and `autoglm sim` start.
-export { serveModel, serveGateway, serveSim, type ServeOptions, type RunningServer, type ServedModels, type GatewayServer, type SimServer } from './server/index.js';
+export {
+  serveModel,
+  serveGateway,
+  serveSim,
+  type ServeOptions,
+  type RunningServer,
+  type ServedModels,
+  type GatewayServer,
+  type SimServer,
+} from './server/index.js';
 
 // The one contract every layer speaks, and the helpers that call it.
 export {

@@ -2,18 +2,27 @@
 import { createServer } from 'node:http';
 
 const whole = JSON.stringify({
-  id: 'chatcmpl-bench', object: 'chat.completion', created: 0, model: 'bench',
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 0,
+  model: 'bench',
   choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the upstream.' }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
 });
 const chunk = (content: string | null, finish: string | null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 0, model: 'bench', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }] })}\n\n`;
-const stream = [chunk('Hello', null), chunk(' from', null), chunk(' the upstream.', null), chunk(null, 'stop'),
+const stream = [
+  chunk('Hello', null),
+  chunk(' from', null),
+  chunk(' the upstream.', null),
+  chunk(null, 'stop'),
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 0, model: 'bench', choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })}\n\n`,
-  'data: [DONE]\n\n'].join('');
+  'data: [DONE]\n\n',
+].join('');
 
 const server = createServer((req, res) => {
-  if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"bench","object":"model"}]}');
+  if (req.method === 'GET')
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"bench","object":"model"}]}');
   let body = '';
   req.on('data', (d) => (body += d));
   req.on('end', () => {

@@ -23,7 +23,8 @@ export function heapGroups(file: string): Map<string, HeapGroup> {
   const groups = new Map<string, HeapGroup>();
   for (let i = 0; i < s.nodes.length; i += fields.length) {
     const type = types[s.nodes[i + typeAt]!]!;
-    const name = type === 'object' || type === 'closure' || type === 'native' ? `${s.strings[s.nodes[i + nameAt]!]}${type === 'closure' ? '()' : ''}` : `(${type})`;
+    const name =
+      type === 'object' || type === 'closure' || type === 'native' ? `${s.strings[s.nodes[i + nameAt]!]}${type === 'closure' ? '()' : ''}` : `(${type})`;
     const group = groups.get(name) ?? { name, count: 0, bytes: 0 };
     group.count++;
     group.bytes += s.nodes[i + sizeAt]!;

@@ -58,7 +58,9 @@ export class Inspector {
 
   /** Memory of objects outside the JS heap that it owns (Buffers, ArrayBuffers), in bytes. */
   async externalMemory(): Promise<number> {
-    const { result } = await this.call('Runtime.evaluate', { expression: 'process.memoryUsage().external', returnByValue: true }) as { result?: { value?: number } };
+    const { result } = (await this.call('Runtime.evaluate', { expression: 'process.memoryUsage().external', returnByValue: true })) as {
+      result?: { value?: number };
+    };
     return Number(result?.value);
   }
 

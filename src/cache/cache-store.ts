@@ -24,7 +24,10 @@ export class MemoryCacheStore implements CacheStore {
 }
 
 export class RedisCacheStore implements CacheStore {
-  constructor(private readonly redis: Redis, private readonly prefix = 'autoglm:cache:') {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'autoglm:cache:',
+  ) {}
 
   async get(key: string): Promise<string | undefined> {
     return (await this.redis.get(this.prefix + key)) ?? undefined;

@@ -8,9 +8,27 @@ export const CACHE_HEADER = 'x-autoglm-cache';
 
 /** Everything that changes the answer, and the tenant; not `stream`, so a whole answer and a stream share an entry. */
 export function cacheKey(req: ChatRequest, tenant: string): string {
-  const normalized = JSON.stringify([tenant, req.model, req.input, req.maxTokens ?? null, req.temperature ?? null, req.topP ?? null,
-    req.topK ?? null, req.minP ?? null, req.seed ?? null, req.frequencyPenalty ?? null, req.presencePenalty ?? null, req.stop,
-    req.ignoreEos ?? false, req.responseFormat, req.n, req.tools ?? null, req.toolChoice ?? null, req.parallelToolCalls ?? null, req.logprobs ?? null]);
+  const normalized = JSON.stringify([
+    tenant,
+    req.model,
+    req.input,
+    req.maxTokens ?? null,
+    req.temperature ?? null,
+    req.topP ?? null,
+    req.topK ?? null,
+    req.minP ?? null,
+    req.seed ?? null,
+    req.frequencyPenalty ?? null,
+    req.presencePenalty ?? null,
+    req.stop,
+    req.ignoreEos ?? false,
+    req.responseFormat,
+    req.n,
+    req.tools ?? null,
+    req.toolChoice ?? null,
+    req.parallelToolCalls ?? null,
+    req.logprobs ?? null,
+  ]);
   return createHash('sha256').update(normalized).digest('base64url');
 }
 
@@ -42,7 +60,8 @@ export function withResponseCache(inner: ChatModel, store: CacheStore, options: 
     return { key, hit };
   }
 
-  const save = (key: string, chunks: ChatChunk[]) => (finishedCleanly(chunks) ? store.set(key, JSON.stringify(chunks), ttlMs).catch(() => undefined) : undefined);
+  const save = (key: string, chunks: ChatChunk[]) =>
+    finishedCleanly(chunks) ? store.set(key, JSON.stringify(chunks), ttlMs).catch(() => undefined) : undefined;
 
   return {
     models: () => inner.models(),

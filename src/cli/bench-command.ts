@@ -105,24 +105,51 @@ async function compare(flags: BenchFlags): Promise<void> {
   const [a, b] = flags.compare!.map(readResult) as [BenchResult, BenchResult];
   for (const w of compareWarnings(a, b)) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`${compareReport(a, b, [flags.compare![0]!, flags.compare![1]!])}\n`);
-  if (flags.html) writeFileSync(flags.html, htmlReport([{ name: 'A', result: a }, { name: 'B', result: b }]));
+  if (flags.html)
+    writeFileSync(
+      flags.html,
+      htmlReport([
+        { name: 'A', result: a },
+        { name: 'B', result: b },
+      ]),
+    );
 }
 
 async function bench(flags: BenchFlags): Promise<void> {
-  if (flags.dataset && !(DATASETS as readonly string[]).includes(flags.dataset)) throw new Error(`unknown dataset '${flags.dataset}'; use ${DATASETS.join(', ')}`);
+  if (flags.dataset && !(DATASETS as readonly string[]).includes(flags.dataset))
+    throw new Error(`unknown dataset '${flags.dataset}'; use ${DATASETS.join(', ')}`);
   if (flags.arrival !== 'constant' && flags.arrival !== 'poisson') throw new Error('--arrival is constant or poisson');
   const apiKey = flags.apiKey ?? process.env.AUTOGLM_API_KEY;
   const model = flags.model ?? (await firstModel(flags.url, apiKey));
   const { htmlReport, runBench, textReport } = await loadGenerator();
-  const bar = flags.quiet ? undefined : new SingleBar({ format: 'bench [{bar}] {value}/{total} | {ok} ok {errors} failed | {tps} tok/s', stream: process.stderr }, Presets.shades_classic);
+  const bar = flags.quiet
+    ? undefined
+    : new SingleBar({ format: 'bench [{bar}] {value}/{total} | {ok} ok {errors} failed | {tps} tok/s', stream: process.stderr }, Presets.shades_classic);
   bar?.start(flags.requests, 0, { ok: 0, errors: 0, tps: 0 });
   const result = await runBench({
-    url: flags.url, model, apiKey, mode: flags.rate ? 'open' : 'closed', rate: flags.rate, arrival: flags.arrival, concurrency: flags.concurrency,
-    requests: flags.requests, durationSeconds: flags.duration, seed: flags.seed,
-    workload: { dataset: flags.dataset as DatasetName | undefined, datasetsDir: flags.datasetsDir, inputTokens: flags.inputTokens, outputTokens: flags.outputTokens, sharedPrefixTokens: flags.sharedPrefix, prefixGroups: flags.prefixGroups, seed: flags.seed },
+    url: flags.url,
+    model,
+    apiKey,
+    mode: flags.rate ? 'open' : 'closed',
+    rate: flags.rate,
+    arrival: flags.arrival,
+    concurrency: flags.concurrency,
+    requests: flags.requests,
+    durationSeconds: flags.duration,
+    seed: flags.seed,
+    workload: {
+      dataset: flags.dataset as DatasetName | undefined,
+      datasetsDir: flags.datasetsDir,
+      inputTokens: flags.inputTokens,
+      outputTokens: flags.outputTokens,
+      sharedPrefixTokens: flags.sharedPrefix,
+      prefixGroups: flags.prefixGroups,
+      seed: flags.seed,
+    },
     slo: { ttftMs: flags.sloTtftMs, tpotMs: flags.sloTpotMs, e2eMs: flags.sloE2eMs },
     extraBody: flags.ignoreEos ? { ignore_eos: true } : undefined,
-    onProgress: (done, _total, live) => bar?.update(done, { ok: live.ok, errors: live.errors, tps: Math.round(live.outputTokens / Math.max(0.001, live.elapsedS)) }),
+    onProgress: (done, _total, live) =>
+      bar?.update(done, { ok: live.ok, errors: live.errors, tps: Math.round(live.outputTokens / Math.max(0.001, live.elapsedS)) }),
   });
   bar?.stop();
   process.stdout.write(`${textReport(result)}\n`);

@@ -19,12 +19,16 @@ function warnings(config: GatewayConfig, file: string, env: NodeJS.ProcessEnv = 
   const unset: { path: (string | number)[]; name: string; what: string }[] = [];
   for (const [model, m] of Object.entries(config.models)) {
     m.replicas.forEach((r, i) => {
-      if (r.type === 'openai' && r.apiKeyEnv) unset.push({ path: ['models', model, 'replicas', i, 'apiKeyEnv'], name: r.apiKeyEnv, what: 'calls to this replica will carry no API key' });
+      if (r.type === 'openai' && r.apiKeyEnv)
+        unset.push({ path: ['models', model, 'replicas', i, 'apiKeyEnv'], name: r.apiKeyEnv, what: 'calls to this replica will carry no API key' });
     });
   }
   const embeddings = config.reasoning.retrieval?.embeddings;
-  if (embeddings?.apiKeyEnv) unset.push({ path: ['reasoning', 'retrieval', 'embeddings', 'apiKeyEnv'], name: embeddings.apiKeyEnv, what: 'embedding calls will carry no API key' });
-  return unset.filter((u) => !env[u.name]).map((u) => `${where(u.path)}: ${u.path.join('.').replace(/\.(\d+)\./g, '[$1].')}: $${u.name} is not set here; ${u.what}`);
+  if (embeddings?.apiKeyEnv)
+    unset.push({ path: ['reasoning', 'retrieval', 'embeddings', 'apiKeyEnv'], name: embeddings.apiKeyEnv, what: 'embedding calls will carry no API key' });
+  return unset
+    .filter((u) => !env[u.name])
+    .map((u) => `${where(u.path)}: ${u.path.join('.').replace(/\.(\d+)\./g, '[$1].')}: $${u.name} is not set here; ${u.what}`);
 }
 
 export function registerConfig(program: Command): void {

@@ -7,7 +7,9 @@ import { defaultThreads, modelPathsFromEnv } from '../config/index.js';
 
 function ggufFilesIn(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.gguf')).map((f) => `${f} (${(statSync(join(dir, f)).size / 1e6).toFixed(1)} MB)`);
+  return readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.gguf'))
+    .map((f) => `${f} (${(statSync(join(dir, f)).size / 1e6).toFixed(1)} MB)`);
 }
 
 export function registerDoctor(program: Command): void {

@@ -62,10 +62,14 @@ export function registerEval(program: Command): void {
 
 function classifierReport(flags: EvalFlags): void {
   const { rows, overall, items, written } = evaluateClassifier(flags.perSource, flags.datasetsDir ?? datasetsDir());
-  process.stdout.write(`task parser on ${items} held-out items (every k-th item of each dataset, ${flags.perSource} per dataset, and ${written} written requests for summarization, open QA and chat)\n`);
+  process.stdout.write(
+    `task parser on ${items} held-out items (every k-th item of each dataset, ${flags.perSource} per dataset, and ${written} written requests for summarization, open QA and chat)\n`,
+  );
   process.stdout.write(`${'class'.padEnd(16)}${'items'.padStart(7)}${'accuracy'.padStart(10)}  mistaken for\n`);
   for (const r of rows) {
-    process.stdout.write(`${r.task.padEnd(16)}${String(r.items).padStart(7)}${pct(r.accuracy).padStart(10)}  ${r.confusedWith.map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
+    process.stdout.write(
+      `${r.task.padEnd(16)}${String(r.items).padStart(7)}${pct(r.accuracy).padStart(10)}  ${r.confusedWith.map(([t, n]) => `${t} ${n}`).join(', ')}\n`,
+    );
   }
   process.stdout.write(`${'all'.padEnd(16)}${String(items).padStart(7)}${pct(overall).padStart(10)}\n`);
 }
@@ -109,7 +113,10 @@ function progress(total: number) {
     strategy: (label: string) => {
       let n = 0;
       const started = performance.now();
-      return { item: () => void n++, done: () => process.stderr.write(`${label.padEnd(8)} ${n}/${total} items in ${((performance.now() - started) / 1000).toFixed(1)} s\n`) };
+      return {
+        item: () => void n++,
+        done: () => process.stderr.write(`${label.padEnd(8)} ${n}/${total} items in ${((performance.now() - started) / 1000).toFixed(1)} s\n`),
+      };
     },
     stop: () => undefined,
   };
@@ -122,7 +129,8 @@ function datasetItems(flags: EvalFlags) {
     return loadDataset(flags.dataset as DatasetName, dir).slice(0, flags.limit);
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { path?: string };
-    if (e.code === 'ENOENT') throw new Error(`no ${flags.dataset} dataset at ${e.path ?? dir}; point --datasets-dir or AUTOGLM_DATASETS_DIR at the datasets folder`);
+    if (e.code === 'ENOENT')
+      throw new Error(`no ${flags.dataset} dataset at ${e.path ?? dir}; point --datasets-dir or AUTOGLM_DATASETS_DIR at the datasets folder`);
     throw err;
   }
 }
@@ -138,7 +146,9 @@ async function runEval(flags: EvalFlags): Promise<void> {
   try {
     for (const spec of specs) {
       const bar = bars.strategy(spec.label);
-      reports.push(await evaluate(model, target.name, items, spec, { concurrency: flags.concurrency, seed: flags.seed, maxTokens: flags.maxTokens, onItem: bar.item }));
+      reports.push(
+        await evaluate(model, target.name, items, spec, { concurrency: flags.concurrency, seed: flags.seed, maxTokens: flags.maxTokens, onItem: bar.item }),
+      );
       bar.done();
     }
   } finally {
@@ -147,17 +157,23 @@ async function runEval(flags: EvalFlags): Promise<void> {
   }
   const what = flags.simSolver !== undefined ? `sim solver p=${flags.simSolver}` : `${target.name} from ${flags.config}`;
   process.stdout.write(`\n${flags.dataset}, ${items.length} items, ${what}\n`);
-  process.stdout.write(`${'strategy'.padEnd(10)}${'accuracy'.padStart(10)}${'95% interval'.padStart(17)}${'calls'.padStart(8)}${'samples'.padStart(9)}${'tokens'.padStart(9)}${'ms/item'.padStart(9)}${flags.simSolver !== undefined ? '  predicted' : ''}\n`);
+  process.stdout.write(
+    `${'strategy'.padEnd(10)}${'accuracy'.padStart(10)}${'95% interval'.padStart(17)}${'calls'.padStart(8)}${'samples'.padStart(9)}${'tokens'.padStart(9)}${'ms/item'.padStart(9)}${flags.simSolver !== undefined ? '  predicted' : ''}\n`,
+  );
   for (const r of reports) {
     const spec = specs.find((s) => s.label === r.strategy)!;
     const n = spec.strategy === 'sc' ? (spec.options.samples ?? 8) : spec.strategy === 'direct' ? 1 : undefined;
     const predicted = flags.simSolver !== undefined && n !== undefined ? `  ${pct(predictedVoteAccuracy(flags.simSolver, n))}` : '';
-    process.stdout.write(`${r.strategy.padEnd(10)}${pct(r.accuracy).padStart(10)}${`${pct(r.ci95[0])}-${pct(r.ci95[1])}`.padStart(17)}${r.callsPerItem.toFixed(2).padStart(8)}${r.samplesPerItem.toFixed(2).padStart(9)}${r.tokensPerItem.toFixed(0).padStart(9)}${r.latencyMsPerItem.toFixed(1).padStart(9)}${predicted}${r.errors ? `  (${r.errors} failed: ${r.results.find((x) => x.error)!.error})` : ''}\n`);
+    process.stdout.write(
+      `${r.strategy.padEnd(10)}${pct(r.accuracy).padStart(10)}${`${pct(r.ci95[0])}-${pct(r.ci95[1])}`.padStart(17)}${r.callsPerItem.toFixed(2).padStart(8)}${r.samplesPerItem.toFixed(2).padStart(9)}${r.tokensPerItem.toFixed(0).padStart(9)}${r.latencyMsPerItem.toFixed(1).padStart(9)}${predicted}${r.errors ? `  (${r.errors} failed: ${r.results.find((x) => x.error)!.error})` : ''}\n`,
+    );
   }
   const sc = reports.find((r) => r.strategy.startsWith('sc@'));
   const asc = reports.find((r) => r.strategy.startsWith('asc@'));
   if (sc && asc) {
-    process.stdout.write(`\nadaptive vs fixed self-consistency: accuracy ${((asc.accuracy - sc.accuracy) * 100).toFixed(2)} points, samples ${((1 - asc.samplesPerItem / sc.samplesPerItem) * 100).toFixed(1)}% fewer\n`);
+    process.stdout.write(
+      `\nadaptive vs fixed self-consistency: accuracy ${((asc.accuracy - sc.accuracy) * 100).toFixed(2)} points, samples ${((1 - asc.samplesPerItem / sc.samplesPerItem) * 100).toFixed(1)}% fewer\n`,
+    );
   }
   if (flags.out) writeFileSync(flags.out, JSON.stringify({ dataset: flags.dataset, items: items.length, model: what, reports }, null, 2));
   if (flags.chart) writeFileSync(flags.chart, accuracyChart(reports, `${flags.dataset}: ${what}`));

@@ -51,7 +51,8 @@ function limitsOf(settings: string[]): Limits {
 const day = (iso: string) => iso.slice(0, 10);
 
 const storeOptions = (cmd: Command) =>
-  cmd.option('--database <file>', 'SQLite file of tenants and keys (default: $AUTOGLM_DATA_DIR/autoglm.db)')
+  cmd
+    .option('--database <file>', 'SQLite file of tenants and keys (default: $AUTOGLM_DATA_DIR/autoglm.db)')
     .option('--config <file>', 'use the database named in this gateway config');
 
 export function registerKeys(program: Command): void {
@@ -62,7 +63,7 @@ export function registerKeys(program: Command): void {
     .option('--scope <scope...>', `scopes: ${SCOPES.join(', ')}`, ['inference'])
     .option('--name <text>', 'a label to recognise the key by')
     .option('--expires-in-days <n>', 'the key stops working after this many days', positiveNumber)
-    .option('--limit <setting...>', 'limits of this key on top of its tenant\'s, e.g. requestsPerMinute=60 tokensPerDay=100000 models=a,b')
+    .option('--limit <setting...>', "limits of this key on top of its tenant's, e.g. requestsPerMinute=60 tokensPerDay=100000 models=a,b")
     .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number; limit?: string[] }) => {
       const bad = flags.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
       if (bad) fail(new Error(`unknown scope '${bad}'; use ${SCOPES.join(' or ')}`));
@@ -72,8 +73,12 @@ export function registerKeys(program: Command): void {
         const expiresAt = flags.expiresInDays ? new Date(Date.now() + flags.expiresInDays * 86_400_000) : undefined;
         const { key, info } = store.createKey({ tenant: flags.tenant, scopes: flags.scope as Scope[], name: flags.name, expiresAt, limits });
         process.stdout.write(`${key}\n`);
-        const own = Object.entries(info.limits).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-        process.stderr.write(`created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}${own ? `, limits ${own}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`);
+        const own = Object.entries(info.limits)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(' ');
+        process.stderr.write(
+          `created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}${own ? `, limits ${own}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`,
+        );
       })(flags);
     });
 
@@ -82,24 +87,41 @@ export function registerKeys(program: Command): void {
     .action(async (flags: StoreFlags & { tenant?: string }) => {
       await withStore((store, path) => {
         const rows = store.keys(flags.tenant).map((k) => ({
-          id: k.id, tenant: k.tenant, name: k.name ?? '-', scopes: k.scopes.join(','),
+          id: k.id,
+          tenant: k.tenant,
+          name: k.name ?? '-',
+          scopes: k.scopes.join(','),
           status: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? 'expired' : 'active',
-          created: day(k.createdAt), expires: k.expiresAt ? day(k.expiresAt) : 'never',
-          limits: Object.entries(k.limits).map(([name, v]) => `${name}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ') || '-',
+          created: day(k.createdAt),
+          expires: k.expiresAt ? day(k.expiresAt) : 'never',
+          limits:
+            Object.entries(k.limits)
+              .map(([name, v]) => `${name}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+              .join(' ') || '-',
         }));
         if (rows.length === 0) return void process.stdout.write(`no keys${flags.tenant ? ` for tenant ${flags.tenant}` : ''} in ${path}\n`);
         const columns = ['id', 'tenant', 'name', 'scopes', 'status', 'created', 'expires', 'limits'] as const;
         const width = Object.fromEntries(columns.map((c) => [c, Math.max(c.length, ...rows.map((r) => r[c].length)) + 2]));
-        process.stdout.write(`${columns.map((c) => c.padEnd(width[c]!)).join('').trimEnd()}\n`);
-        for (const r of rows) process.stdout.write(`${columns.map((c) => r[c].padEnd(width[c]!)).join('').trimEnd()}\n`);
+        process.stdout.write(
+          `${columns
+            .map((c) => c.padEnd(width[c]!))
+            .join('')
+            .trimEnd()}\n`,
+        );
+        for (const r of rows)
+          process.stdout.write(
+            `${columns
+              .map((c) => r[c].padEnd(width[c]!))
+              .join('')
+              .trimEnd()}\n`,
+          );
       })(flags);
     });
 
-  storeOptions(keys.command('revoke').description('revoke a key by its id').argument('<id>'))
-    .action(async (id: string, flags: StoreFlags) => {
-      await withStore((store) => {
-        const info = store.revokeKey(id);
-        process.stdout.write(`revoked key ${info.id} of tenant ${info.tenant}\n`);
-      })(flags);
-    });
+  storeOptions(keys.command('revoke').description('revoke a key by its id').argument('<id>')).action(async (id: string, flags: StoreFlags) => {
+    await withStore((store) => {
+      const info = store.revokeKey(id);
+      process.stdout.write(`revoked key ${info.id} of tenant ${info.tenant}\n`);
+    })(flags);
+  });
 }

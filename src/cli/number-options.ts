@@ -4,11 +4,13 @@ import { InvalidArgumentError } from 'commander';
 
 // Commander turns an InvalidArgumentError into "option '--x <n>' argument 'abc' is invalid. <why>" and exit 1;
 // any other error thrown from a parser would escape as a stack trace.
-const parsed = (check: (n: number) => boolean, what: string) => (v: string): number => {
-  const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`It must be ${what}.`);
-  return n;
-};
+const parsed =
+  (check: (n: number) => boolean, what: string) =>
+  (v: string): number => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`It must be ${what}.`);
+    return n;
+  };
 
 export const anyNumber = parsed(() => true, 'a number');
 export const nonNegativeNumber = parsed((n) => n >= 0, 'a non-negative number');

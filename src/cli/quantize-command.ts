@@ -57,10 +57,19 @@ async function printSample(path: string): Promise<void> {
   const engine: LlamaEngineType = await LlamaEngine.load({ model: path, parallel: 1, contextSize: 256 });
   try {
     const prompt = 'Once upon a time';
-    const result = await complete(engine, {
-      model: engine.description.name, input: { type: 'text', text: prompt }, maxTokens: 48, temperature: 0, stop: [],
-      responseFormat: { type: 'text' }, n: 1,
-    }, { signal: new AbortController().signal, requestId: 'quantize-sample' });
+    const result = await complete(
+      engine,
+      {
+        model: engine.description.name,
+        input: { type: 'text', text: prompt },
+        maxTokens: 48,
+        temperature: 0,
+        stop: [],
+        responseFormat: { type: 'text' },
+        n: 1,
+      },
+      { signal: new AbortController().signal, requestId: 'quantize-sample' },
+    );
     process.stdout.write(`sample (greedy, 48 tokens): ${JSON.stringify(prompt + (result.choices[0]?.text ?? ''))}\n`);
   } finally {
     await engine.dispose();

@@ -27,34 +27,42 @@ async function call(flags: ApiFlags, method: 'GET' | 'POST', path: string): Prom
 
 function print(s: Snapshot): void {
   const steps = s.steps.length ? s.steps.map((p, i) => (s.status === 'ramping' && i === s.step ? `[${p}%]` : `${p}%`)).join(' -> ') : '-';
-  process.stdout.write(`${s.release.padEnd(16)} ${s.status.padEnd(12)} stable ${s.stable.padEnd(12)} canary ${(s.canary ?? '-').padEnd(12)} ${String(s.canaryPercent).padStart(3)}%  steps ${steps}${s.reason ? `  (${s.reason})` : ''}\n`);
+  process.stdout.write(
+    `${s.release.padEnd(16)} ${s.status.padEnd(12)} stable ${s.stable.padEnd(12)} canary ${(s.canary ?? '-').padEnd(12)} ${String(s.canaryPercent).padStart(3)}%  steps ${steps}${s.reason ? `  (${s.reason})` : ''}\n`,
+  );
 }
 
 export function registerRollout(program: Command): void {
   const rollout = program.command('rollout').description('model version rollouts of a running gateway');
-  const api = (cmd: Command) => cmd
-    .option('--url <url>', 'the gateway', process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8080')
-    .option('--key <key>', 'an admin API key (default: $AUTOGLM_API_KEY)');
+  const api = (cmd: Command) =>
+    cmd
+      .option('--url <url>', 'the gateway', process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8080')
+      .option('--key <key>', 'an admin API key (default: $AUTOGLM_API_KEY)');
 
-  api(rollout.command('status').description('each release: stable and canary versions, canary share, step, status').argument('[release]'))
-    .action(async (release: string | undefined, flags: ApiFlags) => {
+  api(rollout.command('status').description('each release: stable and canary versions, canary share, step, status').argument('[release]')).action(
+    async (release: string | undefined, flags: ApiFlags) => {
       try {
-        const data = release ? [(await call(flags, 'GET', `/admin/rollouts/${encodeURIComponent(release)}`)) as Snapshot] : ((await call(flags, 'GET', '/admin/rollouts')) as { data: Snapshot[] }).data;
+        const data = release
+          ? [(await call(flags, 'GET', `/admin/rollouts/${encodeURIComponent(release)}`)) as Snapshot]
+          : ((await call(flags, 'GET', '/admin/rollouts')) as { data: Snapshot[] }).data;
         if (data.length === 0) process.stdout.write(`no releases at ${flags.url}\n`);
         data.forEach(print);
       } catch (err) {
         fail(err);
       }
-    });
+    },
+  );
 
-  for (const [action, what] of [['promote', 'send all traffic of a release to its canary now'], ['abort', 'send all traffic of a release back to its stable version now']] as const) {
-    api(rollout.command(action).description(what).argument('<release>'))
-      .action(async (release: string, flags: ApiFlags) => {
-        try {
-          print((await call(flags, 'POST', `/admin/rollouts/${encodeURIComponent(release)}/${action}`)) as Snapshot);
-        } catch (err) {
-          fail(err);
-        }
-      });
+  for (const [action, what] of [
+    ['promote', 'send all traffic of a release to its canary now'],
+    ['abort', 'send all traffic of a release back to its stable version now'],
+  ] as const) {
+    api(rollout.command(action).description(what).argument('<release>')).action(async (release: string, flags: ApiFlags) => {
+      try {
+        print((await call(flags, 'POST', `/admin/rollouts/${encodeURIComponent(release)}/${action}`)) as Snapshot);
+      } catch (err) {
+        fail(err);
+      }
+    });
   }
 }

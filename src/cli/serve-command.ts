@@ -1,9 +1,24 @@
 // `autoglm serve`: one command from a GGUF file to an OpenAI-compatible API.
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { engineSettingsSchema, loadGatewayConfig, reasoningConfigSchema, serverSettingsSchema, type EngineSettingsInput, type ServerSettings } from '../config/index.js';
+import {
+  engineSettingsSchema,
+  loadGatewayConfig,
+  reasoningConfigSchema,
+  serverSettingsSchema,
+  type EngineSettingsInput,
+  type ServerSettings,
+} from '../config/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
-import { LOG_FORMATS, serveGateway, serveModel, serverLogger as createServerLogger, type LogFormat, type RunningServer, type ServedModels } from '../server/index.js';
+import {
+  LOG_FORMATS,
+  serveGateway,
+  serveModel,
+  serverLogger as createServerLogger,
+  type LogFormat,
+  type RunningServer,
+  type ServedModels,
+} from '../server/index.js';
 import { fail } from './errors.js';
 import { indexSummary } from './index-command.js';
 import { anyNumber, byteSize, formatBytes, positiveInteger, positiveNumber } from './number-options.js';
@@ -92,12 +107,21 @@ function serverLogger(level: string, format: LogFormat | undefined) {
 
 /** The server settings given as flags; the others keep the config file's value, or the default. */
 function serverFlags(flags: ServeFlags): Partial<ServerSettings> {
-  return Object.fromEntries(Object.entries({
-    host: flags.host, port: flags.port, bodyLimitBytes: flags.bodyLimit, drainSeconds: flags.drainSeconds,
-    headersTimeoutSeconds: flags.headersTimeout, bodyTimeoutSeconds: flags.bodyTimeout, keepAliveTimeoutSeconds: flags.keepAliveTimeout,
-    maxConnections: flags.maxConnections, maxHeaderBytes: flags.maxHeaderSize,
-    streamStallSeconds: flags.streamStallTimeout, streamQueueLimitBytes: flags.streamQueueLimit,
-  }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({
+      host: flags.host,
+      port: flags.port,
+      bodyLimitBytes: flags.bodyLimit,
+      drainSeconds: flags.drainSeconds,
+      headersTimeoutSeconds: flags.headersTimeout,
+      bodyTimeoutSeconds: flags.bodyTimeout,
+      keepAliveTimeoutSeconds: flags.keepAliveTimeout,
+      maxConnections: flags.maxConnections,
+      maxHeaderBytes: flags.maxHeaderSize,
+      streamStallSeconds: flags.streamStallTimeout,
+      streamQueueLimitBytes: flags.streamQueueLimit,
+    }).filter(([, v]) => v !== undefined),
+  );
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -133,25 +157,39 @@ async function runGateway(flags: ServeFlags): Promise<void> {
   const overrides = serverFlags(flags);
   const logger = serverLogger(flags.logLevel, flags.logFormat);
   process.stderr.write(`autoglm: starting gateway from ${flags.config}...\n`);
-  const configOverrides = { ...(flags.auth ? { auth: { enabled: true } } : {}), ...(flags.database ? { database: flags.database } : {}), ...(flags.redis ? { redis: flags.redis } : {}) };
+  const configOverrides = {
+    ...(flags.auth ? { auth: { enabled: true } } : {}),
+    ...(flags.database ? { database: flags.database } : {}),
+    ...(flags.redis ? { redis: flags.redis } : {}),
+  };
   const running = await serveGateway({ ...config, ...configOverrides }, { logger, serverOverrides: overrides, configPath: flags.config, watch: true });
   const { runtime } = running.served;
   // SIGHUP reloads the config file, as with most servers; edits to the file are picked up too.
   process.on('SIGHUP', () => void runtime.reloadFromFile().catch(() => undefined));
-  const lines = [...runtime.pools].map(([name, pool]) =>
-    `  ${name.padEnd(20)} ${config.models[name]!.policy.padEnd(18)} ${pool.replicas.map((r) => `${r.id} (w${r.weight})`).join(', ')}`);
+  const lines = [...runtime.pools].map(
+    ([name, pool]) => `  ${name.padEnd(20)} ${config.models[name]!.policy.padEnd(18)} ${pool.replicas.map((r) => `${r.id} (w${r.weight})`).join(', ')}`,
+  );
   const releases = runtime.releases.rollouts().map((r) => {
     const s = r.snapshot;
     return `  ${s.release.padEnd(20)} stable ${s.stable}${s.canary ? `, canary ${s.canary} at ${s.canaryPercent}% (${s.status})` : ''}`;
   });
   process.stdout.write(
-    [`Open-AutoGLM gateway at ${running.url}/v1`, `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`, ...lines,
-      ...(releases.length ? ['', `  ${'release'.padEnd(20)} versions`, ...releases] : []), '',
+    [
+      `Open-AutoGLM gateway at ${running.url}/v1`,
+      `  ${'model'.padEnd(20)} ${'policy'.padEnd(18)} replicas`,
+      ...lines,
+      ...(releases.length ? ['', `  ${'release'.padEnd(20)} versions`, ...releases] : []),
+      '',
       ...(index ? [`  index    ${index}`] : []),
-      ...tenancyLines(running), '',
-      'Try it:', tryIt(running, runtime.releases.rollouts()[0]?.snapshot.release ?? [...runtime.pools.keys()][0]!), '',
+      ...tenancyLines(running),
+      '',
+      'Try it:',
+      tryIt(running, runtime.releases.rollouts()[0]?.snapshot.release ?? [...runtime.pools.keys()][0]!),
+      '',
       `Config ${flags.config} is reloaded when it changes, on SIGHUP, and by POST /admin/reload.`,
-      `Dashboard: ${running.url}/ui. Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`, ''].join('\n'),
+      `Dashboard: ${running.url}/ui. Metrics: ${running.url}/metrics. Ctrl-C drains in-flight requests and exits.`,
+      '',
+    ].join('\n'),
   );
   handleShutdown(running);
 }
@@ -176,7 +214,11 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
 }
 
 function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine }>, index: string | undefined): void {
-  const { url, served: { engine }, settings } = running;
+  const {
+    url,
+    served: { engine },
+    settings,
+  } = running;
   const d = engine.description;
   const mb = (statSync(d.path).size / 1e6).toFixed(1);
   process.stdout.write(

@@ -34,10 +34,16 @@ export function registerSim(program: Command): void {
         );
         const running = await serveSim(
           {
-            model: o.model as string, preset: o.preset as never, seed: o.seed as number, overheadMs: o.overheadMs as number | undefined,
-            prefillMsPerToken: o.prefillMsPerToken as number | undefined, itlMs: o.itlMs as number | undefined,
-            maxRunning: o.maxRunning as number | undefined, outputTokens: o.outputTokens as number | undefined,
-            cacheBlocks: o.cacheBlocks as number | undefined, faults,
+            model: o.model as string,
+            preset: o.preset as never,
+            seed: o.seed as number,
+            overheadMs: o.overheadMs as number | undefined,
+            prefillMsPerToken: o.prefillMsPerToken as number | undefined,
+            itlMs: o.itlMs as number | undefined,
+            maxRunning: o.maxRunning as number | undefined,
+            outputTokens: o.outputTokens as number | undefined,
+            cacheBlocks: o.cacheBlocks as number | undefined,
+            faults,
           },
           { host: o.host as string, port: o.port as number },
         );

@@ -6,7 +6,19 @@ import type { z } from 'zod';
 
 /** The parts of zod's schema definitions needed to find the keys allowed at a path. */
 interface SchemaNode {
-  _zod: { def: { type: string; shape?: Record<string, SchemaNode>; valueType?: SchemaNode; element?: SchemaNode; innerType?: SchemaNode; in?: SchemaNode; options?: SchemaNode[]; discriminator?: string; values?: unknown[] } };
+  _zod: {
+    def: {
+      type: string;
+      shape?: Record<string, SchemaNode>;
+      valueType?: SchemaNode;
+      element?: SchemaNode;
+      innerType?: SchemaNode;
+      in?: SchemaNode;
+      options?: SchemaNode[];
+      discriminator?: string;
+      values?: unknown[];
+    };
+  };
 }
 
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
@@ -87,12 +99,16 @@ export function configProblems(issues: readonly z.core.$ZodIssue[], schema: z.Zo
   const data = located.doc.toJS() as unknown;
   const valueAt = (path: readonly PropertyKey[]) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], data);
   const lines: { where: string; text: string }[] = [];
-  const add = (path: readonly PropertyKey[], text: string, key?: string) => lines.push({ where: positionOf(located, path, key), text: `${pathText(path) || '(top level)'}: ${text}` });
+  const add = (path: readonly PropertyKey[], text: string, key?: string) =>
+    lines.push({ where: positionOf(located, path, key), text: `${pathText(path) || '(top level)'}: ${text}` });
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const allowed = keysAt(schema, issue.path, data);
       for (const key of issue.keys) {
-        const meant = didYouMean(key, allowed.filter((k) => !(k in ((valueAt(issue.path) ?? {}) as object))));
+        const meant = didYouMean(
+          key,
+          allowed.filter((k) => !(k in ((valueAt(issue.path) ?? {}) as object))),
+        );
         add(issue.path, `unknown key '${key}'${meant ? ` (did you mean '${meant}'?)` : ''}`, key);
       }
     } else if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
@@ -111,13 +127,14 @@ export function configProblems(issues: readonly z.core.$ZodIssue[], schema: z.Zo
     } else if (issue.code === 'invalid_value' && issue.values.length > 1) {
       const value = valueAt(issue.path);
       const meant = typeof value === 'string' ? didYouMean(value, issue.values.map(String)) : undefined;
-      add(issue.path, `${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)} is not one of ${quoteList(issue.values)}${meant ? ` (did you mean '${meant}'?)` : ''}`);
+      add(
+        issue.path,
+        `${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)} is not one of ${quoteList(issue.values)}${meant ? ` (did you mean '${meant}'?)` : ''}`,
+      );
     } else {
       add(issue.path, issue.message);
     }
   }
   const order = (where: string) => where.split(':').slice(-2).map(Number) as [number, number];
-  return lines
-    .sort((a, b) => order(a.where)[0] - order(b.where)[0] || order(a.where)[1] - order(b.where)[1])
-    .map((l) => `${l.where}: ${l.text}`);
+  return lines.sort((a, b) => order(a.where)[0] - order(b.where)[0] || order(a.where)[1] - order(b.where)[1]).map((l) => `${l.where}: ${l.text}`);
 }

@@ -2,7 +2,25 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
-export const QUANT_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q6_k', 'q5_k_m', 'q5_k_s', 'q5_0', 'q5_1', 'q4_k_m', 'q4_k_s', 'q4_0', 'q4_1', 'q3_k_m', 'q3_k_s', 'q3_k_l', 'q2_k'] as const;
+export const QUANT_TYPES = [
+  'f32',
+  'f16',
+  'bf16',
+  'q8_0',
+  'q6_k',
+  'q5_k_m',
+  'q5_k_s',
+  'q5_0',
+  'q5_1',
+  'q4_k_m',
+  'q4_k_s',
+  'q4_0',
+  'q4_1',
+  'q3_k_m',
+  'q3_k_s',
+  'q3_k_l',
+  'q2_k',
+] as const;
 export type QuantType = (typeof QUANT_TYPES)[number];
 
 export const GPU_CHOICES = ['auto', 'off', 'cuda', 'vulkan', 'metal'] as const;
@@ -21,7 +39,9 @@ export const engineSettingsSchema = z.object({
   threads: z.number().int().min(1).max(1024).default(defaultThreads).describe('CPU threads for llama.cpp'),
   gpu: z.enum(GPU_CHOICES).default('auto').describe('GPU backend; auto picks one if present'),
   maxQueue: z.number().int().min(0).default(64).describe('Requests that may wait for a free sequence before 429'),
-  chatTemplate: z.enum(['auto', 'chatml', 'llama2', 'general']).default('auto')
+  chatTemplate: z
+    .enum(['auto', 'chatml', 'llama2', 'general'])
+    .default('auto')
     .describe("Chat template; auto uses the model's own, or ChatML when it has none"),
 });
 
@@ -31,16 +51,35 @@ export type EngineSettingsInput = z.input<typeof engineSettingsSchema>;
 export const serverSettingsSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
-  bodyLimitBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Largest request body accepted (413 above)'),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024)
+    .describe('Largest request body accepted (413 above)'),
   drainSeconds: z.number().min(0).default(30).describe('How long shutdown waits for in-flight requests'),
   // Slow and hostile clients: each one holds a socket and memory, so every phase of a request has a deadline.
   headersTimeoutSeconds: z.number().positive().default(10).describe("A request's headers must have arrived this long after its first byte (408 after)"),
-  bodyTimeoutSeconds: z.number().positive().default(30).describe("A request's body must have arrived this long after its headers (408 after, then the connection closes)"),
+  bodyTimeoutSeconds: z
+    .number()
+    .positive()
+    .default(30)
+    .describe("A request's body must have arrived this long after its headers (408 after, then the connection closes)"),
   keepAliveTimeoutSeconds: z.number().positive().default(5).describe('Idle keep-alive connections are closed after this long'),
   maxConnections: z.number().int().min(1).default(4096).describe('Open connections accepted at once; more are refused at once'),
-  maxHeaderBytes: z.number().int().min(1024).default(16 * 1024).describe("Largest request header section accepted (431 above)"),
+  maxHeaderBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024)
+    .describe('Largest request header section accepted (431 above)'),
   streamStallSeconds: z.number().positive().default(60).describe('A stream whose client reads nothing for this long is cut, freeing its sequence'),
-  streamQueueLimitBytes: z.number().int().min(1).default(8 * 1024 * 1024).describe('A stream with more than this waiting for a slow client is cut'),
+  streamQueueLimitBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(8 * 1024 * 1024)
+    .describe('A stream with more than this waiting for a slow client is cut'),
 });
 
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -48,40 +48,58 @@ export const replicaConfigSchema = z.discriminatedUnion('type', [llamaReplica, o
 
 export const modelConfigSchema = z.strictObject({
   policy: z.enum(POLICIES).default('least_outstanding').describe('How a replica is chosen for each request'),
-  retry: z.strictObject({
-    attempts: z.number().int().min(1).max(10).default(3).describe('Attempts in all, on other replicas when possible'),
-    baseDelayMs: z.number().min(0).default(20),
-    maxDelayMs: z.number().min(0).default(1000),
-  }).default({ attempts: 3, baseDelayMs: 20, maxDelayMs: 1000 }),
-  breaker: z.strictObject({
-    failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the breaker'),
-    openMs: z.number().int().min(1).default(5000).describe('How long an open breaker waits before a probe'),
-  }).default({ failureThreshold: 3, openMs: 5000 }),
-  health: z.strictObject({
-    intervalMs: z.number().int().min(50).default(1000),
-    timeoutMs: z.number().int().min(10).default(500),
-  }).default({ intervalMs: 1000, timeoutMs: 500 }),
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(1).max(10).default(3).describe('Attempts in all, on other replicas when possible'),
+      baseDelayMs: z.number().min(0).default(20),
+      maxDelayMs: z.number().min(0).default(1000),
+    })
+    .default({ attempts: 3, baseDelayMs: 20, maxDelayMs: 1000 }),
+  breaker: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the breaker'),
+      openMs: z.number().int().min(1).default(5000).describe('How long an open breaker waits before a probe'),
+    })
+    .default({ failureThreshold: 3, openMs: 5000 }),
+  health: z
+    .strictObject({
+      intervalMs: z.number().int().min(50).default(1000),
+      timeoutMs: z.number().int().min(10).default(500),
+    })
+    .default({ intervalMs: 1000, timeoutMs: 500 }),
   replicas: z.array(replicaConfigSchema).min(1),
 });
 
-export const gatewayConfigSchema = z.strictObject({
-  server: serverSettingsSchema.partial().default({}),
-  ...tenancySettingsSchema.shape,
-  models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
-  releases: z.record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema).default({})
-    .describe('Versioned models: clients call NAME and get the stable version, or the canary by its share'),
-  alerts: alertsSchema.default(alertsSchema.parse({})),
-  reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
-}).superRefine((config, ctx) => {
-  for (const [name, release] of Object.entries(config.releases)) {
-    for (const [key, version] of [['stable', release.stable], ['canary', release.canary?.version]] as const) {
-      if (version !== undefined && !config.models[versionedName(name, version)]) {
-        ctx.addIssue({ code: 'custom', path: ['releases', name, ...(key === 'stable' ? ['stable'] : ['canary', 'version'])], message: `no model '${versionedName(name, version)}' under models` });
+export const gatewayConfigSchema = z
+  .strictObject({
+    server: serverSettingsSchema.partial().default({}),
+    ...tenancySettingsSchema.shape,
+    models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+    releases: z
+      .record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema)
+      .default({})
+      .describe('Versioned models: clients call NAME and get the stable version, or the canary by its share'),
+    alerts: alertsSchema.default(alertsSchema.parse({})),
+    reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, release] of Object.entries(config.releases)) {
+      for (const [key, version] of [
+        ['stable', release.stable],
+        ['canary', release.canary?.version],
+      ] as const) {
+        if (version !== undefined && !config.models[versionedName(name, version)]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['releases', name, ...(key === 'stable' ? ['stable'] : ['canary', 'version'])],
+            message: `no model '${versionedName(name, version)}' under models`,
+          });
+        }
       }
+      if (config.models[name])
+        ctx.addIssue({ code: 'custom', path: ['releases', name], message: `'${name}' is both a release and a model; name the model ${name}@VERSION` });
     }
-    if (config.models[name]) ctx.addIssue({ code: 'custom', path: ['releases', name], message: `'${name}' is both a release and a model; name the model ${name}@VERSION` });
-  }
-});
+  });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

@@ -15,7 +15,11 @@ export interface ModelPaths {
 }
 
 const splitList = (value: string | undefined): string[] =>
-  (value ?? '').split(delimiter).map((s) => s.trim()).filter(Boolean).map((s) => resolve(s));
+  (value ?? '')
+    .split(delimiter)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => resolve(s));
 
 export function modelPathsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelPaths {
   const cacheDir = resolve(env.AUTOGLM_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'autoglm'));

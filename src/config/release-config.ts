@@ -18,13 +18,17 @@ export type SloRules = z.infer<typeof sloSchema>;
 
 export const releaseSchema = z.strictObject({
   stable: z.string().min(1).describe('Version clients get by default; the model is named NAME@VERSION under models'),
-  canary: z.strictObject({
-    version: z.string().min(1),
-    steps: z.array(z.number().gt(0).max(100)).min(1).default([5, 20, 50, 100]).describe('Percent of traffic per ramp step'),
-    holdSeconds: z.number().min(0).default(300).describe('Time at each step before it may advance'),
-  }).optional(),
-  stickyBy: z.enum(['session', 'user', 'key', 'none']).default('session')
-    .describe('session: x-session-id, then the body\'s user, then the API key; user: the body\'s user; key: the API key'),
+  canary: z
+    .strictObject({
+      version: z.string().min(1),
+      steps: z.array(z.number().gt(0).max(100)).min(1).default([5, 20, 50, 100]).describe('Percent of traffic per ramp step'),
+      holdSeconds: z.number().min(0).default(300).describe('Time at each step before it may advance'),
+    })
+    .optional(),
+  stickyBy: z
+    .enum(['session', 'user', 'key', 'none'])
+    .default('session')
+    .describe("session: x-session-id, then the body's user, then the API key; user: the body's user; key: the API key"),
   slo: sloSchema.default(sloSchema.parse({})),
 });
 export type ReleaseConfig = z.infer<typeof releaseSchema>;
@@ -35,13 +39,17 @@ export const alertsSchema = z.strictObject({
   webhooks: z.array(z.url()).default([]).describe('Every alert is POSTed as JSON to each of these'),
   retries: z.number().int().min(0).max(10).default(3),
   windowSeconds: z.number().positive().default(60),
-  rules: z.array(z.strictObject({
-    name: z.string().min(1),
-    metric: z.enum(ALERT_METRICS),
-    model: z.string().optional().describe('Only this model (default: any model)'),
-    above: z.number(),
-    forWindows: z.number().int().min(1).default(1),
-  })).default([]),
+  rules: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        metric: z.enum(ALERT_METRICS),
+        model: z.string().optional().describe('Only this model (default: any model)'),
+        above: z.number(),
+        forWindows: z.number().int().min(1).default(1),
+      }),
+    )
+    .default([]),
 });
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 export type AlertRule = AlertsConfig['rules'][number];

@@ -45,12 +45,15 @@ export const simSettingsSchema = z.object({
   blockSize: z.number().int().min(1).default(16).describe('Tokens per KV-cache block'),
   cacheBlocks: z.number().int().min(0).default(4096).describe('KV-cache blocks kept (LRU)'),
   faults: faultSettingsSchema.default(() => faultSettingsSchema.parse({})),
-  solver: z.strictObject({
-    dataset: z.string().min(1).describe('gsm8k, svamp or bbh/<task>: questions the simulator knows the answers to'),
-    p: z.number().min(0).max(1).describe('Chance that an answer is the gold one; otherwise a plausible wrong one'),
-    strategies: z.record(z.string(), z.number().min(0).max(1)).optional().describe('p per strategy prompt (cot, plan)'),
-    datasetsDir: z.string().optional().describe('Folder of the datasets (default: $AUTOGLM_DATASETS_DIR or ../shared/datasets)'),
-  }).optional().describe('Solver mode: answer dataset questions right with probability p'),
+  solver: z
+    .strictObject({
+      dataset: z.string().min(1).describe('gsm8k, svamp or bbh/<task>: questions the simulator knows the answers to'),
+      p: z.number().min(0).max(1).describe('Chance that an answer is the gold one; otherwise a plausible wrong one'),
+      strategies: z.record(z.string(), z.number().min(0).max(1)).optional().describe('p per strategy prompt (cot, plan)'),
+      datasetsDir: z.string().optional().describe('Folder of the datasets (default: $AUTOGLM_DATASETS_DIR or ../shared/datasets)'),
+    })
+    .optional()
+    .describe('Solver mode: answer dataset questions right with probability p'),
 });
 export type SimSettingsInput = z.input<typeof simSettingsSchema>;
 

@@ -26,19 +26,31 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 export const tenancySettingsSchema = z.strictObject({
-  auth: z.strictObject({
-    enabled: z.boolean().default(false).describe('Require an API key (Authorization: Bearer ...) on every API call'),
-  }).default({ enabled: false }),
+  auth: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Require an API key (Authorization: Bearer ...) on every API call'),
+    })
+    .default({ enabled: false }),
   database: z.string().optional().describe('SQLite file for tenants, keys and the usage ledger (default: $AUTOGLM_DATA_DIR/autoglm.db)'),
   redis: z.string().optional().describe('redis:// URL: share limits, concurrency and the cache across gateway processes'),
-  tenants: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'tenant names are letters, digits, _ . - (at most 64)'), tenantConfigSchema)
-    .default({}).describe('Tenants and their limits, applied to the store at start and on reload'),
-  cache: z.strictObject({
-    enabled: z.boolean().default(true),
-    ttlSeconds: z.number().int().positive().default(600),
-    maxEntries: z.number().int().positive().default(10_000),
-    maxBytes: z.number().int().positive().default(64 * 1024 * 1024).describe('Memory store only'),
-  }).optional().describe('Exact-match response cache for deterministic requests (temperature 0 or a seed); off unless present'),
+  tenants: z
+    .record(z.string().regex(/^[\w.-]{1,64}$/, 'tenant names are letters, digits, _ . - (at most 64)'), tenantConfigSchema)
+    .default({})
+    .describe('Tenants and their limits, applied to the store at start and on reload'),
+  cache: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ttlSeconds: z.number().int().positive().default(600),
+      maxEntries: z.number().int().positive().default(10_000),
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024 * 1024)
+        .describe('Memory store only'),
+    })
+    .optional()
+    .describe('Exact-match response cache for deterministic requests (temperature 0 or a seed); off unless present'),
 });
 export type TenancySettings = z.infer<typeof tenancySettingsSchema>;
 export type TenancySettingsInput = z.input<typeof tenancySettingsSchema>;

@@ -9,9 +9,7 @@ export interface ToolCall {
 }
 
 /** A piece of a message's content: text, or an image by URL (https: or data:), as OpenAI's `image_url` part carries it. */
-export type ContentPart =
-  | { type: 'text'; text: string }
-  | { type: 'image'; url: string; detail?: 'auto' | 'low' | 'high' };
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; url: string; detail?: 'auto' | 'low' | 'high' };
 
 /** A message of a chat conversation, normalized from any wire format. */
 export interface ChatMessage {
@@ -40,14 +38,9 @@ export interface ToolDefinition {
 export type ToolChoice = 'none' | 'auto' | 'required' | { name: string };
 
 /** What the caller wants generated: a chat to be rendered with a template, or raw text to continue. */
-export type ChatInput =
-  | { type: 'messages'; messages: ChatMessage[] }
-  | { type: 'text'; text: string };
+export type ChatInput = { type: 'messages'; messages: ChatMessage[] } | { type: 'text'; text: string };
 
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; name?: string; schema: Record<string, unknown> };
+export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name?: string; schema: Record<string, unknown> };
 
 export const STRATEGIES = ['auto', 'direct', 'cot', 'plan', 'sc', 'asc', 'bon', 'reflect', 'rag'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];

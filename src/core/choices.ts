@@ -35,7 +35,10 @@ async function* fanOut(inner: ChatModel, req: ChatRequest, ctx: CallContext): As
         pending.delete(index);
         continue;
       }
-      pending.set(index, iterators[index]!.next().then((next) => ({ index, r: next })));
+      pending.set(
+        index,
+        iterators[index]!.next().then((next) => ({ index, r: next })),
+      );
       const chunk = r.value;
       if (chunk.type === 'usage') {
         // The prompt is the caller's once, as OpenAI counts it; completions add up across choices.

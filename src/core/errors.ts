@@ -51,21 +51,33 @@ export const invalidRequest = (message: string, param: string | null = null, cod
 
 /** For engines that cannot call tools: the request is refused rather than answered as if no tools were offered. */
 export const toolsUnsupported = (model: string) =>
-  invalidRequest(`The model '${model}' cannot call tools. Send the request without 'tools', or to a model served by an engine that supports them (an OpenAI-compatible upstream).`, 'tools', 'tools_unsupported');
+  invalidRequest(
+    `The model '${model}' cannot call tools. Send the request without 'tools', or to a model served by an engine that supports them (an OpenAI-compatible upstream).`,
+    'tools',
+    'tools_unsupported',
+  );
 
 /** For engines that cannot see: an image is refused rather than silently dropped from the conversation. */
 export const imagesUnsupported = (model: string) =>
-  invalidRequest(`The model '${model}' cannot read images. Send text only, or use a model served by an engine that reads them (an OpenAI-compatible upstream serving a vision model).`, 'messages', 'images_unsupported');
+  invalidRequest(
+    `The model '${model}' cannot read images. Send text only, or use a model served by an engine that reads them (an OpenAI-compatible upstream serving a vision model).`,
+    'messages',
+    'images_unsupported',
+  );
 
 export const modelNotFound = (model: string, available: readonly string[] = []) =>
-  new AutoglmError(404, 'invalid_request_error', 'model_not_found',
-    `The model '${model}' does not exist.${available.length ? ` Available: ${available.join(', ')}.` : ' GET /v1/models lists the models served here.'}`, 'model');
+  new AutoglmError(
+    404,
+    'invalid_request_error',
+    'model_not_found',
+    `The model '${model}' does not exist.${available.length ? ` Available: ${available.join(', ')}.` : ' GET /v1/models lists the models served here.'}`,
+    'model',
+  );
 
 export const overloaded = (message: string, retryAfterSeconds: number) =>
   new AutoglmError(429, 'rate_limit_error', 'server_overloaded', message, null, retryAfterSeconds);
 
-export const serverError = (message: string, code = 'internal_error') =>
-  new AutoglmError(500, 'server_error', code, message);
+export const serverError = (message: string, code = 'internal_error') => new AutoglmError(500, 'server_error', code, message);
 
 /** Turns anything thrown into an AutoglmError without leaking internals to the client. */
 export function toAutoglmError(err: unknown): AutoglmError {

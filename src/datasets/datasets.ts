@@ -20,8 +20,16 @@ export interface DatasetItem {
 }
 
 const BBH_TASKS = {
-  boolean_expressions: 'logic', causal_judgement: 'logic', date_understanding: 'logic', logical_deduction_three_objects: 'logic',
-  multistep_arithmetic_two: 'math', navigate: 'logic', object_counting: 'math', snarks: 'logic', sports_understanding: 'logic', word_sorting: 'logic',
+  boolean_expressions: 'logic',
+  causal_judgement: 'logic',
+  date_understanding: 'logic',
+  logical_deduction_three_objects: 'logic',
+  multistep_arithmetic_two: 'math',
+  navigate: 'logic',
+  object_counting: 'math',
+  snarks: 'logic',
+  sports_understanding: 'logic',
+  word_sorting: 'logic',
 } as const;
 
 export const DATASETS = ['gsm8k', 'svamp', 'banking77', 'humaneval', ...Object.keys(BBH_TASKS).map((t) => `bbh/${t}`)] as const;
@@ -40,10 +48,14 @@ function csvFields(line: string): string[] {
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
-    if (quoted && c === '"' && line[i + 1] === '"') { field += '"'; i++; }
-    else if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) { fields.push(field); field = ''; }
-    else field += c;
+    if (quoted && c === '"' && line[i + 1] === '"') {
+      field += '"';
+      i++;
+    } else if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      fields.push(field);
+      field = '';
+    } else field += c;
   }
   fields.push(field);
   return fields;
@@ -53,24 +65,61 @@ export function loadDataset(name: DatasetName, dir = datasetsDir()): DatasetItem
   const file = (f: string) => join(dir, f);
   switch (name) {
     case 'gsm8k':
-      return readFileSync(file('gsm8k-test.jsonl'), 'utf8').trim().split('\n').map((line, i) => {
-        const row = JSON.parse(line) as { question: string; answer: string };
-        return { id: `gsm8k-${i}`, question: row.question, answer: normalizeAnswer(row.answer.split('####').pop()!), kind: 'number', task: 'math', source: name };
-      });
+      return readFileSync(file('gsm8k-test.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line, i) => {
+          const row = JSON.parse(line) as { question: string; answer: string };
+          return {
+            id: `gsm8k-${i}`,
+            question: row.question,
+            answer: normalizeAnswer(row.answer.split('####').pop()!),
+            kind: 'number',
+            task: 'math',
+            source: name,
+          };
+        });
     case 'svamp':
       return (JSON.parse(readFileSync(file('svamp.json'), 'utf8')) as { ID: string; Body: string; Question: string; Answer: number }[]).map((row) => ({
-        id: row.ID, question: `${row.Body.trim().replace(/\.?$/, '.')} ${row.Question.trim()}`, answer: normalizeAnswer(String(row.Answer)), kind: 'number', task: 'math', source: name,
+        id: row.ID,
+        question: `${row.Body.trim().replace(/\.?$/, '.')} ${row.Question.trim()}`,
+        answer: normalizeAnswer(String(row.Answer)),
+        kind: 'number',
+        task: 'math',
+        source: name,
       }));
     case 'banking77':
-      return readFileSync(file('banking77-test.csv'), 'utf8').trim().split('\n').slice(1).map((line, i) => {
-        const [text, category] = csvFields(line);
-        return { id: `banking77-${i}`, question: `Classify this customer message into one banking intent category: "${text}"`, answer: category!, kind: 'text', task: 'classification', source: name };
-      });
+      return readFileSync(file('banking77-test.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line, i) => {
+          const [text, category] = csvFields(line);
+          return {
+            id: `banking77-${i}`,
+            question: `Classify this customer message into one banking intent category: "${text}"`,
+            answer: category!,
+            kind: 'text',
+            task: 'classification',
+            source: name,
+          };
+        });
     case 'humaneval':
-      return gunzipSync(readFileSync(file('humaneval.jsonl.gz'))).toString('utf8').trim().split('\n').map((line) => {
-        const row = JSON.parse(line) as { task_id: string; prompt: string; canonical_solution: string };
-        return { id: row.task_id, question: `Complete this Python function:\n\n${row.prompt}`, answer: row.canonical_solution, kind: 'code', task: 'code', source: name };
-      });
+      return gunzipSync(readFileSync(file('humaneval.jsonl.gz')))
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const row = JSON.parse(line) as { task_id: string; prompt: string; canonical_solution: string };
+          return {
+            id: row.task_id,
+            question: `Complete this Python function:\n\n${row.prompt}`,
+            answer: row.canonical_solution,
+            kind: 'code',
+            task: 'code',
+            source: name,
+          };
+        });
     default: {
       const task = name.slice('bbh/'.length) as keyof typeof BBH_TASKS;
       const { examples } = JSON.parse(readFileSync(file(`bbh/${task}.json`), 'utf8')) as { examples: { input: string; target: string }[] };

@@ -1,7 +1,10 @@
 // One spelling per answer, so "1,000", "$1000" and "1000.0" count as the same vote and match the same gold answer.
 
 export function normalizeAnswer(text: string): string {
-  let s = text.trim().replace(/[.。]+$/, '').trim();
+  let s = text
+    .trim()
+    .replace(/[.。]+$/, '')
+    .trim();
   const number = /^[-+]?\$?\s*[-+]?[\d,]*\.?\d+%?$/.test(s) ? s.replace(/[$,%\s]/g, '') : undefined;
   if (number !== undefined && number !== '' && Number.isFinite(Number(number))) {
     const n = Number(number);

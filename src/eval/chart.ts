@@ -4,7 +4,12 @@ import type { StrategyReport } from './run-eval.js';
 
 export function accuracyChart(reports: readonly StrategyReport[], title: string): string {
   return svgChart({
-    title, xLabel: 'tokens per item', yLabel: 'accuracy (95% interval)', yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%`, xFormat: (v) => String(Math.round(v)),
+    title,
+    xLabel: 'tokens per item',
+    yLabel: 'accuracy (95% interval)',
+    yMax: 1,
+    yFormat: (v) => `${Math.round(v * 100)}%`,
+    xFormat: (v) => String(Math.round(v)),
     series: reports.map((r) => ({
       name: r.strategy,
       data: [[r.tokensPerItem, r.accuracy]],

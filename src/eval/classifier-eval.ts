@@ -14,8 +14,22 @@ export interface ClassRow {
 }
 
 /** Every dataset with a known task type; a fixed stride takes a held-out slice of each, the same on every run. */
-const SOURCES: DatasetName[] = ['gsm8k', 'svamp', 'humaneval', 'banking77', 'bbh/boolean_expressions', 'bbh/causal_judgement', 'bbh/date_understanding',
-  'bbh/logical_deduction_three_objects', 'bbh/multistep_arithmetic_two', 'bbh/navigate', 'bbh/object_counting', 'bbh/snarks', 'bbh/sports_understanding', 'bbh/word_sorting'];
+const SOURCES: DatasetName[] = [
+  'gsm8k',
+  'svamp',
+  'humaneval',
+  'banking77',
+  'bbh/boolean_expressions',
+  'bbh/causal_judgement',
+  'bbh/date_understanding',
+  'bbh/logical_deduction_three_objects',
+  'bbh/multistep_arithmetic_two',
+  'bbh/navigate',
+  'bbh/object_counting',
+  'bbh/snarks',
+  'bbh/sports_understanding',
+  'bbh/word_sorting',
+];
 
 /** `written`: how many of the items are the requests written for the classes no dataset covers. */
 export function evaluateClassifier(perSource = 100, dir?: string): { rows: ClassRow[]; overall: number; items: number; written: number } {
@@ -35,9 +49,15 @@ export function evaluateClassifier(perSource = 100, dir?: string): { rows: Class
   }
   HELD_OUT_REQUESTS.forEach(score);
   const order = (task: string) => (TASK_TYPES as readonly string[]).indexOf(task);
-  const rows = [...byTask].sort((a, b) => order(a[0]) - order(b[0])).map(([task, r]) => ({
-    task, items: r.items, correct: r.correct, accuracy: r.correct / r.items, confusedWith: [...r.confused].sort((a, b) => b[1] - a[1]),
-  }));
+  const rows = [...byTask]
+    .sort((a, b) => order(a[0]) - order(b[0]))
+    .map(([task, r]) => ({
+      task,
+      items: r.items,
+      correct: r.correct,
+      accuracy: r.correct / r.items,
+      confusedWith: [...r.confused].sort((a, b) => b[1] - a[1]),
+    }));
   const items = rows.reduce((a, r) => a + r.items, 0);
   return { rows, overall: rows.reduce((a, r) => a + r.correct, 0) / items, items, written: HELD_OUT_REQUESTS.length };
 }

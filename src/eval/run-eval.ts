@@ -65,23 +65,47 @@ export async function evaluate(
       const report: { headers: Record<string, string>; reasoning?: Record<string, unknown> } = { headers: {} };
       const started = performance.now();
       try {
-        const result = await complete(model, {
-          model: `${spec.strategy}:${modelName}`,
-          input: { type: 'messages', messages: [{ role: 'user', content: item.question }] },
-          stop: [], responseFormat: { type: 'text' }, n: 1, stream: false, maxTokens: options.maxTokens,
-          // The same seed per item for every strategy: sample k of each strategy is the same draw.
-          seed: options.seed + i * 1000, reasoning: spec.options,
-        }, { signal: new AbortController().signal, requestId: `eval-${i}`, report });
+        const result = await complete(
+          model,
+          {
+            model: `${spec.strategy}:${modelName}`,
+            input: { type: 'messages', messages: [{ role: 'user', content: item.question }] },
+            stop: [],
+            responseFormat: { type: 'text' },
+            n: 1,
+            stream: false,
+            maxTokens: options.maxTokens,
+            // The same seed per item for every strategy: sample k of each strategy is the same draw.
+            seed: options.seed + i * 1000,
+            reasoning: spec.options,
+          },
+          { signal: new AbortController().signal, requestId: `eval-${i}`, report },
+        );
         const answer = (report.reasoning?.answer as string | null | undefined) ?? extractAnswer(result.choices[0]?.text ?? '', item.task) ?? null;
         results[i] = {
-          id: item.id, gold: item.answer, answer, correct: answer === item.answer,
-          calls: Number(report.reasoning?.calls ?? 1), samples: Number(report.reasoning?.samples ?? 1),
-          tokens: result.usage.promptTokens + result.usage.completionTokens, latencyMs: performance.now() - started,
+          id: item.id,
+          gold: item.answer,
+          answer,
+          correct: answer === item.answer,
+          calls: Number(report.reasoning?.calls ?? 1),
+          samples: Number(report.reasoning?.samples ?? 1),
+          tokens: result.usage.promptTokens + result.usage.completionTokens,
+          latencyMs: performance.now() - started,
         };
         succeeded++;
       } catch (err) {
         const error = (err as Error).message;
-        results[i] = { id: item.id, gold: item.answer, answer: null, correct: false, calls: 0, samples: 0, tokens: 0, latencyMs: performance.now() - started, error };
+        results[i] = {
+          id: item.id,
+          gold: item.answer,
+          answer: null,
+          correct: false,
+          calls: 0,
+          samples: 0,
+          tokens: 0,
+          latencyMs: performance.now() - started,
+          error,
+        };
         failed++;
         firstError ??= error;
         if (succeeded === 0 && failed >= FAIL_FAST_AFTER) stopped = true;
@@ -90,13 +114,21 @@ export async function evaluate(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
-  if (stopped || (succeeded === 0 && failed > 0)) throw new EvalFailedError(`${spec.label}: ${failed === items.length ? 'every call' : `the first ${failed} calls`} failed: ${firstError}`);
+  if (stopped || (succeeded === 0 && failed > 0))
+    throw new EvalFailedError(`${spec.label}: ${failed === items.length ? 'every call' : `the first ${failed} calls`} failed: ${firstError}`);
   const n = results.length;
   const sum = (f: (r: ItemResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const correct = sum((r) => (r.correct ? 1 : 0));
   return {
-    strategy: spec.label, items: n, accuracy: n ? correct / n : 0, ci95: wilson(correct, n),
-    callsPerItem: sum((r) => r.calls) / n, samplesPerItem: sum((r) => r.samples) / n, tokensPerItem: sum((r) => r.tokens) / n,
-    latencyMsPerItem: sum((r) => r.latencyMs) / n, errors: results.filter((r) => r.error).length, results,
+    strategy: spec.label,
+    items: n,
+    accuracy: n ? correct / n : 0,
+    ci95: wilson(correct, n),
+    callsPerItem: sum((r) => r.calls) / n,
+    samplesPerItem: sum((r) => r.samples) / n,
+    tokensPerItem: sum((r) => r.tokens) / n,
+    latencyMsPerItem: sum((r) => r.latencyMs) / n,
+    errors: results.filter((r) => r.error).length,
+    results,
   };
 }

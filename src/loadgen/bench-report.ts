@@ -8,14 +8,21 @@ function describeRun(r: BenchResult): string {
   const o = r.options;
   const load = o.mode === 'open' ? `open loop, ${o.arrival} arrivals at ${o.rate} req/s` : `closed loop, ${o.concurrency} users`;
   const w = o.workload;
-  const prompts = w.dataset ? `questions from ${w.dataset}` : `synthetic prompts of ${w.inputTokens} words${w.sharedPrefixTokens ? ` after a ${w.sharedPrefixTokens}-word prefix shared in ${w.prefixGroups} groups` : ''}`;
+  const prompts = w.dataset
+    ? `questions from ${w.dataset}`
+    : `synthetic prompts of ${w.inputTokens} words${w.sharedPrefixTokens ? ` after a ${w.sharedPrefixTokens}-word prefix shared in ${w.prefixGroups} groups` : ''}`;
   return `${r.target.model} at ${r.target.url}: ${load}; ${prompts}; up to ${w.outputTokens} output tokens`;
 }
 
-const sloText = (r: BenchResult) => Object.entries(r.options.slo).filter(([, v]) => v !== undefined).map(([k, v]) => `${k.replace('Ms', '')} <= ${v} ms`).join(', ');
+const sloText = (r: BenchResult) =>
+  Object.entries(r.options.slo)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k.replace('Ms', '')} <= ${v} ms`)
+    .join(', ');
 
 export function textReport(r: BenchResult): string {
-  const row = (name: string, p: Percentiles) => `${name.padEnd(24)}${f(p.p50).padStart(10)}${f(p.p90).padStart(10)}${f(p.p99).padStart(10)}${f(p.p999).padStart(10)}${f(p.mean).padStart(10)}`;
+  const row = (name: string, p: Percentiles) =>
+    `${name.padEnd(24)}${f(p.p50).padStart(10)}${f(p.p90).padStart(10)}${f(p.p99).padStart(10)}${f(p.p999).padStart(10)}${f(p.mean).padStart(10)}`;
   const slo = sloText(r);
   return [
     describeRun(r),
@@ -35,11 +42,20 @@ export function textReport(r: BenchResult): string {
 
 export function htmlReport(runs: readonly { name: string; result: BenchResult }[]): string {
   const cdf = svgChart({
-    title: 'End-to-end latency, cumulative', xLabel: 'ms', yLabel: 'share of requests', yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%`,
-    series: runs.flatMap(({ name, result }) => [{ name: `${name} e2e`, data: result.cdf.e2e }, { name: `${name} TTFT`, data: result.cdf.ttft }]),
+    title: 'End-to-end latency, cumulative',
+    xLabel: 'ms',
+    yLabel: 'share of requests',
+    yMax: 1,
+    yFormat: (v) => `${Math.round(v * 100)}%`,
+    series: runs.flatMap(({ name, result }) => [
+      { name: `${name} e2e`, data: result.cdf.e2e },
+      { name: `${name} TTFT`, data: result.cdf.ttft },
+    ]),
   });
   const overTime = svgChart({
-    title: 'Output tokens per second, over the run', xLabel: 'second', yLabel: 'tokens/s',
+    title: 'Output tokens per second, over the run',
+    xLabel: 'second',
+    yLabel: 'tokens/s',
     series: runs.map(({ name, result }) => ({ name, data: result.timeline.map((t) => [t.second, t.outputTokens] as [number, number]) })),
   });
   const tables = runs.map(({ name, result }) => `<h2>${escapeHtml(name)}</h2><pre>${escapeHtml(textReport(result))}</pre>`).join('\n');
@@ -67,17 +83,23 @@ export function compareReport(a: BenchResult, b: BenchResult, names: [string, st
   const lines = [`${'metric'.padEnd(16)}${names[0].slice(0, 14).padStart(15)}${names[1].slice(0, 14).padStart(15)}${'change'.padStart(10)}  `];
   for (const [name, va, vb, better] of rows) {
     const change = va === 0 ? (vb === 0 ? 0 : Infinity) : (vb - va) / va;
-    const verdict = Math.abs(change) < 0.03 ? 'same' : (change > 0) === (better === 'higher') ? 'better' : 'worse';
-    lines.push(`${name.padEnd(16)}${f(va, 2).padStart(15)}${f(vb, 2).padStart(15)}${(Number.isFinite(change) ? `${change >= 0 ? '+' : ''}${f(change * 100)}%` : 'new').padStart(10)}  ${verdict}`);
+    const verdict = Math.abs(change) < 0.03 ? 'same' : change > 0 === (better === 'higher') ? 'better' : 'worse';
+    lines.push(
+      `${name.padEnd(16)}${f(va, 2).padStart(15)}${f(vb, 2).padStart(15)}${(Number.isFinite(change) ? `${change >= 0 ? '+' : ''}${f(change * 100)}%` : 'new').padStart(10)}  ${verdict}`,
+    );
   }
   return lines.join('\n');
 }
 
 /** What differs between two runs' loads, so an A/B table is not read as a change of server when it is a change of test. */
 export function compareWarnings(a: BenchResult, b: BenchResult): string[] {
-  const load = (r: BenchResult) => (r.options.mode === 'open' ? `open loop at ${r.options.rate} req/s (${r.options.arrival})` : `closed loop of ${r.options.concurrency} users`);
+  const load = (r: BenchResult) =>
+    r.options.mode === 'open' ? `open loop at ${r.options.rate} req/s (${r.options.arrival})` : `closed loop of ${r.options.concurrency} users`;
   const w = (r: BenchResult) => r.options.workload;
-  const prompts = (r: BenchResult) => (w(r).dataset ? `questions from ${w(r).dataset}` : `${w(r).inputTokens}-word prompts${w(r).sharedPrefixTokens ? ` after a ${w(r).sharedPrefixTokens}-word prefix in ${w(r).prefixGroups} groups` : ''}`);
+  const prompts = (r: BenchResult) =>
+    w(r).dataset
+      ? `questions from ${w(r).dataset}`
+      : `${w(r).inputTokens}-word prompts${w(r).sharedPrefixTokens ? ` after a ${w(r).sharedPrefixTokens}-word prefix in ${w(r).prefixGroups} groups` : ''}`;
   const checks: [string, (r: BenchResult) => string][] = [
     ['load', load],
     ['SLOs', (r) => sloText(r) || 'none'],

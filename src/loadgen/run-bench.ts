@@ -67,20 +67,34 @@ const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableV
 function summary(h: hdr.Histogram): Percentiles {
   const ms = (us: number) => Math.round(us) / 1000;
   if (h.totalCount === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, mean: 0, max: 0, count: 0 };
-  return { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), mean: ms(h.mean), max: ms(h.maxValue), count: h.totalCount };
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    mean: ms(h.mean),
+    max: ms(h.maxValue),
+    count: h.totalCount,
+  };
 }
 
 function cdfOf(h: hdr.Histogram): [number, number][] {
   if (h.totalCount === 0) return [];
   const points: [number, number][] = [];
-  for (const q of [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.9, 100]) points.push([Math.round(h.getValueAtPercentile(q)) / 1000, q / 100]);
+  for (const q of [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.9, 100])
+    points.push([Math.round(h.getValueAtPercentile(q)) / 1000, q / 100]);
   return points;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const base = new URL(options.url);
   const pool = new Pool(base.origin, { connections: Math.max(options.concurrency, 64), keepAliveTimeout: 30_000 });
-  const target: Target = { pool, path: `${base.pathname.replace(/\/+$/, '')}/chat/completions`, model: options.model, headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {} };
+  const target: Target = {
+    pool,
+    path: `${base.pathname.replace(/\/+$/, '')}/chat/completions`,
+    model: options.model,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+  };
   const prompts = workload(options.workload);
   const start = performance.now();
   const now = () => performance.now() - start;
@@ -116,12 +130,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   } else {
     let next = 0;
-    await Promise.all(Array.from({ length: options.concurrency }, async () => {
-      while (next < options.requests && now() < stopSendingAt) {
-        const i = next++;
-        await fire(i, now());
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (next < options.requests && now() < stopSendingAt) {
+          const i = next++;
+          await fire(i, now());
+        }
+      }),
+    );
   }
   const grace = setTimeout(() => abort.abort(new Error('benchmark time is up')), (options.graceSeconds ?? 30) * 1000);
   await Promise.all(running);
@@ -151,7 +167,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     if (perToken !== undefined) tpot.recordValue(us(perToken));
     for (const g of t.gaps) itl.recordValue(us(g));
     const slo = options.slo;
-    if ((slo.ttftMs === undefined || t1 <= slo.ttftMs) && (slo.e2eMs === undefined || total <= slo.e2eMs) && (slo.tpotMs === undefined || perToken === undefined || perToken <= slo.tpotMs)) good++;
+    if (
+      (slo.ttftMs === undefined || t1 <= slo.ttftMs) &&
+      (slo.e2eMs === undefined || total <= slo.e2eMs) &&
+      (slo.tpotMs === undefined || perToken === undefined || perToken <= slo.tpotMs)
+    )
+      good++;
   }
   const ok = timings.filter((t) => t.ok);
   const seconds = durationMs / 1000;
@@ -159,13 +180,29 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const last = Math.floor(durationMs / 1000);
   return {
     target: { url: options.url, model: options.model },
-    options: { mode: options.mode, rate: options.rate, arrival: options.arrival, concurrency: options.concurrency, requests: options.requests, workload: options.workload, slo: options.slo, seed: options.seed },
+    options: {
+      mode: options.mode,
+      rate: options.rate,
+      arrival: options.arrival,
+      concurrency: options.concurrency,
+      requests: options.requests,
+      workload: options.workload,
+      slo: options.slo,
+      seed: options.seed,
+    },
     startedAt: new Date(Date.now() - durationMs).toISOString(),
     durationS: Math.round(seconds * 1000) / 1000,
     requests: { sent, ok: ok.length, errors: timings.length - ok.length },
     errorSamples: [...new Set(timings.filter((t) => t.error).map((t) => t.error!))].slice(0, 5),
-    throughput: { requestsPerS: ok.length / seconds, outputTokensPerS: outputTokens / seconds, totalTokensPerS: (outputTokens + ok.reduce((a, t) => a + t.promptTokens, 0)) / seconds },
-    ttftMs: summary(ttft), itlMs: summary(itl), tpotMs: summary(tpot), e2eMs: summary(e2e),
+    throughput: {
+      requestsPerS: ok.length / seconds,
+      outputTokensPerS: outputTokens / seconds,
+      totalTokensPerS: (outputTokens + ok.reduce((a, t) => a + t.promptTokens, 0)) / seconds,
+    },
+    ttftMs: summary(ttft),
+    itlMs: summary(itl),
+    tpotMs: summary(tpot),
+    e2eMs: summary(e2e),
     goodput: { requestsPerS: good / seconds, share: timings.length ? good / timings.length : 0 },
     timeline: Array.from({ length: last + 1 }, (_, s) => ({ second: s, ...(timeline.get(s) ?? { requests: 0, outputTokens: 0 }) })),
     cdf: { e2e: cdfOf(e2e), ttft: cdfOf(ttft) },

@@ -25,7 +25,14 @@ export interface Target {
   headers: Record<string, string>;
 }
 
-export async function streamRequest(target: Target, prompt: BenchPrompt, due: number, now: () => number, extra: Record<string, unknown>, signal?: AbortSignal): Promise<RequestTiming> {
+export async function streamRequest(
+  target: Target,
+  prompt: BenchPrompt,
+  due: number,
+  now: () => number,
+  extra: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<RequestTiming> {
   const sent = now();
   const timing: RequestTiming = { due, sent, end: sent, gaps: [], outputTokens: 0, promptTokens: 0, ok: false };
   let last = 0;
@@ -33,9 +40,20 @@ export async function streamRequest(target: Target, prompt: BenchPrompt, due: nu
   let done = false;
   try {
     const res = await target.pool.request({
-      path: target.path, method: 'POST', headers: { 'content-type': 'application/json', ...target.headers },
-      body: JSON.stringify({ model: target.model, messages: prompt.messages, max_tokens: prompt.maxTokens, stream: true, stream_options: { include_usage: true }, ...extra }),
-      headersTimeout: 300_000, bodyTimeout: 300_000, signal,
+      path: target.path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...target.headers },
+      body: JSON.stringify({
+        model: target.model,
+        messages: prompt.messages,
+        max_tokens: prompt.maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...extra,
+      }),
+      headersTimeout: 300_000,
+      bodyTimeout: 300_000,
+      signal,
     });
     if (res.statusCode !== 200) {
       timing.error = `HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`;
@@ -48,7 +66,11 @@ export async function streamRequest(target: Target, prompt: BenchPrompt, due: nu
           done = true;
           return;
         }
-        const data = JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[]; usage?: { prompt_tokens: number; completion_tokens: number }; error?: { message: string } };
+        const data = JSON.parse(event.data) as {
+          choices?: { delta?: { content?: string } }[];
+          usage?: { prompt_tokens: number; completion_tokens: number };
+          error?: { message: string };
+        };
         if (data.error) timing.error = data.error.message;
         if (data.usage) {
           timing.outputTokens = data.usage.completion_tokens;

@@ -20,7 +20,10 @@ export interface WorkloadOptions {
   seed: number;
 }
 
-const VOCABULARY = 'the a of to and in is that for it as with was on be at by this had not are but from or have an they which one you were all her she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(' ');
+const VOCABULARY =
+  'the a of to and in is that for it as with was on be at by this had not are but from or have an they which one you were all her she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(
+    ' ',
+  );
 
 function words(count: number, random: () => number): string {
   return Array.from({ length: count }, () => VOCABULARY[Math.floor(random() * VOCABULARY.length)]!).join(' ');
@@ -38,7 +41,10 @@ export function workload(options: WorkloadOptions): (i: number) => BenchPrompt {
     const r = seededRandom(options.seed * 7919 + i);
     const system = prefixes[i % prefixes.length]!;
     return {
-      messages: [...(options.sharedPrefixTokens > 0 ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: words(options.inputTokens, () => r.next()) }],
+      messages: [
+        ...(options.sharedPrefixTokens > 0 ? [{ role: 'system' as const, content: system }] : []),
+        { role: 'user', content: words(options.inputTokens, () => r.next()) },
+      ],
       maxTokens: options.outputTokens,
     };
   };

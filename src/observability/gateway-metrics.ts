@@ -15,7 +15,11 @@ export interface ReplicaGaugeSource {
 export type BreakerStateName = 'closed' | 'half-open' | 'open';
 
 /** Label values of the breaker series: Prometheus label values by convention use underscores. */
-const BREAKER_STATES = [['closed', 'closed'], ['half-open', 'half_open'], ['open', 'open']] as const;
+const BREAKER_STATES = [
+  ['closed', 'closed'],
+  ['half-open', 'half_open'],
+  ['open', 'open'],
+] as const;
 
 export class GatewayMetrics {
   readonly requests: Counter<'model' | 'replica' | 'outcome'>;
@@ -27,15 +31,45 @@ export class GatewayMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'autoglm_replica_requests_total', help: 'Requests sent to each replica, by outcome', labelNames: ['model', 'replica', 'outcome'], registers });
-    this.retries = new Counter({ name: 'autoglm_replica_retries_total', help: 'Attempts retried elsewhere after this replica failed', labelNames: ['model', 'replica'], registers });
-    this.ttft = new Histogram({ name: 'autoglm_replica_time_to_first_token_seconds', help: 'Time to first token per replica', labelNames: ['model', 'replica'], buckets: LATENCY_BUCKETS, registers });
-    this.latency = new Histogram({ name: 'autoglm_replica_request_duration_seconds', help: 'Request duration per replica', labelNames: ['model', 'replica'], buckets: LATENCY_BUCKETS, registers });
-    this.prefixRouting = new Counter({ name: 'autoglm_prefix_routing_total', help: 'Prefix-aware routing decisions: hit when the chosen replica had seen the prompt prefix', labelNames: ['model', 'result'], registers });
+    this.requests = new Counter({
+      name: 'autoglm_replica_requests_total',
+      help: 'Requests sent to each replica, by outcome',
+      labelNames: ['model', 'replica', 'outcome'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'autoglm_replica_retries_total',
+      help: 'Attempts retried elsewhere after this replica failed',
+      labelNames: ['model', 'replica'],
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'autoglm_replica_time_to_first_token_seconds',
+      help: 'Time to first token per replica',
+      labelNames: ['model', 'replica'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'autoglm_replica_request_duration_seconds',
+      help: 'Request duration per replica',
+      labelNames: ['model', 'replica'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.prefixRouting = new Counter({
+      name: 'autoglm_prefix_routing_total',
+      help: 'Prefix-aware routing decisions: hit when the chosen replica had seen the prompt prefix',
+      labelNames: ['model', 'result'],
+      registers,
+    });
     const sources = this.sources;
     // Both gauges are rebuilt at every scrape, so the replicas of a pool replaced by a reload leave no stale series.
     new Gauge({
-      name: 'autoglm_replica_inflight', help: 'Requests in flight per replica', labelNames: ['model', 'replica'], registers,
+      name: 'autoglm_replica_inflight',
+      help: 'Requests in flight per replica',
+      labelNames: ['model', 'replica'],
+      registers,
       collect() {
         this.reset();
         for (const s of sources) this.set({ model: s.model, replica: s.replica }, s.inflight());
@@ -44,7 +78,10 @@ export class GatewayMetrics {
     // One series per state, 1 for the state the breaker is in (as kube-state-metrics reports phases): a query reads
     // `autoglm_replica_breaker_state{state="open"} == 1` and needs no table of numeric codes.
     new Gauge({
-      name: 'autoglm_replica_breaker_state', help: 'Circuit breaker per replica: 1 on the series of its current state="closed|half_open|open", 0 on the others', labelNames: ['model', 'replica', 'state'], registers,
+      name: 'autoglm_replica_breaker_state',
+      help: 'Circuit breaker per replica: 1 on the series of its current state="closed|half_open|open", 0 on the others',
+      labelNames: ['model', 'replica', 'state'],
+      registers,
       collect() {
         this.reset();
         for (const s of sources) {

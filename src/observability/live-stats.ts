@@ -23,7 +23,8 @@ const RATE_WINDOW = 5;
 const LATENCY_WINDOW_MS = 10_000;
 const MAX_LATENCIES = 5000;
 
-const percentile = (sorted: readonly number[], q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10 : null);
+const percentile = (sorted: readonly number[], q: number) =>
+  sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10 : null;
 
 export class LiveStats {
   private readonly seconds = new Map<number, Second>();
@@ -63,7 +64,10 @@ export class LiveStats {
     const latency = window.map((l) => l.latencyMs).sort((a, b) => a - b);
     const ttft = window.flatMap((l) => (l.ttftMs === undefined ? [] : [l.ttftMs])).sort((a, b) => a - b);
     return {
-      series, requestsPerS: rate('requests'), tokensPerS: rate('tokens'), errorsPerS: rate('errors'),
+      series,
+      requestsPerS: rate('requests'),
+      tokensPerS: rate('tokens'),
+      errorsPerS: rate('errors'),
       latencyMs: { p50: percentile(latency, 0.5), p90: percentile(latency, 0.9), p99: percentile(latency, 0.99) },
       ttftMs: { p50: percentile(ttft, 0.5), p99: percentile(ttft, 0.99) },
       total: { ...this.total },

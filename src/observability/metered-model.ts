@@ -5,7 +5,11 @@ import { boundOnce, type ServerMetrics } from './metrics.js';
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
   const innerComplete = inner.complete?.bind(inner);
   const tokensOf = boundOnce((model) => {
-    const t = { prompt: metrics.promptTokens.labels(model), cached: metrics.cachedPromptTokens.labels(model), completion: metrics.completionTokens.labels(model) };
+    const t = {
+      prompt: metrics.promptTokens.labels(model),
+      cached: metrics.cachedPromptTokens.labels(model),
+      completion: metrics.completionTokens.labels(model),
+    };
     // The series exists from the model's first call, at 0, as Prometheus queries expect.
     t.cached.inc(0);
     return t;

@@ -27,13 +27,51 @@ export interface EngineGauges {
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'autoglm_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'status'] as const, registers: [this.registry] });
-  readonly promptTokens = new Counter({ name: 'autoglm_prompt_tokens_total', help: 'Prompt tokens processed', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly cachedPromptTokens = new Counter({ name: 'autoglm_cached_prompt_tokens_total', help: 'Prompt tokens reused from the KV cache', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly completionTokens = new Counter({ name: 'autoglm_completion_tokens_total', help: 'Completion tokens generated', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly timeToFirstToken = new Histogram({ name: 'autoglm_time_to_first_token_seconds', help: 'Time from request to first generated text', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly interTokenLatency = new Histogram({ name: 'autoglm_inter_token_latency_seconds', help: 'Time between consecutive streamed text chunks', labelNames: ['model'] as const, buckets: TOKEN_GAP_BUCKETS, registers: [this.registry] });
-  readonly requestDuration = new Histogram({ name: 'autoglm_request_duration_seconds', help: 'End-to-end generation time', labelNames: ['model', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'autoglm_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly promptTokens = new Counter({
+    name: 'autoglm_prompt_tokens_total',
+    help: 'Prompt tokens processed',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly cachedPromptTokens = new Counter({
+    name: 'autoglm_cached_prompt_tokens_total',
+    help: 'Prompt tokens reused from the KV cache',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly completionTokens = new Counter({
+    name: 'autoglm_completion_tokens_total',
+    help: 'Completion tokens generated',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly timeToFirstToken = new Histogram({
+    name: 'autoglm_time_to_first_token_seconds',
+    help: 'Time from request to first generated text',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly interTokenLatency = new Histogram({
+    name: 'autoglm_inter_token_latency_seconds',
+    help: 'Time between consecutive streamed text chunks',
+    labelNames: ['model'] as const,
+    buckets: TOKEN_GAP_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'autoglm_request_duration_seconds',
+    help: 'End-to-end generation time',
+    labelNames: ['model', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
   /** The last minutes of traffic, for the dashboard. */
   readonly live = new LiveStats();
@@ -44,7 +82,10 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'autoglm_' });
     const gauge = (name: string, help: string, pick: (s: ReturnType<EngineGauges['stats']>) => number) =>
       new Gauge({
-        name, help, labelNames: ['model'] as const, registers: [this.registry],
+        name,
+        help,
+        labelNames: ['model'] as const,
+        registers: [this.registry],
         collect() {
           // Engines come and go with config reloads: only the ones serving now are reported.
           this.reset();

@@ -42,8 +42,13 @@ export function nextEscalation(attempt: Attempt, threshold: number, cascade: Rea
   if (['direct', 'cot', 'plan', 'reflect'].includes(attempt.strategy)) return { kind: 'stronger_strategy', strategy: 'asc' };
   const samples = attempt.maxSamples ?? 8;
   const more = samples * 2;
-  if ((attempt.strategy === 'asc' || attempt.strategy === 'sc' || attempt.strategy === 'bon') && !attempt.settled && more <= MAX_SAMPLES_CEILING
-    && !tried.has(`samples:${more}`) && canReach(attempt, more, threshold)) {
+  if (
+    (attempt.strategy === 'asc' || attempt.strategy === 'sc' || attempt.strategy === 'bon') &&
+    !attempt.settled &&
+    more <= MAX_SAMPLES_CEILING &&
+    !tried.has(`samples:${more}`) &&
+    canReach(attempt, more, threshold)
+  ) {
     return { kind: 'more_samples', maxSamples: more };
   }
   const larger = cascade.get(attempt.model);

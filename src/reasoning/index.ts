@@ -10,4 +10,16 @@ export { tally, canStop, type Tally, type StopRule } from './voting.js';
 export { chooseStrategy, type Choice } from './selector.js';
 export { nextEscalation, canReach, type Escalation, type Attempt } from './feedback.js';
 export { arithmeticScore } from './verifier.js';
-export { selfConsistency, direct, chainOfThought, planAndSolve, bestOfN, reflectAndRevise, retrievalAugmented, type Retriever, type Sample, type StrategyEnv, type StrategyResult } from './strategies.js';
+export {
+  selfConsistency,
+  direct,
+  chainOfThought,
+  planAndSolve,
+  bestOfN,
+  reflectAndRevise,
+  retrievalAugmented,
+  type Retriever,
+  type Sample,
+  type StrategyEnv,
+  type StrategyResult,
+} from './strategies.js';

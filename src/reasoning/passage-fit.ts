@@ -15,7 +15,10 @@ const CUT_MARK = ' …';
  * leave unused (negative when it would not fit; undefined when the context size is unknown, and then every passage
  * is kept).
  */
-export async function fitPassages<P extends Passage>(passages: readonly P[], room: (chosen: readonly P[]) => Promise<number | undefined>): Promise<{ passages: P[]; cut: boolean }> {
+export async function fitPassages<P extends Passage>(
+  passages: readonly P[],
+  room: (chosen: readonly P[]) => Promise<number | undefined>,
+): Promise<{ passages: P[]; cut: boolean }> {
   if (passages.length === 0) return { passages: [], cut: false };
   if ((await room([])) === undefined) return { passages: [...passages], cut: false };
   const chosen: P[] = [];

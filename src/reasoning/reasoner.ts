@@ -18,7 +18,19 @@ import { reasoningOptionsFrom, type ReasoningConfig } from '../config/index.js';
 import { BudgetSpent, TokenBudget } from './budget.js';
 import { nextEscalation, type Attempt, type Escalation } from './feedback.js';
 import { chooseStrategy } from './selector.js';
-import { bestOfN, chainOfThought, direct, planAndSolve, reflectAndRevise, retrievalAugmented, selfConsistency, type Retriever, type Sample, type StrategyEnv, type StrategyResult } from './strategies.js';
+import {
+  bestOfN,
+  chainOfThought,
+  direct,
+  planAndSolve,
+  reflectAndRevise,
+  retrievalAugmented,
+  selfConsistency,
+  type Retriever,
+  type Sample,
+  type StrategyEnv,
+  type StrategyResult,
+} from './strategies.js';
 import { StrategyCalls } from './strategy-calls.js';
 import { parseStrategyModel, unknownStrategyPrefix } from './strategy-spec.js';
 import { classifyTask } from './task-parser.js';
@@ -65,8 +77,10 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
 
   async function run(req: ChatRequest, ctx: CallContext, model: string, options: Resolved['options']): Promise<ChatCompletion> {
     if (req.n > 1) throw invalidRequest('n > 1 cannot be combined with a reasoning strategy; send n = 1.', 'n');
-    if (req.tools) throw invalidRequest('tools cannot be combined with a reasoning strategy: strategies answer in text. Send the tools without a strategy.', 'tools');
-    if (req.logprobs) throw invalidRequest("logprobs cannot be combined with a reasoning strategy: its answer is not one sample's tokens. Send one or the other.", 'logprobs');
+    if (req.tools)
+      throw invalidRequest('tools cannot be combined with a reasoning strategy: strategies answer in text. Send the tools without a strategy.', 'tools');
+    if (req.logprobs)
+      throw invalidRequest("logprobs cannot be combined with a reasoning strategy: its answer is not one sample's tokens. Send one or the other.", 'logprobs');
     const budget = new TokenBudget(options.budgetTokens ?? config.budgetTokens);
     const calls = new StrategyCalls(inner, ctx, budget);
     try {
@@ -76,17 +90,27 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
     }
   }
 
-  async function reason(req: ChatRequest, ctx: CallContext, model: string, options: Resolved['options'], budget: TokenBudget, calls: StrategyCalls): Promise<ChatCompletion> {
+  async function reason(
+    req: ChatRequest,
+    ctx: CallContext,
+    model: string,
+    options: Resolved['options'],
+    budget: TokenBudget,
+    calls: StrategyCalls,
+  ): Promise<ChatCompletion> {
     const messages = req.input.type === 'messages' ? req.input.messages : [{ role: 'user' as const, content: req.input.text }];
     const question = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const task = classifyTask(question);
     const base = (to: string): StrategyEnv['base'] => ({ ...req, model: to, input: { type: 'messages', messages } });
     const promptTokens = await calls.promptTokens(base(model));
     const tokensPerCall = promptTokens + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-    const chosen = options.strategy === 'auto' ? chooseStrategy(task, budget.total, tokensPerCall, (retriever?.size ?? 0) > 0) : { strategy: options.strategy, maxSamples: undefined };
+    const chosen =
+      options.strategy === 'auto'
+        ? chooseStrategy(task, budget.total, tokensPerCall, (retriever?.size ?? 0) > 0)
+        : { strategy: options.strategy, maxSamples: undefined };
     // Fixed-size strategies draw `samples`, adaptive ones stop at `max_samples`; either way the attempt carries the
     // count, so an escalation to more samples takes effect.
-    const asked = chosen.strategy === 'asc' ? options.maxSamples ?? options.samples : options.samples ?? options.maxSamples;
+    const asked = chosen.strategy === 'asc' ? (options.maxSamples ?? options.samples) : (options.samples ?? options.maxSamples);
     let attempt: Attempt = { strategy: chosen.strategy, model, confidence: undefined, maxSamples: asked ?? chosen.maxSamples ?? DEFAULT_SAMPLES };
     const escalations: Escalation[] = [];
     const tried = new Set<string>();
@@ -116,7 +140,13 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
       // More samples the budget could not pay for added nothing: the escalation did not happen.
       if (prior.length > 0 && got.samples === prior.length) escalations.pop();
       result = got;
-      answered = attempt = { ...attempt, confidence: got.confidence, taken: got.drawn?.length, leaderVotes: got.answer === undefined ? 0 : got.votes?.[got.answer], settled: got.settled };
+      answered = attempt = {
+        ...attempt,
+        confidence: got.confidence,
+        taken: got.drawn?.length,
+        leaderVotes: got.answer === undefined ? 0 : got.votes?.[got.answer],
+        settled: got.settled,
+      };
       if (budget.refused) break;
       const next = escalations.length < config.maxEscalations ? nextEscalation(attempt, threshold, cascade, tried) : undefined;
       if (!next) break;
@@ -137,9 +167,16 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
     // Whatever the budget cut short is said as OpenAI says a token limit did: the answer is there, but incomplete.
     const finishReason = budget.exhausted ? 'length' : result.finishReason;
     const report = {
-      strategy: answered.strategy, requested: options.strategy, task, model: answered.model, calls: calls.calls, samples: result.samples,
+      strategy: answered.strategy,
+      requested: options.strategy,
+      task,
+      model: answered.model,
+      calls: calls.calls,
+      samples: result.samples,
       confidence: result.confidence === undefined ? null : Math.round(result.confidence * 1000) / 1000,
-      answer: result.answer ?? null, votes: votesOf(result.votes), escalations,
+      answer: result.answer ?? null,
+      votes: votesOf(result.votes),
+      escalations,
       budget: { tokens: budget.total, used: budget.used, exhausted: budget.exhausted },
       ...(result.sources ? { sources: result.sources, passages_cut: result.passagesCut ?? false } : {}),
       ...(options.includeSamples ? { sample_texts: (result.drawn ?? [result]).map((s) => s.text) } : {}),
@@ -200,8 +237,13 @@ async function* reasonedStream(answer: () => Promise<ChatCompletion>): AsyncGene
 }
 
 const budgetTooSmall = (budget: number, promptTokens: number) =>
-  new AutoglmError(400, 'invalid_request_error', 'reasoning_budget_exhausted',
-    `reasoning.budget_tokens ${budget} cannot pay for one call: the prompt alone takes about ${promptTokens} tokens. Raise budget_tokens; nothing was spent.`, 'reasoning.budget_tokens');
+  new AutoglmError(
+    400,
+    'invalid_request_error',
+    'reasoning_budget_exhausted',
+    `reasoning.budget_tokens ${budget} cannot pay for one call: the prompt alone takes about ${promptTokens} tokens. Raise budget_tokens; nothing was spent.`,
+    'reasoning.budget_tokens',
+  );
 
 /** A vote as its answers and counts, most votes first; long free-text answers are clipped (the texts are on request). */
 function votesOf(votes: Record<string, number> | undefined): { answer: string; count: number }[] | null {
@@ -229,7 +271,11 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | 
     case 'reflect':
       return reflectAndRevise(env);
     case 'rag':
-      if (!retriever) throw invalidRequest('The rag strategy needs a document index: build one with `autoglm index add` and name it in the config (reasoning.retrieval.index) or with --index.', 'reasoning.strategy');
+      if (!retriever)
+        throw invalidRequest(
+          'The rag strategy needs a document index: build one with `autoglm index add` and name it in the config (reasoning.retrieval.index) or with --index.',
+          'reasoning.strategy',
+        );
       return retrievalAugmented(env, retriever, topK);
   }
 }

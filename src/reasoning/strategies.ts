@@ -61,11 +61,17 @@ function withSystem(req: StrategyEnv['base'], system: string): StrategyEnv['base
 }
 
 const sample = (req: StrategyEnv['base'], seed: number, i: number): ChatRequest => ({
-  ...req, seed: seed + i, temperature: req.temperature && req.temperature > 0 ? req.temperature : SAMPLING_TEMPERATURE,
+  ...req,
+  seed: seed + i,
+  temperature: req.temperature && req.temperature > 0 ? req.temperature : SAMPLING_TEMPERATURE,
 });
 
 const textOf = (c: ChatCompletion) => c.choices[0]?.text ?? '';
-const sampleOf = (c: ChatCompletion, task: TaskType): Sample => ({ text: textOf(c), answer: extractAnswer(textOf(c), task), finishReason: c.choices[0]?.finishReason ?? 'stop' });
+const sampleOf = (c: ChatCompletion, task: TaskType): Sample => ({
+  text: textOf(c),
+  answer: extractAnswer(textOf(c), task),
+  finishReason: c.choices[0]?.finishReason ?? 'stop',
+});
 
 async function single(env: StrategyEnv, req: ChatRequest): Promise<StrategyResult> {
   const s = sampleOf(await env.ask(req), env.task);
@@ -74,7 +80,11 @@ async function single(env: StrategyEnv, req: ChatRequest): Promise<StrategyResul
 
 /** One sample says nothing about its own certainty, except that an answer that cannot be found is no answer. */
 const singleResult = (s: Sample, task: TaskType): StrategyResult => ({
-  text: s.text, answer: s.answer, confidence: s.answer === undefined && REASONING_TASKS.includes(task) ? 0 : undefined, samples: 1, finishReason: s.finishReason,
+  text: s.text,
+  answer: s.answer,
+  confidence: s.answer === undefined && REASONING_TASKS.includes(task) ? 0 : undefined,
+  samples: 1,
+  finishReason: s.finishReason,
 });
 
 export const direct = (env: StrategyEnv) => single(env, env.base);
@@ -120,8 +130,14 @@ export async function selfConsistency(env: StrategyEnv, max: number, adaptive: b
   const t = tally(answers());
   const at = t.leader === undefined ? 0 : answers().indexOf(t.leader);
   return {
-    text: drawn[at]!.text, answer: t.leader, confidence: t.votes / drawn.length, samples: drawn.length, finishReason: drawn[at]!.finishReason,
-    votes: Object.fromEntries(t.counts), drawn, settled: adaptive && !refused && drawn.length < max,
+    text: drawn[at]!.text,
+    answer: t.leader,
+    confidence: t.votes / drawn.length,
+    samples: drawn.length,
+    finishReason: drawn[at]!.finishReason,
+    votes: Object.fromEntries(t.counts),
+    drawn,
+    settled: adaptive && !refused && drawn.length < max,
   };
 }
 
@@ -142,7 +158,15 @@ export async function bestOfN(env: StrategyEnv, n: number, prior: readonly Sampl
   });
   const best = scored.reduce((a, b) => (b.score > a.score ? b : a));
   const chosen = drawn[best.i]!;
-  return { text: chosen.text, answer: chosen.answer, confidence: best.score, samples: drawn.length, finishReason: chosen.finishReason, votes: Object.fromEntries(t.counts), drawn };
+  return {
+    text: chosen.text,
+    answer: chosen.answer,
+    confidence: best.score,
+    samples: drawn.length,
+    finishReason: chosen.finishReason,
+    votes: Object.fromEntries(t.counts),
+    drawn,
+  };
 }
 
 /**

@@ -2,7 +2,18 @@
 // abort signal (fanned out from one listener on the request's, however many samples run at once) and its own report,
 // which are gathered into the request's: the cache's word covers every call, not only the last one to finish.
 import { CACHE_HEADER } from '../cache/index.js';
-import { complete, emptyUsage, estimateTokens, promptTextOf, type CallContext, type CallReport, type ChatCompletion, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
+import {
+  complete,
+  emptyUsage,
+  estimateTokens,
+  promptTextOf,
+  type CallContext,
+  type CallReport,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type Usage,
+} from '../core/index.js';
 import type { TokenBudget } from './budget.js';
 
 export const CACHE_HITS_HEADER = 'x-autoglm-cache-hits';
@@ -23,7 +34,11 @@ export class StrategyCalls {
   /** Prompt tokens per estimated token, learnt from the usage of calls, for a model below that cannot count them. */
   private ratio = 1;
 
-  constructor(private readonly inner: ChatModel, private readonly ctx: CallContext, private readonly budget: TokenBudget) {
+  constructor(
+    private readonly inner: ChatModel,
+    private readonly ctx: CallContext,
+    private readonly budget: TokenBudget,
+  ) {
     ctx.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -69,14 +84,19 @@ export class StrategyCalls {
     this.calls++;
     let used = 0;
     try {
-      const result = await complete(this.inner, { ...req, maxTokens, n: 1, stream: false, reasoning: undefined }, { ...this.ctx, signal: controller.signal, report });
+      const result = await complete(
+        this.inner,
+        { ...req, maxTokens, n: 1, stream: false, reasoning: undefined },
+        { ...this.ctx, signal: controller.signal, report },
+      );
       used = result.usage.promptTokens + result.usage.completionTokens;
       const capped = grant.completionTokens < Math.min(req.maxTokens ?? Infinity, room);
       if (capped && result.choices[0]?.finishReason === 'length') this.budget.cut = true;
       this.usage.promptTokens += result.usage.promptTokens;
       this.usage.completionTokens += result.usage.completionTokens;
       this.usage.cachedPromptTokens += result.usage.cachedPromptTokens;
-      if (!this.inner.countTokens && result.usage.promptTokens > 0) this.ratio = Math.max(this.ratio, result.usage.promptTokens / Math.max(1, estimateTokens(promptTextOf(req))));
+      if (!this.inner.countTokens && result.usage.promptTokens > 0)
+        this.ratio = Math.max(this.ratio, result.usage.promptTokens / Math.max(1, estimateTokens(promptTextOf(req))));
       return result;
     } finally {
       grant.settle(used);
@@ -111,7 +131,12 @@ export class StrategyCalls {
     if (outer) {
       // What the layers below learnt (replica, model version, ...) reaches the request as if they had written it
       // there, the latest call last; only the cache's word is the reasoner's own, made of every call's.
-      const { headers: { [CACHE_HEADER]: _cache, ...headers }, cache: _status, reasoning: _reasoning, ...facts } = report;
+      const {
+        headers: { [CACHE_HEADER]: _cache, ...headers },
+        cache: _status,
+        reasoning: _reasoning,
+        ...facts
+      } = report;
       Object.assign(outer.headers, headers);
       for (const [key, value] of Object.entries(facts)) if (value !== undefined) Object.assign(outer, { [key]: value });
     }

@@ -22,7 +22,8 @@ export function parseStrategySpec(text: string, param: string | null = null): St
   const strategy = name as StrategyName;
   const options: StrategySpec['options'] = { strategy };
   if (at < 0) return { strategy, options };
-  if (!SAMPLING.includes(strategy)) throw invalidRequest(`'${text}': ${strategy} draws one answer and takes no @N; only sc, asc, bon and auto do`, param, 'unknown_strategy');
+  if (!SAMPLING.includes(strategy))
+    throw invalidRequest(`'${text}': ${strategy} draws one answer and takes no @N; only sc, asc, bon and auto do`, param, 'unknown_strategy');
   const n = Number(text.slice(at + 1));
   if (!(Number.isInteger(n) && n >= 1 && n <= MAX_N) || !/^\d+$/.test(text.slice(at + 1))) {
     throw invalidRequest(`'${text}': N must be a whole number from 1 to ${MAX_N}`, param, 'unknown_strategy');

@@ -38,7 +38,10 @@ export function svgChart(o: ChartOptions): string {
   const parts: string[] = [
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${(left + w - right) / 2}" y="24" text-anchor="middle" font-size="15">${escape(o.title)}</text>`,
-    ...ticks.map((f) => `<line x1="${left}" x2="${w - right}" y1="${y(f * yMax)}" y2="${y(f * yMax)}" stroke="#e5e5e5"/><text x="${left - 8}" y="${y(f * yMax) + 4}" text-anchor="end" font-size="11">${escape(fy(f * yMax))}</text>`),
+    ...ticks.map(
+      (f) =>
+        `<line x1="${left}" x2="${w - right}" y1="${y(f * yMax)}" y2="${y(f * yMax)}" stroke="#e5e5e5"/><text x="${left - 8}" y="${y(f * yMax) + 4}" text-anchor="end" font-size="11">${escape(fy(f * yMax))}</text>`,
+    ),
     ...ticks.map((f) => `<text x="${x(f * xMax)}" y="${h - bottom + 16}" text-anchor="middle" font-size="11">${escape(fx(f * xMax))}</text>`),
     `<text x="${(left + w - right) / 2}" y="${h - 12}" text-anchor="middle" font-size="12">${escape(o.xLabel)}</text>`,
     `<text x="16" y="${(top + h - bottom) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${(top + h - bottom) / 2})">${escape(o.yLabel)}</text>`,
@@ -55,7 +58,9 @@ export function svgChart(o: ChartOptions): string {
     } else if (s.data.length) {
       parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${s.data.map(([px, py]) => `${x(px)},${y(py)}`).join(' ')}"/>`);
     }
-    parts.push(`<rect x="${w - right + 12}" y="${top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${w - right + 28}" y="${top + i * 18 + 9}" font-size="11">${escape(s.name)}</text>`);
+    parts.push(
+      `<rect x="${w - right + 12}" y="${top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${w - right + 28}" y="${top + i * 18 + 9}" font-size="11">${escape(s.name)}</text>`,
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">\n${parts.join('\n')}\n</svg>\n`;
 }

@@ -32,10 +32,15 @@ const HTML_FILES = new Set(['.html', '.htm']);
  * HTML has markup to drop: `<task>` in Markdown or plain text is text.
  */
 export function splitPassages(text: string, format: 'text' | 'html' = 'text'): string[] {
-  const paragraphs = (format === 'html' ? htmlText(text) : text).split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const paragraphs = (format === 'html' ? htmlText(text) : text)
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
   const passages: string[] = [];
   let current = '';
-  for (const paragraph of paragraphs.flatMap((p) => (p.length <= PASSAGE_CHARS ? [p] : p.match(new RegExp(`.{1,${PASSAGE_CHARS}}(?:[.!?](?=\\s)|$)`, 'g')) ?? [p]))) {
+  for (const paragraph of paragraphs.flatMap((p) =>
+    p.length <= PASSAGE_CHARS ? [p] : (p.match(new RegExp(`.{1,${PASSAGE_CHARS}}(?:[.!?](?=\\s)|$)`, 'g')) ?? [p]),
+  )) {
     if (current && current.length + paragraph.length + 1 > PASSAGE_CHARS) {
       passages.push(current);
       current = '';
@@ -59,7 +64,9 @@ function* textFiles(path: string): Generator<string> {
 }
 
 const cosine = (a: readonly number[], b: readonly number[]) => {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i]! * b[i]!;
     na += a[i]! * a[i]!;
@@ -72,7 +79,10 @@ export class DocumentIndex {
   /** Passages by id: what a search hit is looked up in. */
   private readonly passages: Map<number, Passage>;
 
-  private constructor(passages: Passage[], private readonly search_: MiniSearch<Passage>) {
+  private constructor(
+    passages: Passage[],
+    private readonly search_: MiniSearch<Passage>,
+  ) {
     this.passages = new Map(passages.map((p) => [p.id, p]));
   }
 
@@ -144,7 +154,10 @@ export class DocumentIndex {
 }
 
 /** The index named in the config, as the rag strategy's retriever. */
-export function openRetriever(settings: { index: string; embeddings?: { baseUrl: string; model: string; apiKeyEnv?: string } }, env: NodeJS.ProcessEnv = process.env) {
+export function openRetriever(
+  settings: { index: string; embeddings?: { baseUrl: string; model: string; apiKeyEnv?: string } },
+  env: NodeJS.ProcessEnv = process.env,
+) {
   const index = DocumentIndex.load(settings.index);
   const e = settings.embeddings;
   const embedder = e ? new RemoteEmbedder({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] : undefined }) : undefined;

@@ -13,7 +13,8 @@ export class RemoteEmbedder implements Embedder {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
       body: JSON.stringify({ model: this.options.model, input: texts }),
-      headersTimeout: 60_000, bodyTimeout: 60_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
     });
     const body = (await res.body.json()) as { data?: { index: number; embedding: number[] }[]; error?: { message: string } };
     if (res.statusCode >= 400 || !body.data) throw new Error(`embeddings endpoint answered ${res.statusCode}: ${body.error?.message ?? 'no data'}`);

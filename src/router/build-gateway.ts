@@ -26,7 +26,12 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-async function engineFor(model: string, config: ReplicaConfig, index: number, options: BuildOptions): Promise<{ id: string; engine: ReplicaEngine; gauges?: EngineGauges }> {
+async function engineFor(
+  model: string,
+  config: ReplicaConfig,
+  index: number,
+  options: BuildOptions,
+): Promise<{ id: string; engine: ReplicaEngine; gauges?: EngineGauges }> {
   switch (config.type) {
     case 'llama': {
       const { type: _type, id, weight: _weight, ...settings } = config;
@@ -41,9 +46,17 @@ async function engineFor(model: string, config: ReplicaConfig, index: number, op
       const apiKey = config.apiKeyEnv ? env[config.apiKeyEnv] : undefined;
       const replicaId = config.id ?? (config.baseUrl ? new URL(config.baseUrl).host : `${config.preset}-${index}`);
       const engine = new OpenAIEngine({
-        model, upstreamModel: config.upstreamModel, preset: config.preset, baseUrl: config.baseUrl, apiKey, replica: replicaId,
-        connections: config.connections, connectTimeoutMs: config.connectTimeoutMs, firstTokenTimeoutMs: config.firstTokenTimeoutMs,
-        totalTimeoutMs: config.totalTimeoutMs, healthPath: config.healthPath,
+        model,
+        upstreamModel: config.upstreamModel,
+        preset: config.preset,
+        baseUrl: config.baseUrl,
+        apiKey,
+        replica: replicaId,
+        connections: config.connections,
+        connectTimeoutMs: config.connectTimeoutMs,
+        firstTokenTimeoutMs: config.firstTokenTimeoutMs,
+        totalTimeoutMs: config.totalTimeoutMs,
+        healthPath: config.healthPath,
       });
       return { id: replicaId, engine };
     }
@@ -74,9 +87,18 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
         all.push(replica);
         if (built.gauges) gauges.push(built.gauges);
       }
-      pools.set(model, new ReplicaPool({
-        model, replicas, policy: createPolicy(modelConfig.policy, random), retry: modelConfig.retry, clock, random, metrics: options.metrics,
-      }));
+      pools.set(
+        model,
+        new ReplicaPool({
+          model,
+          replicas,
+          policy: createPolicy(modelConfig.policy, random),
+          retry: modelConfig.retry,
+          clock,
+          random,
+          metrics: options.metrics,
+        }),
+      );
       const checker = new HealthChecker(replicas, modelConfig.health);
       checker.start();
       checkers.push(checker);

@@ -16,7 +16,10 @@ export class CircuitBreaker {
   private probing = false;
   private current: BreakerState = 'closed';
 
-  constructor(private readonly options: BreakerOptions, private readonly clock: Clock) {}
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly clock: Clock,
+  ) {}
 
   get state(): BreakerState {
     if (this.current === 'open' && this.clock.now() - this.openedAt >= this.options.openMs) {

@@ -11,7 +11,10 @@ export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
-  constructor(private readonly replicas: readonly Replica[], private readonly options: HealthCheckOptions) {}
+  constructor(
+    private readonly replicas: readonly Replica[],
+    private readonly options: HealthCheckOptions,
+  ) {}
 
   start(): void {
     if (this.replicas.every((r) => !r.engine.probe)) return;

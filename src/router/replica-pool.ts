@@ -121,10 +121,24 @@ export class ReplicaPool implements ChatModel {
       if (fresh.length > 0) candidates = fresh;
     }
     if (candidates.length === 0) {
-      throw new AutoglmError(503, 'server_error', 'no_replica_available',
-        `No replica of '${model}' can take requests right now (all failing or cooling down). Retry shortly.`, null, 1);
+      throw new AutoglmError(
+        503,
+        'server_error',
+        'no_replica_available',
+        `No replica of '${model}' can take requests right now (all failing or cooling down). Retry shortly.`,
+        null,
+        1,
+      );
     }
-    const chosen = candidates.length === 1 ? candidates[0]! : candidates[policy.pick(candidates.map((r) => r.view()), route)]!;
+    const chosen =
+      candidates.length === 1
+        ? candidates[0]!
+        : candidates[
+            policy.pick(
+              candidates.map((r) => r.view()),
+              route,
+            )
+          ]!;
     if (policy.routed) {
       policy.routed(chosen.view(), route);
       if (policy instanceof PrefixAwarePolicy && policy.last) {

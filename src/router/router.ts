@@ -1,5 +1,14 @@
 // The gateway's top ChatModel: a model name leads to its pool of replicas.
-import { complete, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo } from '../core/index.js';
+import {
+  complete,
+  modelNotFound,
+  type CallContext,
+  type ChatChunk,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type ModelInfo,
+} from '../core/index.js';
 
 export class ModelRouter implements ChatModel {
   /** One list for the router's life: the server checks names against it on every request, by identity. */

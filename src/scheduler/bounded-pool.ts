@@ -49,10 +49,7 @@ export class BoundedPool<R, Q> {
     if (this.free.length > 0 && this.waiters.length === 0) return Promise.resolve(this.take(request));
     if (this.waiters.length >= this.options.maxQueue) {
       return Promise.reject(
-        overloaded(
-          `The server is at capacity (${this.size} busy, ${this.waiters.length} waiting). Retry after a moment.`,
-          this.options.retryAfterSeconds ?? 1,
-        ),
+        overloaded(`The server is at capacity (${this.size} busy, ${this.waiters.length} waiting). Retry after a moment.`, this.options.retryAfterSeconds ?? 1),
       );
     }
     return new Promise<R>((resolve, reject) => {

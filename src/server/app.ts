@@ -93,7 +93,13 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
     const res = reply.raw;
     res.setHeader('x-request-id', String(request.id));
     const route = request.routeOptions.url;
-    const exchange: Exchange = { id: String(request.id), method: request.method, route: route ?? pathOf(request.url), started: performance.now(), headers: request.headers };
+    const exchange: Exchange = {
+      id: String(request.id),
+      method: request.method,
+      route: route ?? pathOf(request.url),
+      started: performance.now(),
+      headers: request.headers,
+    };
     request.exchange = exchange;
     if (hasBody(request.raw)) bodies.watch(res);
     // On close, so hijacked streams and aborted requests are counted and logged too.
@@ -117,11 +123,12 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
       replyWithError(request, reply, fromFastifyError(err));
     },
     clientErrorHandler: (err, socket) => answerClientError?.(err, socket),
-    serverFactory: (handler) => guardedServer(settings, (req, res) => {
-      if (closing) sendError(res, shuttingDown(), undefined, true);
-      else if (req.headers.host === undefined && req.httpVersion === '1.1') sendError(res, missingHost(), undefined, true);
-      else if (!inference?.(req, res)) handler(req, res);
-    }),
+    serverFactory: (handler) =>
+      guardedServer(settings, (req, res) => {
+        if (closing) sendError(res, shuttingDown(), undefined, true);
+        else if (req.headers.host === undefined && req.httpVersion === '1.1') sendError(res, missingHost(), undefined, true);
+        else if (!inference?.(req, res)) handler(req, res);
+      }),
   });
   answerClientError = clientErrorAnswerer(settings, app.log);
   inference = inferenceRoutes({ state, settings, bodies, log: app.log, count });
@@ -184,7 +191,13 @@ export function servingModel(state: ServingState, name: string | undefined): Cha
   const ids = servedIds(model);
   if (name !== undefined && !ids.has(name) && !ids.has(parseStrategyModel(name).model)) {
     // `magic:glm-4` names a strategy that does not exist, not a model.
-    throw unknownStrategyPrefix(name, (id) => ids.has(id)) ?? modelNotFound(name, model.models().map((m) => m.id));
+    throw (
+      unknownStrategyPrefix(name, (id) => ids.has(id)) ??
+      modelNotFound(
+        name,
+        model.models().map((m) => m.id),
+      )
+    );
   }
   return model;
 }

@@ -6,24 +6,30 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ServerSettings } from '../config/index.js';
 import { bodyTimeout, headersTimeout, headersTooLarge, malformedRequest, rawErrorResponse, sendError } from './http-errors.js';
 
-export type ClientLimits = Pick<ServerSettings, 'headersTimeoutSeconds' | 'bodyTimeoutSeconds' | 'keepAliveTimeoutSeconds' | 'maxConnections' | 'maxHeaderBytes'>;
+export type ClientLimits = Pick<
+  ServerSettings,
+  'headersTimeoutSeconds' | 'bodyTimeoutSeconds' | 'keepAliveTimeoutSeconds' | 'maxConnections' | 'maxHeaderBytes'
+>;
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 /** A node:http server with every connection-level limit set: header deadline, keep-alive, header size, connections. */
 export function guardedServer(limits: ClientLimits, listener: RequestListener): Server {
   const headersMs = limits.headersTimeoutSeconds * 1000;
-  const server = createServer({
-    headersTimeout: headersMs,
-    // node's requestTimeout stops counting once the headers are in, so it cannot cut a stalled body: BodyDeadlines does.
-    requestTimeout: 0,
-    // node checks the header deadline of every connection this often: a tenth of it keeps the deadline within 10%.
-    connectionsCheckingInterval: clamp(headersMs / 10, 25, 1000),
-    keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
-    maxHeaderSize: limits.maxHeaderBytes,
-    // node would refuse a Host-less HTTP/1.1 request with a bare 400 of its own; the listener answers it in our shape.
-    requireHostHeader: false,
-  }, listener);
+  const server = createServer(
+    {
+      headersTimeout: headersMs,
+      // node's requestTimeout stops counting once the headers are in, so it cannot cut a stalled body: BodyDeadlines does.
+      requestTimeout: 0,
+      // node checks the header deadline of every connection this often: a tenth of it keeps the deadline within 10%.
+      connectionsCheckingInterval: clamp(headersMs / 10, 25, 1000),
+      keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // node would refuse a Host-less HTTP/1.1 request with a bare 400 of its own; the listener answers it in our shape.
+      requireHostHeader: false,
+    },
+    listener,
+  );
   // Past the cap node closes new sockets as they are accepted, before they cost a parser.
   server.maxConnections = limits.maxConnections;
   return server;
@@ -41,9 +47,12 @@ export function clientErrorAnswerer(limits: ClientLimits, log: FastifyBaseLogger
   return (err, socket) => {
     // A reset, or a socket already closed: there is no one to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const error = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? headersTimeout(limits.headersTimeoutSeconds)
-      : err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge(limits.maxHeaderBytes)
-        : malformedRequest((err.reason ?? err.message).replace(/\.$/, ''));
+    const error =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? headersTimeout(limits.headersTimeoutSeconds)
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? headersTooLarge(limits.maxHeaderBytes)
+          : malformedRequest((err.reason ?? err.message).replace(/\.$/, ''));
     // No request came of it, so no access line: this one says what was answered, and to whom.
     log.info({ status: error.status, error: error.code, remote: socket.remoteAddress }, 'unreadable request');
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) {

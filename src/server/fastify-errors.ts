@@ -8,8 +8,11 @@ import type { RouteTable } from './route-table.js';
 /** Sends an error in the dialect of the request's path, with the headers the layers reported (rate limits, replica). */
 export function replyWithError(request: FastifyRequest, reply: FastifyReply, error: AutoglmError): FastifyReply {
   request.exchange.error ??= error;
-  return reply.code(error.status).headers(errorHeaders(error, request.exchange.report?.headers))
-    .type('application/json; charset=utf-8').send(errorDialectOf(request.url)(error));
+  return reply
+    .code(error.status)
+    .headers(errorHeaders(error, request.exchange.report?.headers))
+    .type('application/json; charset=utf-8')
+    .send(errorDialectOf(request.url)(error));
 }
 
 /** The error handler and the not-found handler; `routes` tells a wrong method (405 with Allow) from an unknown path. */

@@ -50,12 +50,24 @@ export class GatewayRuntime {
   private reloading: Promise<void> = Promise.resolve();
   private status: ReloadStatus;
 
-  private constructor(private config: GatewayConfig, private gateway: Gateway, private readonly options: RuntimeOptions) {
+  private constructor(
+    private config: GatewayConfig,
+    private gateway: Gateway,
+    private readonly options: RuntimeOptions,
+  ) {
     const clock = options.clock ?? systemClock;
     this.notifier = new WebhookNotifier(config.alerts.webhooks, config.alerts.retries, options.logger);
     const onRollout: RolloutListener = (event) => {
       options.logger?.info({ release: event.state.release, status: event.state.status, reason: event.state.reason }, `rollout ${event.type}`);
-      void this.notifier.send({ type: `rollout.${event.type}`, release: event.state.release, stable: event.state.stable, canary: event.state.canary, status: event.state.status, reason: event.state.reason, evidence: event.evidence });
+      void this.notifier.send({
+        type: `rollout.${event.type}`,
+        release: event.state.release,
+        stable: event.state.stable,
+        canary: event.state.canary,
+        status: event.state.status,
+        reason: event.state.reason,
+        evidence: event.evidence,
+      });
     };
     this.releases = new ReleaseManager(config.releases, clock, options.tenancy.rolloutStore(), onRollout);
     this.live = new LiveGateway(this.generation(gateway));
@@ -72,10 +84,12 @@ export class GatewayRuntime {
     // Without releases or alert rules there are no versions to route and no outcomes to keep: the pools answer
     // directly. A reload that adds either builds a new generation, and this is decided again.
     const idle = this.releases.names().length === 0 && this.config.alerts.rules.length === 0;
-    const model = idle ? gateway.router : new ReleaseRouter(gateway.router, this.releases, (m, o) => {
-      // Outcomes are kept for the alert rules' windows only while there are rules to read them.
-      if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
-    });
+    const model = idle
+      ? gateway.router
+      : new ReleaseRouter(gateway.router, this.releases, (m, o) => {
+          // Outcomes are kept for the alert rules' windows only while there are rules to read them.
+          if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
+        });
     return { id: this.generationId, model, close: () => gateway.close() };
   }
 
@@ -89,9 +103,16 @@ export class GatewayRuntime {
 
   /** Every replica of every pool now serving, for the dashboard. */
   replicaStatus(): ReplicaStatus[] {
-    return [...this.gateway.pools].flatMap(([model, pool]) => pool.replicas.map((r) => ({
-      model, id: r.id, available: r.available(), breaker: r.breaker.state, outstanding: r.outstanding, ewmaTtftMs: r.ewmaTtftMs === undefined ? null : Math.round(r.ewmaTtftMs),
-    })));
+    return [...this.gateway.pools].flatMap(([model, pool]) =>
+      pool.replicas.map((r) => ({
+        model,
+        id: r.id,
+        available: r.available(),
+        breaker: r.breaker.state,
+        outstanding: r.outstanding,
+        ewmaTtftMs: r.ewmaTtftMs === undefined ? null : Math.round(r.ewmaTtftMs),
+      })),
+    );
   }
 
   get currentConfig(): GatewayConfig {
@@ -146,7 +167,10 @@ export class GatewayRuntime {
     if (!path || this.watcher) return;
     const name = basename(path);
     let seen: string | undefined;
-    void readFile(path, 'utf8').then((text) => (seen ??= text), () => undefined);
+    void readFile(path, 'utf8').then(
+      (text) => (seen ??= text),
+      () => undefined,
+    );
     const changed = async () => {
       let text: string;
       try {

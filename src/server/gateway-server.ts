@@ -28,8 +28,14 @@ export async function serveGateway(
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache },
     load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
       const runtime = await GatewayRuntime.start(config, {
-        metrics: new GatewayMetrics(metrics.registry), engineGauges, tenancy, logger, paths: options.paths, seed: options.seed,
-        drainMs: (server.drainSeconds ?? 30) * 1000, configPath: options.configPath,
+        metrics: new GatewayMetrics(metrics.registry),
+        engineGauges,
+        tenancy,
+        logger,
+        paths: options.paths,
+        seed: options.seed,
+        drainMs: (server.drainSeconds ?? 30) * 1000,
+        configPath: options.configPath,
       });
       if (options.configPath) state.reload = () => runtime.reloadFromFile();
       if (options.watch) runtime.watchFile();

@@ -38,17 +38,27 @@ export const unknownUrl = (method: string, path: string) =>
   clientError(404, 'unknown_url', `Unknown request URL: ${method} ${path.length > 200 ? `${path.slice(0, 200)}...` : path}.`);
 
 export const methodNotAllowed = (method: string, path: string, allowed: readonly string[]) =>
-  clientError(405, 'method_not_allowed', `${method} is not allowed on ${path.length > 200 ? `${path.slice(0, 200)}...` : path}; it answers ${allowed.join(', ')}.`);
+  clientError(
+    405,
+    'method_not_allowed',
+    `${method} is not allowed on ${path.length > 200 ? `${path.slice(0, 200)}...` : path}; it answers ${allowed.join(', ')}.`,
+  );
 
 /** Fastify's own client errors (bad JSON, body too large, wrong content type, URL limits) in OpenAI's shape. */
 export function fromFastifyError(err: FastifyError): AutoglmError {
   switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return requestTooLarge();
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return unsupportedMediaType();
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return emptyBody();
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return clientError(400, 'invalid_content_length', 'The request body is not as long as its Content-Length says.');
-    case 'FST_ERR_MAX_PARAM_LENGTH': return urlTooLong();
-    case 'FST_ERR_BAD_URL': return invalidUrl();
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return requestTooLarge();
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return unsupportedMediaType();
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return emptyBody();
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return clientError(400, 'invalid_content_length', 'The request body is not as long as its Content-Length says.');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return urlTooLong();
+    case 'FST_ERR_BAD_URL':
+      return invalidUrl();
   }
   const status = err.statusCode ?? 500;
   if (status === 413) return requestTooLarge();
@@ -75,7 +85,11 @@ export function errorHeaders(error: AutoglmError, reported: Record<string, strin
 export function sendError(res: ServerResponse, error: AutoglmError, reported?: Record<string, string>, close = false): void {
   if (res.headersSent || res.destroyed) return;
   const body = errorDialectOf(res.req?.url)(error);
-  const headers: Record<string, string | number> = { ...errorHeaders(error, reported), 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = {
+    ...errorHeaders(error, reported),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
   if (close) headers.connection = 'close';
   res.writeHead(error.status, headers);
   res.end(body);
@@ -84,7 +98,11 @@ export function sendError(res: ServerResponse, error: AutoglmError, reported?: R
 /** A whole HTTP/1.1 error response, for a socket whose request never became one; the connection closes after it. */
 export function rawErrorResponse(error: AutoglmError, headers: Record<string, string> = {}): string {
   const body = openAIErrorBody(error);
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n`
-    + `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return (
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`
+  );
 }

@@ -72,7 +72,8 @@ const finishJson = (r: FinishReason) => `"${finishReasonToWire(r)}"`;
 export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
   const frame = frameTemplate('chat.completion.chunk', 'chatcmpl', options);
   const opened = new Set<number>();
-  const delta = (index: number, d: string, finish = 'null', logprobs = 'null') => frame.choice(`{"index":${index},"delta":${d},"logprobs":${logprobs},"finish_reason":${finish}}`);
+  const delta = (index: number, d: string, finish = 'null', logprobs = 'null') =>
+    frame.choice(`{"index":${index},"delta":${d},"logprobs":${logprobs},"finish_reason":${finish}}`);
   /** A choice opens with its role; its content starts null when its first output is a tool call, as OpenAI's does. */
   const open = (index: number, content = '""'): string[] => {
     if (opened.has(index)) return [];
@@ -83,7 +84,10 @@ export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
     encode(chunk) {
       switch (chunk.type) {
         case 'text-delta':
-          return [...open(chunk.index), delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`, 'null', chunk.logprobs ? JSON.stringify(logprobsToWire(chunk.logprobs)) : 'null')];
+          return [
+            ...open(chunk.index),
+            delta(chunk.index, `{"content":${JSON.stringify(chunk.text)}}`, 'null', chunk.logprobs ? JSON.stringify(logprobsToWire(chunk.logprobs)) : 'null'),
+          ];
         case 'tool-call-delta':
           return [...open(chunk.index, 'null'), delta(chunk.index, toolCallDeltaJson(chunk))];
         case 'finish':
@@ -99,7 +103,8 @@ export function chatStreamEncoder(options: EncoderOptions): StreamEncoder {
 
 export function completionStreamEncoder(options: EncoderOptions): StreamEncoder {
   const frame = frameTemplate('text_completion', 'cmpl', options);
-  const choice = (index: number, text: string, finish = 'null') => frame.choice(`{"index":${index},"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":${finish}}`);
+  const choice = (index: number, text: string, finish = 'null') =>
+    frame.choice(`{"index":${index},"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":${finish}}`);
   return {
     encode(chunk) {
       switch (chunk.type) {

@@ -1,7 +1,15 @@
 // OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
 import { z } from 'zod';
 import { reasoningOptionsFrom, reasoningOptionsSchema } from '../config/index.js';
-import { invalidRequest, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition } from '../core/index.js';
+import {
+  invalidRequest,
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  type ResponseFormat,
+  type ToolChoice,
+  type ToolDefinition,
+} from '../core/index.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const imagePart = z.object({
@@ -40,10 +48,7 @@ const tool = z.object({
   }),
 });
 
-const toolChoice = z.union([
-  z.enum(['none', 'auto', 'required']),
-  z.object({ type: z.literal('function'), function: z.object({ name: toolName }) }),
-]);
+const toolChoice = z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: toolName }) })]);
 
 const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
@@ -103,7 +108,12 @@ export const completionBody = z.object({
   prompt: z.union([z.string(), z.array(z.string()).length(1, 'send one prompt per request')]),
   echo: z.boolean().nullish(),
   suffix: z.null().optional(),
-  max_tokens: z.number().int().min(1).nullish().transform((v) => (v === undefined ? 16 : v)),
+  max_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .nullish()
+    .transform((v) => (v === undefined ? 16 : v)),
 });
 
 export const inferBody = z.object({
@@ -182,7 +192,9 @@ function messageText(c: z.infer<typeof content> | undefined): string {
 /** A message's parts, kept only when it has an image: a text-only message is its text. */
 function partsOf(c: z.infer<typeof content> | undefined): ContentPart[] | undefined {
   if (!Array.isArray(c) || !c.some((p) => p.type === 'image_url')) return undefined;
-  return c.map((p): ContentPart => (p.type === 'text' ? p : { type: 'image', url: p.image_url.url, ...(p.image_url.detail && { detail: p.image_url.detail }) }));
+  return c.map(
+    (p): ContentPart => (p.type === 'text' ? p : { type: 'image', url: p.image_url.url, ...(p.image_url.detail && { detail: p.image_url.detail }) }),
+  );
 }
 
 function formatOf(f: ChatCompletionBody['response_format']): ResponseFormat {

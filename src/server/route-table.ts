@@ -6,8 +6,7 @@ interface Pattern {
 }
 
 const REGEX_SPECIAL = /[.+?^${}()|[\]\\]/g;
-const segmentPattern = (segment: string) =>
-  segment.startsWith(':') ? '[^/]+' : segment.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*');
+const segmentPattern = (segment: string) => (segment.startsWith(':') ? '[^/]+' : segment.replace(REGEX_SPECIAL, '\\$&').replace(/\*/g, '.*'));
 const patternOf = (url: string) => new RegExp(`^${url.split('/').map(segmentPattern).join('/')}$`);
 
 export class RouteTable {

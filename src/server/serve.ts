@@ -1,7 +1,16 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { withChoices, type ChatModel } from '../core/index.js';
-import { serverSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths, type ServerSettings, type TenancySettingsInput, type ReasoningConfig, reasoningConfigSchema } from '../config/index.js';
+import {
+  serverSettingsSchema,
+  modelPathsFromEnv,
+  type EngineSettingsInput,
+  type ModelPaths,
+  type ServerSettings,
+  type TenancySettingsInput,
+  type ReasoningConfig,
+  reasoningConfigSchema,
+} from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
 import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';

@@ -17,17 +17,20 @@ function messageOf(log: Record<string, unknown>, messageKey: string): string {
 
 export function serverLogger(level: string, format: LogFormat = defaultLogFormat()): Logger {
   if (format === 'json') return pino({ level }, pino.destination(2));
-  return pino({ level }, pretty({
-    destination: 2,
-    // A terminal reads lines as they happen; nothing is held back for a crash to lose.
-    sync: true,
-    colorize: Boolean(process.stderr.isTTY),
-    singleLine: true,
-    translateTime: 'SYS:HH:MM:ss.l',
-    // What the message already says, and what a person at their own terminal does not need on every line.
-    ignore: 'pid,hostname,method,route,status,ms',
-    // `error` is an access line's error code, one field among others; only `err` is a thrown error with a stack.
-    errorLikeObjectKeys: ['err'],
-    messageFormat: messageOf,
-  }));
+  return pino(
+    { level },
+    pretty({
+      destination: 2,
+      // A terminal reads lines as they happen; nothing is held back for a crash to lose.
+      sync: true,
+      colorize: Boolean(process.stderr.isTTY),
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      // What the message already says, and what a person at their own terminal does not need on every line.
+      ignore: 'pid,hostname,method,route,status,ms',
+      // `error` is an access line's error code, one field among others; only `err` is a thrown error with a stack.
+      errorLikeObjectKeys: ['err'],
+      messageFormat: messageOf,
+    }),
+  );
 }

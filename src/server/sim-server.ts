@@ -14,8 +14,9 @@ export type SimServer = RunningServer<ServedModels & { engine: SimEngine }>;
  * settings' own schema made partial, zod would fill every field left out with its default, resetting it.
  */
 const faultChangeSchema = z.strictObject(
-  Object.fromEntries(Object.entries(faultSettingsSchema.shape).map(([name, field]) => [name, field.unwrap().optional()])) as
-    { [K in keyof FaultSettings]: z.ZodOptional<z.ZodNumber> },
+  Object.fromEntries(Object.entries(faultSettingsSchema.shape).map(([name, field]) => [name, field.unwrap().optional()])) as {
+    [K in keyof FaultSettings]: z.ZodOptional<z.ZodNumber>;
+  },
 );
 
 export async function serveSim(sim: SimSettingsInput, server: Partial<ServerSettings> = {}, logger?: FastifyBaseLogger): Promise<SimServer> {
@@ -40,7 +41,12 @@ export async function serveSim(sim: SimSettingsInput, server: Partial<ServerSett
       engine,
       model: engine,
       defaultModel: engine.settings.model,
-      gauges: [{ model: engine.settings.model, stats: () => ({ parallel: engine.stats.maxRunning, busySequences: engine.stats.running, queueDepth: engine.stats.waiting }) }],
+      gauges: [
+        {
+          model: engine.settings.model,
+          stats: () => ({ parallel: engine.stats.maxRunning, busySequences: engine.stats.running, queueDepth: engine.stats.waiting }),
+        },
+      ],
       dispose: async () => undefined,
     }),
   });

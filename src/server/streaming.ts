@@ -1,7 +1,16 @@
 // Running a ChatModel call for one HTTP request: cancellation on disconnect, first chunk before headers, SSE out.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CONNECTION_DROPPED, toAutoglmError, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
+import {
+  CONNECTION_DROPPED,
+  toAutoglmError,
+  type CallContext,
+  type CallReport,
+  type ChatChunk,
+  type ChatModel,
+  type ChatRequest,
+  type Usage,
+} from '../core/index.js';
 import type { Principal } from '../tenancy/index.js';
 import { newId, type StreamEncoder } from './openai-wire.js';
 
@@ -148,7 +157,15 @@ function drainedWithin(res: ServerResponse, stallMs: number): Promise<void> {
  * Writes an opened stream as Server-Sent Events; an error after the headers ends the stream with an error event.
  * The usage and the error it ended with go to `outcome`.
  */
-export async function writeSse(res: ServerResponse, opened: OpenedStream, encoder: StreamEncoder, signal: AbortSignal, headers: Record<string, string>, limits: StreamLimits, outcome: StreamOutcome): Promise<void> {
+export async function writeSse(
+  res: ServerResponse,
+  opened: OpenedStream,
+  encoder: StreamEncoder,
+  signal: AbortSignal,
+  headers: Record<string, string>,
+  limits: StreamLimits,
+  outcome: StreamOutcome,
+): Promise<void> {
   res.writeHead(200, {
     ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
@@ -173,7 +190,10 @@ export async function writeSse(res: ServerResponse, opened: OpenedStream, encode
     // Respect a slow reader: stop pulling tokens until the socket drains instead of buffering a whole generation;
     // one that lets too much queue up, or does not drain in time, is cut.
     if (res.writableLength > limits.queueLimitBytes) cutSlowReader(res);
-    else backpressure ??= drainedWithin(res, limits.stallMs).then(() => { backpressure = undefined; });
+    else
+      backpressure ??= drainedWithin(res, limits.stallMs).then(() => {
+        backpressure = undefined;
+      });
   };
   const send = async (data: string) => {
     buffered += `data: ${data}\n\n`;

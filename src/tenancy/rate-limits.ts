@@ -32,7 +32,14 @@ export interface Admission {
 
 /** A 429 from the limits, with the x-ratelimit-* headers a success would have carried (this request not counted). */
 export class LimitRefusal extends AutoglmError {
-  constructor(status: number, type: 'rate_limit_error' | 'insufficient_quota', code: string, message: string, retryAfter: number, readonly headers: Record<string, string>) {
+  constructor(
+    status: number,
+    type: 'rate_limit_error' | 'insufficient_quota',
+    code: string,
+    message: string,
+    retryAfter: number,
+    readonly headers: Record<string, string>,
+  ) {
     super(status, type, code, message, null, retryAfter);
   }
 }
@@ -61,10 +68,19 @@ export function resetText(ms: number): string {
   return minutes ? `${minutes}m${seconds}s` : `${seconds}s`;
 }
 
-const dayStart = (ms: number) => { const d = new Date(ms); return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()); };
-const monthStart = (ms: number) => { const d = new Date(ms); return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1); };
+const dayStart = (ms: number) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+};
+const monthStart = (ms: number) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+};
 const nextDay = (ms: number) => dayStart(ms) + 86_400_000;
-const nextMonth = (ms: number) => { const d = new Date(ms); return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1); };
+const nextMonth = (ms: number) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+};
 
 /** Whether these limits let a caller use a model (no list: every model). */
 export const allowsModel = (limits: Limits | undefined, model: string): boolean => !limits?.models || limits.models.includes(model);
@@ -147,9 +163,18 @@ export class RateLimits {
   async admit(subject: LimitSubject, asked: string, estimatedTokens: number): Promise<Admission> {
     // A strategy prefix (sc:glm-4) does not change which model is used.
     const model = parseStrategyModel(asked).model;
-    for (const [limits, who] of [[subject.tenantLimits, `Tenant '${subject.tenant}'`], [subject.keyLimits, 'This API key']] as const) {
+    for (const [limits, who] of [
+      [subject.tenantLimits, `Tenant '${subject.tenant}'`],
+      [subject.keyLimits, 'This API key'],
+    ] as const) {
       if (!allowsModel(limits, model)) {
-        throw new AutoglmError(403, 'permission_error', 'model_not_allowed', `${who} may not use the model '${model}'. Allowed: ${(limits?.models ?? []).join(', ') || 'none'}.`, 'model');
+        throw new AutoglmError(
+          403,
+          'permission_error',
+          'model_not_allowed',
+          `${who} may not use the model '${model}'. Allowed: ${(limits?.models ?? []).join(', ') || 'none'}.`,
+          'model',
+        );
       }
     }
     const checks = this.checks(subject, estimatedTokens);
@@ -166,18 +191,24 @@ export class RateLimits {
       const states = results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason instanceof RateLimiterRes ? r.reason : undefined));
       throw this.refusal(checks[refused]!, reason, estimatedTokens, this.headers(checks, states, true));
     }
-    const headers = this.headers(checks, results.map((r) => (r as PromiseFulfilledResult<RateLimiterRes>).value), false);
+    const headers = this.headers(
+      checks,
+      results.map((r) => (r as PromiseFulfilledResult<RateLimiterRes>).value),
+      false,
+    );
     let settled = false;
     return {
       headers,
       settle: async (actual) => {
         if (settled) return;
         settled = true;
-        await Promise.all(checks.map((c) => {
-          if (c.kind === 'concurrent') return c.limiter.reward(c.key, 1);
-          if (c.kind === 'rpm' || actual === c.points) return undefined;
-          return actual > c.points ? c.limiter.penalty(c.key, actual - c.points) : c.limiter.reward(c.key, c.points - actual);
-        }));
+        await Promise.all(
+          checks.map((c) => {
+            if (c.kind === 'concurrent') return c.limiter.reward(c.key, 1);
+            if (c.kind === 'rpm' || actual === c.points) return undefined;
+            return actual > c.points ? c.limiter.penalty(c.key, actual - c.points) : c.limiter.reward(c.key, c.points - actual);
+          }),
+        );
       },
     };
   }
@@ -189,7 +220,10 @@ export class RateLimits {
   private headers(checks: Check[], results: (RateLimiterRes | undefined)[], givenBack: boolean): Record<string, string> {
     const headers: Record<string, string> = {};
     const remaining = (c: Check, res: RateLimiterRes) => Math.max(0, givenBack ? c.limit - (res.consumedPoints - c.points) : res.remainingPoints);
-    for (const [kind, suffix] of [['rpm', 'requests'], ['tpm', 'tokens']] as const) {
+    for (const [kind, suffix] of [
+      ['rpm', 'requests'],
+      ['tpm', 'tokens'],
+    ] as const) {
       let best: { limit: number; remaining: number; res: RateLimiterRes } | undefined;
       checks.forEach((c, i) => {
         const res = results[i];
@@ -212,17 +246,37 @@ export class RateLimits {
       new LimitRefusal(429, type, code, message, Math.max(1, Math.ceil(retryMs / 1000)), headers);
     switch (check.kind) {
       case 'rpm':
-        return error('rate_limit_error', 'rate_limit_exceeded', `Rate limit reached for ${who}: ${check.limit} requests per minute. Retry in ${resetText(res.msBeforeNext)}.`, res.msBeforeNext);
+        return error(
+          'rate_limit_error',
+          'rate_limit_exceeded',
+          `Rate limit reached for ${who}: ${check.limit} requests per minute. Retry in ${resetText(res.msBeforeNext)}.`,
+          res.msBeforeNext,
+        );
       case 'tpm':
-        return error('rate_limit_error', 'rate_limit_exceeded', tokens > check.limit
-          ? `This request needs about ${tokens} tokens, more than the ${check.limit} tokens per minute allowed for ${who}. Lower max_tokens or shorten the prompt.`
-          : `Rate limit reached for ${who}: ${check.limit} tokens per minute (this request needs about ${tokens}). Retry in ${resetText(res.msBeforeNext)}.`, res.msBeforeNext);
+        return error(
+          'rate_limit_error',
+          'rate_limit_exceeded',
+          tokens > check.limit
+            ? `This request needs about ${tokens} tokens, more than the ${check.limit} tokens per minute allowed for ${who}. Lower max_tokens or shorten the prompt.`
+            : `Rate limit reached for ${who}: ${check.limit} tokens per minute (this request needs about ${tokens}). Retry in ${resetText(res.msBeforeNext)}.`,
+          res.msBeforeNext,
+        );
       case 'concurrent':
-        return error('rate_limit_error', 'concurrency_limit_exceeded', `${who} already has ${check.limit} requests running, its limit. Retry when one finishes.`, 1000);
+        return error(
+          'rate_limit_error',
+          'concurrency_limit_exceeded',
+          `${who} already has ${check.limit} requests running, its limit. Retry when one finishes.`,
+          1000,
+        );
       case 'day':
       case 'month': {
         const resets = check.kind === 'day' ? nextDay(now) : nextMonth(now);
-        return error('insufficient_quota', 'budget_exceeded', `${who[0]!.toUpperCase()}${who.slice(1)} has used its ${check.kind === 'day' ? 'daily' : 'monthly'} token budget of ${check.limit} tokens; it resets at ${new Date(resets).toISOString()}.`, resets - now);
+        return error(
+          'insufficient_quota',
+          'budget_exceeded',
+          `${who[0]!.toUpperCase()}${who.slice(1)} has used its ${check.kind === 'day' ? 'daily' : 'monthly'} token budget of ${check.limit} tokens; it resets at ${new Date(resets).toISOString()}.`,
+          resets - now,
+        );
       }
     }
   }

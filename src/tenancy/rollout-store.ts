@@ -2,7 +2,10 @@
 import type { RolloutState, RolloutStore } from '../router/index.js';
 import type { Db } from './database.js';
 
-interface Row { release: string; state: string }
+interface Row {
+  release: string;
+  state: string;
+}
 
 export class SqliteRolloutStore implements RolloutStore {
   constructor(private readonly db: Db) {}
@@ -13,6 +16,8 @@ export class SqliteRolloutStore implements RolloutStore {
   }
 
   save(state: RolloutState): void {
-    this.db.prepare('INSERT INTO rollouts (release, state) VALUES (?, ?) ON CONFLICT(release) DO UPDATE SET state = excluded.state').run(state.release, JSON.stringify(state));
+    this.db
+      .prepare('INSERT INTO rollouts (release, state) VALUES (?, ?) ON CONFLICT(release) DO UPDATE SET state = excluded.state')
+      .run(state.release, JSON.stringify(state));
   }
 }

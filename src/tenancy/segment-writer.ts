@@ -27,7 +27,10 @@ export class SegmentWriter {
   private dead = false;
 
   /** `moveHere` does the thread's work on this thread, should the thread die. */
-  constructor(private readonly databasePath: string, private readonly moveHere: (segmentPath: string) => void) {}
+  constructor(
+    private readonly databasePath: string,
+    private readonly moveHere: (segmentPath: string) => void,
+  ) {}
 
   private start(): Worker {
     const worker = startThread({ databasePath: this.databasePath, moved: this.moved });
@@ -37,7 +40,9 @@ export class SegmentWriter {
     });
     worker.on('error', (err: unknown) => {
       this.dead = true;
-      process.emitWarning(`usage ledger: the writer thread failed (${err instanceof Error ? err.message : String(err)}); rows are now written on the main thread`);
+      process.emitWarning(
+        `usage ledger: the writer thread failed (${err instanceof Error ? err.message : String(err)}); rows are now written on the main thread`,
+      );
     });
     worker.unref();
     return worker;

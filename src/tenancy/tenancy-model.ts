@@ -55,7 +55,12 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     return admitLimited(req, ctx, started, { tenant, tenantLimits, keyLimits, priority });
   }
 
-  async function admitLimited(req: ChatRequest, ctx: CallContext, started: number, who: { tenant: string; tenantLimits: Limits; keyLimits: Limits | undefined; priority: number | undefined }): Promise<Admitted> {
+  async function admitLimited(
+    req: ChatRequest,
+    ctx: CallContext,
+    started: number,
+    who: { tenant: string; tenantLimits: Limits; keyLimits: Limits | undefined; priority: number | undefined },
+  ): Promise<Admitted> {
     const { tenant, tenantLimits, keyLimits, priority } = who;
     try {
       const tokens = RateLimits.countsTokens(tenantLimits) || RateLimits.countsTokens(keyLimits) ? estimateRequestTokens(req) : 0;
@@ -71,9 +76,18 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
   function record(req: ChatRequest, ctx: CallContext, tenant: string, started: number, status: number, usage: Usage | undefined): Promise<void> {
     return parts.ledger.record({
-      timeMs: Date.now(), requestId: ctx.requestId, tenant, keyId: ctx.keyId, model: req.model, replica: ctx.report?.replica,
-      promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedPromptTokens ?? 0,
-      status, latencyMs: Math.round((now() - started) * 1000) / 1000, cacheHit: ctx.report?.cache === 'hit',
+      timeMs: Date.now(),
+      requestId: ctx.requestId,
+      tenant,
+      keyId: ctx.keyId,
+      model: req.model,
+      replica: ctx.report?.replica,
+      promptTokens: usage?.promptTokens ?? 0,
+      completionTokens: usage?.completionTokens ?? 0,
+      cachedTokens: usage?.cachedPromptTokens ?? 0,
+      status,
+      latencyMs: Math.round((now() - started) * 1000) / 1000,
+      cacheHit: ctx.report?.cache === 'hit',
     });
   }
 

@@ -42,9 +42,28 @@ export interface CreateKeyOptions {
   expiresAt?: Date;
 }
 
-interface CachedKey { row: KeyRow; limits: Limits; scopes: Scope[] }
-interface KeyRow { id: string; tenant: string; hash: string; name: string | null; scopes: string; limits: string; created_ms: number; expires_ms: number | null; revoked_ms: number | null }
-interface TenantRow { id: string; limits: string; from_config: number; created_ms: number }
+interface CachedKey {
+  row: KeyRow;
+  limits: Limits;
+  scopes: Scope[];
+}
+interface KeyRow {
+  id: string;
+  tenant: string;
+  hash: string;
+  name: string | null;
+  scopes: string;
+  limits: string;
+  created_ms: number;
+  expires_ms: number | null;
+  revoked_ms: number | null;
+}
+interface TenantRow {
+  id: string;
+  limits: string;
+  from_config: number;
+  created_ms: number;
+}
 
 /** Cached for a tenant that does not exist. */
 const NO_TENANT: Tenant = Object.freeze({ id: '', limits: {}, fromConfig: false, createdAt: '' });
@@ -60,15 +79,20 @@ export class TenantStore {
   private readonly selectTenant: Statement<[string], TenantRow>;
   private readonly selectKey: Statement<[string], KeyRow>;
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
     this.selectTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
     this.selectKey = db.prepare('SELECT * FROM api_keys WHERE id = ?');
   }
 
   upsertTenant(id: string, limits: Limits, fromConfig = false): Tenant {
     const parsed = limitsSchema.parse(limits);
-    this.db.prepare(`INSERT INTO tenants (id, limits, from_config, created_ms) VALUES (?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET limits = excluded.limits, from_config = excluded.from_config`).run(id, JSON.stringify(parsed), fromConfig ? 1 : 0, this.now());
+    this.db
+      .prepare(`INSERT INTO tenants (id, limits, from_config, created_ms) VALUES (?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET limits = excluded.limits, from_config = excluded.from_config`)
+      .run(id, JSON.stringify(parsed), fromConfig ? 1 : 0, this.now());
     this.tenantCache.delete(id);
     return this.tenant(id)!;
   }
@@ -98,12 +122,23 @@ export class TenantStore {
   }
 
   createKey(options: CreateKeyOptions): { key: string; info: ApiKeyInfo } {
-    if (!this.tenant(options.tenant)) throw new AutoglmError(404, 'not_found_error', 'tenant_not_found', `No tenant '${options.tenant}'. Create it first.`, 'tenant');
+    if (!this.tenant(options.tenant))
+      throw new AutoglmError(404, 'not_found_error', 'tenant_not_found', `No tenant '${options.tenant}'. Create it first.`, 'tenant');
     const scopes = options.scopes?.length ? [...new Set(options.scopes)] : ['inference' as const];
     const limits = limitsSchema.parse(options.limits ?? {});
     const created = newKey();
-    this.db.prepare('INSERT INTO api_keys (id, tenant, hash, name, scopes, limits, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(created.id, options.tenant, created.hash, options.name ?? null, scopes.join(','), JSON.stringify(limits), this.now(), options.expiresAt?.getTime() ?? null);
+    this.db
+      .prepare('INSERT INTO api_keys (id, tenant, hash, name, scopes, limits, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        created.id,
+        options.tenant,
+        created.hash,
+        options.name ?? null,
+        scopes.join(','),
+        JSON.stringify(limits),
+        this.now(),
+        options.expiresAt?.getTime() ?? null,
+      );
     return { key: created.key, info: this.keyInfo(created.id)! };
   }
 
@@ -113,9 +148,11 @@ export class TenantStore {
   }
 
   keys(tenant?: string): ApiKeyInfo[] {
-    const rows = (tenant
-      ? this.db.prepare('SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_ms').all(tenant)
-      : this.db.prepare('SELECT * FROM api_keys ORDER BY created_ms').all()) as KeyRow[];
+    const rows = (
+      tenant
+        ? this.db.prepare('SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_ms').all(tenant)
+        : this.db.prepare('SELECT * FROM api_keys ORDER BY created_ms').all()
+    ) as KeyRow[];
     return rows.map(infoOf);
   }
 
@@ -157,12 +194,17 @@ export class TenantStore {
     if (row.expires_ms != null && row.expires_ms <= this.now()) throw unauthorized('This API key has expired.');
     return { tenant: row.tenant, keyId: row.id, scopes };
   }
-
 }
 
 function infoOf(row: KeyRow): ApiKeyInfo {
   return {
-    id: row.id, tenant: row.tenant, name: row.name, scopes: row.scopes.split(',') as Scope[], limits: JSON.parse(row.limits) as Limits,
-    createdAt: iso(row.created_ms)!, expiresAt: iso(row.expires_ms), revokedAt: iso(row.revoked_ms),
+    id: row.id,
+    tenant: row.tenant,
+    name: row.name,
+    scopes: row.scopes.split(',') as Scope[],
+    limits: JSON.parse(row.limits) as Limits,
+    createdAt: iso(row.created_ms)!,
+    expiresAt: iso(row.expires_ms),
+    revokedAt: iso(row.revoked_ms),
   };
 }

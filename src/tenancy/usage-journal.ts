@@ -8,18 +8,53 @@ import type { Db } from './database.js';
  * array stringifies in about half the time of an object with names.
  */
 export type UsageRow = [
-  uid: string, timeMs: number, requestId: string, tenant: string, keyId: string | null, model: string, replica: string | null,
-  promptTokens: number, completionTokens: number, cachedTokens: number, status: number, latencyMs: number, cacheHit: 0 | 1,
+  uid: string,
+  timeMs: number,
+  requestId: string,
+  tenant: string,
+  keyId: string | null,
+  model: string,
+  replica: string | null,
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens: number,
+  status: number,
+  latencyMs: number,
+  cacheHit: 0 | 1,
 ];
 
 /** Journals written before rows were positional held objects with these names. */
 interface NamedRow {
-  uid: string; timeMs: number; requestId: string; tenant: string; keyId?: string; model: string; replica?: string;
-  promptTokens: number; completionTokens: number; cachedTokens: number; status: number; latencyMs: number; cacheHit: boolean;
+  uid: string;
+  timeMs: number;
+  requestId: string;
+  tenant: string;
+  keyId?: string;
+  model: string;
+  replica?: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  status: number;
+  latencyMs: number;
+  cacheHit: boolean;
 }
 
-const fromNamed = (r: NamedRow): UsageRow => [r.uid, r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model, r.replica ?? null,
-  r.promptTokens, r.completionTokens, r.cachedTokens, r.status, r.latencyMs, r.cacheHit ? 1 : 0];
+const fromNamed = (r: NamedRow): UsageRow => [
+  r.uid,
+  r.timeMs,
+  r.requestId,
+  r.tenant,
+  r.keyId ?? null,
+  r.model,
+  r.replica ?? null,
+  r.promptTokens,
+  r.completionTokens,
+  r.cachedTokens,
+  r.status,
+  r.latencyMs,
+  r.cacheHit ? 1 : 0,
+];
 
 /** The rows of a journal's text; a line cut short by a kill is skipped (its response never completed). */
 export function rowsOfJournal(text: string): UsageRow[] {

@@ -74,7 +74,11 @@ export class UsageLedger {
   private readonly uidStem = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
   private uidCounter = 0;
 
-  constructor(private readonly db: Db, databasePath: string, private readonly options: { flushMs?: number; maxPending?: number } = {}) {
+  constructor(
+    private readonly db: Db,
+    databasePath: string,
+    private readonly options: { flushMs?: number; maxPending?: number } = {},
+  ) {
     this.insertMany = rowInserter(db);
     if (databasePath !== ':memory:') {
       const moveHere = (segmentPath: string) => moveSegment(this.insertMany, segmentPath);
@@ -89,8 +93,21 @@ export class UsageLedger {
    * turn share one write, so under load the journal costs a syscall per turn, not per request.
    */
   record(r: UsageRecord): Promise<void> {
-    const row: UsageRow = [this.uidStem + (this.uidCounter++).toString(36), r.timeMs, r.requestId, r.tenant, r.keyId ?? null, r.model,
-      r.replica ?? null, r.promptTokens, r.completionTokens, r.cachedTokens, r.status, r.latencyMs, r.cacheHit ? 1 : 0];
+    const row: UsageRow = [
+      this.uidStem + (this.uidCounter++).toString(36),
+      r.timeMs,
+      r.requestId,
+      r.tenant,
+      r.keyId ?? null,
+      r.model,
+      r.replica ?? null,
+      r.promptTokens,
+      r.completionTokens,
+      r.cachedTokens,
+      r.status,
+      r.latencyMs,
+      r.cacheHit ? 1 : 0,
+    ];
     this.timer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 200).unref();
     if (!this.journal) {
       this.pending.push(row);
@@ -98,11 +115,13 @@ export class UsageLedger {
     }
     this.journalBuffer += `${JSON.stringify(row)}\n`;
     this.journal.rows++;
-    this.journaled ??= new Promise((resolve) => setImmediate(() => {
-      this.writeJournal();
-      if (this.journal!.rows >= (this.options.maxPending ?? 1000)) this.flush();
-      resolve();
-    }));
+    this.journaled ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.writeJournal();
+        if (this.journal!.rows >= (this.options.maxPending ?? 1000)) this.flush();
+        resolve();
+      }),
+    );
     return this.journaled;
   }
 
@@ -153,18 +172,25 @@ export class UsageLedger {
     const groups = q.groupBy ?? [];
     const cols = groups.map((g) => `${GROUP_COLUMNS[g]} AS "${g}"`);
     const { sql, args } = this.where(q);
-    const rows = this.db.prepare(`SELECT ${[...cols, `COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
+    const rows = this.db
+      .prepare(`SELECT ${[
+        ...cols,
+        `COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
       COALESCE(SUM(completion_tokens), 0) AS completion_tokens, COALESCE(SUM(cached_tokens), 0) AS cached_tokens,
       COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS total_tokens, COALESCE(SUM(status >= 400), 0) AS errors,
-      COALESCE(SUM(cache_hit), 0) AS cache_hits, COALESCE(ROUND(AVG(latency_ms), 3), 0) AS avg_latency_ms`].join(', ')}
-      FROM usage ${sql} ${groups.length ? `GROUP BY ${groups.map((g) => `"${g}"`).join(', ')} ORDER BY ${groups.map((g) => `"${g}"`).join(', ')}` : ''}`).all(...args);
+      COALESCE(SUM(cache_hit), 0) AS cache_hits, COALESCE(ROUND(AVG(latency_ms), 3), 0) AS avg_latency_ms`,
+      ].join(', ')}
+      FROM usage ${sql} ${groups.length ? `GROUP BY ${groups.map((g) => `"${g}"`).join(', ')} ORDER BY ${groups.map((g) => `"${g}"`).join(', ')}` : ''}`)
+      .all(...args);
     return rows as UsageGroup[];
   }
 
   /** Tokens a tenant used since a moment: what a budget is checked against after a restart. */
   tokensSince(tenant: string, fromMs: number): number {
     this.settle();
-    const row = this.db.prepare('SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS n FROM usage WHERE tenant = ? AND time_ms >= ? AND cache_hit = 0').get(tenant, fromMs) as { n: number };
+    const row = this.db
+      .prepare('SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS n FROM usage WHERE tenant = ? AND time_ms >= ? AND cache_hit = 0')
+      .get(tenant, fromMs) as { n: number };
     return row.n;
   }
 

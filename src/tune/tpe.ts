@@ -66,7 +66,13 @@ export function suggestTpe(space: readonly Param[], history: readonly Observatio
         const value = fromUnit(p, centre + gaussian(random) * Math.max(0.08, 1 / (1 + goodUnits.length)));
         const u = toUnit(p, value);
         point[p.name] = value;
-        ratio += Math.log(parzen(goodUnits, u) / parzen(bad.map((b) => toUnit(p, b.point[p.name] as number)), u));
+        ratio += Math.log(
+          parzen(goodUnits, u) /
+            parzen(
+              bad.map((b) => toUnit(p, b.point[p.name] as number)),
+              u,
+            ),
+        );
       }
     }
     // A point already measured teaches nothing new; it only wins when nothing else is proposed.

@@ -58,7 +58,8 @@ function loadState(o: TuneOptions): State {
   if (!o.statePath || !existsSync(o.statePath)) return fresh;
   const saved = JSON.parse(readFileSync(o.statePath, 'utf8')) as State;
   // Trials measured under another space or objective would mislead the model: start over.
-  if (JSON.stringify(saved.space) !== JSON.stringify(o.space) || JSON.stringify(saved.objective) !== JSON.stringify(o.objective) || saved.seed !== o.seed) return fresh;
+  if (JSON.stringify(saved.space) !== JSON.stringify(o.space) || JSON.stringify(saved.objective) !== JSON.stringify(o.objective) || saved.seed !== o.seed)
+    return fresh;
   return saved;
 }
 
@@ -75,7 +76,12 @@ export async function tune(o: TuneOptions): Promise<Partial<Record<Method, Trial
       const history = trials.map((t) => ({ point: t.point, score: t.score }));
       // A small budget cannot spend four trials on random exploration before the model starts to steer.
       const startup = Math.min(4, Math.max(2, Math.floor(o.budget / 4)));
-      const point = method === 'tpe' ? suggestTpe(o.space, history, seededRandom(o.seed * 997 + trials.length), { startup }) : method === 'random' ? randomPoint(o.space, random) : grid[trials.length];
+      const point =
+        method === 'tpe'
+          ? suggestTpe(o.space, history, seededRandom(o.seed * 997 + trials.length), { startup })
+          : method === 'random'
+            ? randomPoint(o.space, random)
+            : grid[trials.length];
       if (!point) break;
       const started = performance.now();
       const metrics = await o.evaluate(point);

@@ -6,7 +6,17 @@ import { anyNumber, byteSize, formatBytes, positiveInteger } from '../../src/cli
 
 describe('size flags', () => {
   it('take bytes, IEC and short units, with or without a space, in powers of 1024', () => {
-    for (const [typed, bytes] of [['4194304', 4194304], ['4MiB', 4194304], ['4 MiB', 4194304], ['4mb', 4194304], ['4 MB', 4194304], ['512k', 524288], ['512 KB', 524288], ['1.5g', 1610612736], ['100b', 100]] as const) {
+    for (const [typed, bytes] of [
+      ['4194304', 4194304],
+      ['4MiB', 4194304],
+      ['4 MiB', 4194304],
+      ['4mb', 4194304],
+      ['4 MB', 4194304],
+      ['512k', 524288],
+      ['512 KB', 524288],
+      ['1.5g', 1610612736],
+      ['100b', 100],
+    ] as const) {
       assert.equal(byteSize(typed), bytes, typed);
     }
   });

@@ -88,10 +88,11 @@ describe('BoundedPool', () => {
     const signal = new AbortController().signal;
     const held = await p.acquire('first', signal);
     const order: string[] = [];
-    const wait = (name: string, priority: number) => p.acquire(name, signal, priority).then((slot) => {
-      order.push(name);
-      p.release(slot);
-    });
+    const wait = (name: string, priority: number) =>
+      p.acquire(name, signal, priority).then((slot) => {
+        order.push(name);
+        p.release(slot);
+      });
     const all = [wait('low', -1), wait('normal-1', 0), wait('high', 5), wait('normal-2', 0)];
     p.release(held);
     await Promise.all(all);
@@ -114,7 +115,10 @@ describe('withChoices', () => {
 
   it('runs n choices with distinct seeds and counts the prompt once', async () => {
     const result = await complete(withChoices(scripted), req, { signal: new AbortController().signal, requestId: 't' });
-    assert.deepEqual(result.choices.map((c) => c.text), ['seed=40', 'seed=41', 'seed=42']);
+    assert.deepEqual(
+      result.choices.map((c) => c.text),
+      ['seed=40', 'seed=41', 'seed=42'],
+    );
     assert.deepEqual(result.usage, { promptTokens: 10, completionTokens: 9, cachedPromptTokens: 4 });
   });
 });

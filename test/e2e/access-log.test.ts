@@ -159,10 +159,14 @@ describe('access log', () => {
 
   it('a client that hangs up: an info line with 499, no stack', async () => {
     const gone = new AbortController();
-    const rejected = assert.rejects(request(`${url}/v1/chat/completions`, {
-      method: 'POST', signal: gone.signal, body: chat({ temperature: 1, seed: 7 }),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-request-id': 'walked-away' },
-    }));
+    const rejected = assert.rejects(
+      request(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        signal: gone.signal,
+        body: chat({ temperature: 1, seed: 7 }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-request-id': 'walked-away' },
+      }),
+    );
     setTimeout(() => gone.abort(), 50);
     await rejected;
     const line = await lineFor('walked-away');
@@ -198,7 +202,11 @@ describe('access log', () => {
     assert.ok(!all.includes(key.slice('agk_0123456789ab_'.length)), "the key's secret part is not logged");
     assert.ok(!all.includes('not-a-real-secret-at-all'), 'a wrong key is not logged');
     assert.ok(!all.includes('in-the-query'), 'query strings are not logged');
-    assert.deepEqual(lines.filter((l) => l.level >= 50).map((l) => l.reqId), ['broken-1'], 'only the real failure is an error');
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50).map((l) => l.reqId),
+      ['broken-1'],
+      'only the real failure is an error',
+    );
   });
 });
 
@@ -209,7 +217,10 @@ describe('serve --log-format', () => {
   });
 
   async function serve(format: string): Promise<{ proc: CliProcess; url: string }> {
-    const proc = runCli(['serve', '--port', '0', '--threads', '1', '--parallel', '1', '--log-level', 'info', '--log-format', format], { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror });
+    const proc = runCli(['serve', '--port', '0', '--threads', '1', '--parallel', '1', '--log-level', 'info', '--log-format', format], {
+      ...process.env,
+      AUTOGLM_MODEL_MIRROR: modelMirror,
+    });
     procs.push(proc);
     await until(() => /Ctrl-C/.test(proc.out()) || proc.child.exitCode !== null, 60_000);
     const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(proc.out())?.[1];
@@ -222,7 +233,10 @@ describe('serve --log-format', () => {
 
   it('json: one JSON object per line, the access line among them', async () => {
     const { proc } = await serve('json');
-    const access = proc.err().split('\n').filter((l) => l.includes('probe-json'));
+    const access = proc
+      .err()
+      .split('\n')
+      .filter((l) => l.includes('probe-json'));
     assert.equal(access.length, 1, proc.err());
     const line = JSON.parse(access[0]!) as Line;
     assert.deepEqual([line.level, line.method, line.route, line.status], [30, 'GET', '/v1/nothing', 404]);
@@ -230,7 +244,10 @@ describe('serve --log-format', () => {
 
   it('pretty: one readable line per request', async () => {
     const { proc } = await serve('pretty');
-    const access = proc.err().split('\n').filter((l) => l.includes('probe-pretty'));
+    const access = proc
+      .err()
+      .split('\n')
+      .filter((l) => l.includes('probe-pretty'));
     assert.equal(access.length, 1, proc.err());
     assert.match(access[0]!, /INFO.*GET \/v1\/nothing 404 [\d.]+ms/, access[0]);
     assert.throws(() => JSON.parse(access[0]!), 'not JSON');

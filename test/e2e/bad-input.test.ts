@@ -23,8 +23,7 @@ describe('bad input', () => {
     return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) as ErrorBody };
   }
 
-  const chat = (over: Record<string, unknown>) =>
-    JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, ...over });
+  const chat = (over: Record<string, unknown>) => JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, ...over });
 
   function assertOpenAIError(json: ErrorBody) {
     assert.deepEqual(Object.keys(json.error).sort(), ['code', 'message', 'param', 'type']);
@@ -140,7 +139,11 @@ describe('bad input', () => {
       busy = Number(/^autoglm_busy_sequences\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
     }
     assert.equal(busy, 0, 'the sequence was released');
-    const next = await request(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }) });
+    const next = await request(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }),
+    });
     assert.equal(next.statusCode, 200);
     const json = (await next.body.json()) as { usage: { completion_tokens: number } };
     assert.ok(json.usage.completion_tokens >= 1, 'json.usage.completion_tokens >= 1');
@@ -149,7 +152,11 @@ describe('bad input', () => {
   it('a client that sends half a body and stalls does not block others', async () => {
     const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
     socket.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":');
-    const res = await request(`${server.url}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The cat', max_tokens: 4 }) });
+    const res = await request(`${server.url}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'The cat', max_tokens: 4 }),
+    });
     assert.equal(res.statusCode, 200);
     await res.body.dump();
     socket.destroy();

@@ -17,14 +17,17 @@ describe('autoglm bench against a sim pool', () => {
   let gateway: GatewayServer;
 
   before(async () => {
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 models:
   chat:
     replicas:
       - { type: sim, preset: instant, overheadMs: 20, itlMs: 2, outputTokens: 32, maxRunning: 4 }
       - { type: sim, preset: instant, overheadMs: 20, itlMs: 2, outputTokens: 32, maxRunning: 4 }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
   });
 
   after(async () => {
@@ -32,7 +35,24 @@ models:
   });
 
   it('measures a closed loop and an open loop, writes JSON and HTML, and compares the two', async () => {
-    const closed = runCli(['bench', '--url', `${gateway.url}/v1`, '-c', '4', '-n', '40', '--output-tokens', '16', '--slo-ttft-ms', '500', '-q', '-o', join(dir, 'closed.json'), '--html', join(dir, 'closed.html')]);
+    const closed = runCli([
+      'bench',
+      '--url',
+      `${gateway.url}/v1`,
+      '-c',
+      '4',
+      '-n',
+      '40',
+      '--output-tokens',
+      '16',
+      '--slo-ttft-ms',
+      '500',
+      '-q',
+      '-o',
+      join(dir, 'closed.json'),
+      '--html',
+      join(dir, 'closed.html'),
+    ]);
     assert.equal(await closed.exited, 0, closed.err());
     assert.match(closed.out(), /closed loop, 4 users/);
     assert.match(closed.out(), /40 ok, 0 failed of 40 sent/);
@@ -48,7 +68,22 @@ models:
 
     // Open loop faster than the pool can serve (8 sequences, ~50 ms each): latency counted from when each request was
     // due keeps growing, where a closed loop would have hidden the queue.
-    const open = runCli(['bench', '--url', `${gateway.url}/v1`, '-r', '400', '--arrival', 'constant', '-n', '200', '--output-tokens', '16', '-q', '-o', join(dir, 'open.json')]);
+    const open = runCli([
+      'bench',
+      '--url',
+      `${gateway.url}/v1`,
+      '-r',
+      '400',
+      '--arrival',
+      'constant',
+      '-n',
+      '200',
+      '--output-tokens',
+      '16',
+      '-q',
+      '-o',
+      join(dir, 'open.json'),
+    ]);
     assert.equal(await open.exited, 0, open.err());
     const b = JSON.parse(readFileSync(join(dir, 'open.json'), 'utf8')) as BenchResult;
     assert.equal(b.requests.ok, 200);
@@ -73,7 +108,25 @@ describe('autoglm tune on the embedded engine', () => {
   it('runs TPE trials against real servers, writes the best settings, and resumes from its state', async () => {
     const state = join(dir, 'tune.json');
     const out = join(dir, 'best.yaml');
-    const args = ['tune', '--param', 'parallel=int:1:4', '--budget', '3', '--requests', '8', '--concurrency', '4', '--output-tokens', '16', '--trial-seconds', '3', '--state', state, '--out', out];
+    const args = [
+      'tune',
+      '--param',
+      'parallel=int:1:4',
+      '--budget',
+      '3',
+      '--requests',
+      '8',
+      '--concurrency',
+      '4',
+      '--output-tokens',
+      '16',
+      '--trial-seconds',
+      '3',
+      '--state',
+      state,
+      '--out',
+      out,
+    ];
     const env = { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror };
     const first = runCli(args, env);
     assert.equal(await first.exited, 0, first.err());
@@ -86,6 +139,17 @@ describe('autoglm tune on the embedded engine', () => {
     const again = runCli(args, env);
     assert.equal(await again.exited, 0, again.err());
     assert.ok(Date.now() - started < 8000, 'nothing is measured again');
-    assert.equal(again.out().split('\n').filter((l) => /^\s+\d+\s+parallel/.test(l)).join('\n'), first.out().split('\n').filter((l) => /^\s+\d+\s+parallel/.test(l)).join('\n'));
+    assert.equal(
+      again
+        .out()
+        .split('\n')
+        .filter((l) => /^\s+\d+\s+parallel/.test(l))
+        .join('\n'),
+      first
+        .out()
+        .split('\n')
+        .filter((l) => /^\s+\d+\s+parallel/.test(l))
+        .join('\n'),
+    );
   });
 });

@@ -17,24 +17,38 @@ const autoglm = (args: string[]) => runCli(args, env, cwd);
 async function refusedInOneLine(args: string[], expected: RegExp): Promise<void> {
   const run = autoglm(args);
   assert.equal(await run.exited, 1, `${args.join(' ')}: ${run.err()}`);
-  const lines = run.err().split('\n').filter((l) => l.startsWith('autoglm: error'));
+  const lines = run
+    .err()
+    .split('\n')
+    .filter((l) => l.startsWith('autoglm: error'));
   assert.equal(lines.length, 1, run.err());
   assert.match(lines[0]!, expected);
   assert.ok(!/\n\s+at /.test(run.err()), `no stack trace: ${run.err()}`);
 }
 
 describe('autoglm refuses bad input in one line', () => {
-  it('a flag value that is not a number names the flag and the value', async () => void await Promise.all([
-    refusedInOneLine(['serve', '--parallel', 'abc', '--port', '0'], /^autoglm: error: option '--parallel <n>' argument 'abc' is invalid\. It must be a number\.$/),
-    refusedInOneLine(['serve', '--body-limit', 'lots', '--port', '0'], /^autoglm: error: option '--body-limit <size>' argument 'lots' is invalid\. It must be a size such as/),
-    refusedInOneLine(['bench', '-n', 'abc'], /^autoglm: error: option '-n, --requests <n>' argument 'abc' is invalid\./),
-    refusedInOneLine(['eval', '--limit', 'ten'], /^autoglm: error: option '-n, --limit <items>' argument 'ten' is invalid\./),
-  ]));
+  it('a flag value that is not a number names the flag and the value', async () =>
+    void (await Promise.all([
+      refusedInOneLine(
+        ['serve', '--parallel', 'abc', '--port', '0'],
+        /^autoglm: error: option '--parallel <n>' argument 'abc' is invalid\. It must be a number\.$/,
+      ),
+      refusedInOneLine(
+        ['serve', '--body-limit', 'lots', '--port', '0'],
+        /^autoglm: error: option '--body-limit <size>' argument 'lots' is invalid\. It must be a size such as/,
+      ),
+      refusedInOneLine(['bench', '-n', 'abc'], /^autoglm: error: option '-n, --requests <n>' argument 'abc' is invalid\./),
+      refusedInOneLine(['eval', '--limit', 'ten'], /^autoglm: error: option '-n, --limit <items>' argument 'ten' is invalid\./),
+    ])));
 
-  it('a missing index is refused before the model loads, and index add of a path that does not exist', async () => void await Promise.all([
-    refusedInOneLine(['serve', '--index', './no-index.json', '--port', '0'], /^autoglm: error: no index at \.\/no-index\.json; build one with `autoglm index add/),
-    refusedInOneLine(['index', 'add', './missing'], /^autoglm: error: \.\/missing does not exist$/),
-  ]));
+  it('a missing index is refused before the model loads, and index add of a path that does not exist', async () =>
+    void (await Promise.all([
+      refusedInOneLine(
+        ['serve', '--index', './no-index.json', '--port', '0'],
+        /^autoglm: error: no index at \.\/no-index\.json; build one with `autoglm index add/,
+      ),
+      refusedInOneLine(['index', 'add', './missing'], /^autoglm: error: \.\/missing does not exist$/),
+    ])));
 });
 
 describe('autoglm index, then serve --index as the README says', () => {
@@ -54,11 +68,16 @@ describe('autoglm index, then serve --index as the README says', () => {
     assert.match(server.out(), /^ {2}index {4}\.\/index\.json \(1 passage from 1 file\)$/m, server.err());
     assert.match(server.out(), /body 512 KiB,/);
     const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(server.out())![1]!;
-    const big = await request(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x'.repeat(600 * 1024), max_tokens: 1 }) });
+    const big = await request(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'x'.repeat(600 * 1024), max_tokens: 1 }),
+    });
     assert.equal(big.statusCode, 413, 'a body over 512 KiB is refused');
     await big.body.dump();
     const rag = await request(`${url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'rag:stories260K', messages: [{ role: 'user', content: 'Which port does the simulator listen on?' }], max_tokens: 8 }),
     });
     assert.equal(rag.statusCode, 200);

@@ -61,7 +61,8 @@ describe('autoglm serve', () => {
 
   it('Ctrl-C lets a running stream finish, then exits 0', async () => {
     const res = await request(`${url}/v1/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 600, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
     });
     const chunks: string[] = [];
@@ -86,7 +87,10 @@ describe('autoglm failures are one line', () => {
   const oneLine = async (args: string[], expected: RegExp) => {
     const run = autoglm(args);
     assert.equal(await run.exited, 1);
-    const lines = run.err().split('\n').filter((l) => l.startsWith('autoglm: error'));
+    const lines = run
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('autoglm: error'));
     assert.equal(lines.length, 1, run.err());
     assert.match(lines[0]!, expected);
     assert.ok(!/\n\s+at /.test(run.err()), `no stack trace: ${run.err()}`);
@@ -121,7 +125,11 @@ describe('autoglm quantize and doctor', () => {
       await until(() => /Ctrl-C/.test(run.out()));
       assert.match(run.out(), /quantized.*stories260K\.q8_0\.gguf.*q8_0/);
       const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(run.out())![1]!;
-      const res = await request(`${url}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8 }) });
+      const res = await request(`${url}/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8 }),
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(((await res.body.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 8);
     } finally {

@@ -14,12 +14,20 @@ describe('client hang-ups', () => {
   let gateway: GatewayServer;
 
   before(async () => {
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
-    gateway = await serveGateway(parseGatewayConfig(`
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 models:
   slow: { replicas: [{ type: sim, preset: instant, overheadMs: 300, outputTokens: 4 }] }
-`), { serverOverrides: { port: 0 }, logger: pino({ level: 'info' }, sink) });
+`),
+      { serverOverrides: { port: 0 }, logger: pino({ level: 'info' }, sink) },
+    );
   });
 
   after(async () => {
@@ -29,7 +37,12 @@ models:
   it('logs no error for an answer nobody waits for, and records it as 499', async () => {
     const body = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] });
     const gone = new AbortController();
-    const abandoned = request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: gone.signal });
+    const abandoned = request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: gone.signal,
+    });
     // Hung up once the call is running (a fixed delay loses the race on a busy machine), then wait for it to end.
     const outstanding = () => gateway.served.runtime.replicaStatus()[0]!.outstanding;
     await until(() => outstanding() === 1, 20_000, 5);
@@ -39,8 +52,18 @@ models:
     const next = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(next.statusCode, 200);
     await next.body.dump();
-    assert.deepEqual(lines.filter((l) => l.level >= 50).map((l) => l.msg), []);
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50).map((l) => l.msg),
+      [],
+    );
     const csv = await (await request(`${gateway.url}/admin/usage?format=csv`)).body.text();
-    assert.deepEqual(csv.trim().split('\n').slice(1).map((l) => l.split(',')[9]), ['499', '200']);
+    assert.deepEqual(
+      csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[9]),
+      ['499', '200'],
+    );
   });
 });

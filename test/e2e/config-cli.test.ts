@@ -18,18 +18,21 @@ const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, AUTOGLM_DATA_D
 
 describe('autoglm config check', () => {
   it('lists every problem with its line, and says which key a typo meant', async () => {
-    const bad = file('bad.yaml', [
-      'models:',
-      '  chat:',
-      '    replicas:',
-      '      - { tpye: sim, preset: instant }',
-      '  other:',
-      '    policy: round_robn',
-      '    replicas:',
-      '      - { type: sim, wieght: 2 }',
-      'servr: { port: 1 }',
-      '',
-    ].join('\n'));
+    const bad = file(
+      'bad.yaml',
+      [
+        'models:',
+        '  chat:',
+        '    replicas:',
+        '      - { tpye: sim, preset: instant }',
+        '  other:',
+        '    policy: round_robn',
+        '    replicas:',
+        '      - { type: sim, wieght: 2 }',
+        'servr: { port: 1 }',
+        '',
+      ].join('\n'),
+    );
     const run = runCli(['config', 'check', bad], env());
     assert.equal(await run.exited, 1, run.err());
     assert.deepEqual(run.err().trimEnd().split('\n'), [
@@ -43,19 +46,28 @@ describe('autoglm config check', () => {
   });
 
   it('a valid config: counts replicas in good English and warns of an API key variable that is not set', async () => {
-    const good = file('good.yaml', [
-      'models:',
-      '  remote:',
-      '    replicas:',
-      '      - { type: openai, baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: AUTOGLM_TEST_UNSET_KEY }',
-      '  local:',
-      '    replicas: [{ type: sim }, { type: sim }]',
-      '',
-    ].join('\n'));
+    const good = file(
+      'good.yaml',
+      [
+        'models:',
+        '  remote:',
+        '    replicas:',
+        '      - { type: openai, baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: AUTOGLM_TEST_UNSET_KEY }',
+        '  local:',
+        '    replicas: [{ type: sim }, { type: sim }]',
+        '',
+      ].join('\n'),
+    );
     const run = runCli(['config', 'check', good], env({ AUTOGLM_TEST_UNSET_KEY: '' }));
     assert.equal(await run.exited, 0, run.err());
     assert.equal(run.out(), `${good}: ok: remote (1 replica, least_outstanding), local (2 replicas, least_outstanding)\n`);
-    assert.match(run.err(), new RegExp(`^warning: ${good.replace(/[.]/g, '\\.')}:4:\\d+: models\\.remote\\.replicas\\[0\\]\\.apiKeyEnv: \\$AUTOGLM_TEST_UNSET_KEY is not set here; calls to this replica will carry no API key$`, 'm'));
+    assert.match(
+      run.err(),
+      new RegExp(
+        `^warning: ${good.replace(/[.]/g, '\\.')}:4:\\d+: models\\.remote\\.replicas\\[0\\]\\.apiKeyEnv: \\$AUTOGLM_TEST_UNSET_KEY is not set here; calls to this replica will carry no API key$`,
+        'm',
+      ),
+    );
     const withKey = runCli(['config', 'check', good], env({ AUTOGLM_TEST_UNSET_KEY: 'sk-test' }));
     assert.equal(await withKey.exited, 0, withKey.err());
     assert.doesNotMatch(withKey.err(), /warning/);
@@ -67,7 +79,7 @@ describe('autoglm serve --config, keys list, rollout status', () => {
   after(() => gateway?.child.kill('SIGKILL'));
 
   it('the gateway banner has a curl command that works as pasted', async () => {
-    const config = file('gateway.yaml', 'database: \':memory:\'\nmodels:\n  chat:\n    replicas: [{ type: sim, preset: instant, outputTokens: 8 }]\n');
+    const config = file('gateway.yaml', "database: ':memory:'\nmodels:\n  chat:\n    replicas: [{ type: sim, preset: instant, outputTokens: 8 }]\n");
     gateway = runCli(['serve', '--config', config, '--port', '0'], env());
     await until(() => /Ctrl-C/.test(gateway!.out()) || gateway!.child.exitCode !== null, 30_000);
     const curl = /^ {2}curl (http:\/\/127\.0\.0\.1:\d+)\/v1\/chat\/completions -H 'content-type: application\/json' -d '([^']+)'$/m.exec(gateway.out());
@@ -87,15 +99,21 @@ describe('autoglm serve --config, keys list, rollout status', () => {
   });
 
   it('a gateway whose rag index is missing is refused at start', async () => {
-    const config = file('rag.yaml', `database: ':memory:'\nmodels:\n  chat:\n    replicas: [{ type: sim, preset: instant }]\nreasoning:\n  retrieval: { index: ${join(dir, 'no-index.json')} }\n`);
+    const config = file(
+      'rag.yaml',
+      `database: ':memory:'\nmodels:\n  chat:\n    replicas: [{ type: sim, preset: instant }]\nreasoning:\n  retrieval: { index: ${join(dir, 'no-index.json')} }\n`,
+    );
     const run = runCli(['serve', '--config', config, '--port', '0'], env());
     assert.equal(await run.exited, 1, run.err());
     assert.match(run.err(), /^autoglm: error: no index at .*no-index\.json; build one with `autoglm index add/m);
   });
 
-  it('keys list shows each key\'s name, expiry and limits', async () => {
+  it("keys list shows each key's name, expiry and limits", async () => {
     const database = join(dir, 'keys.db');
-    const create = runCli(['keys', 'create', '--tenant', 'acme', '--name', 'ci-bot', '--expires-in-days', '30', '--limit', 'requestsPerMinute=60', '--database', database], env());
+    const create = runCli(
+      ['keys', 'create', '--tenant', 'acme', '--name', 'ci-bot', '--expires-in-days', '30', '--limit', 'requestsPerMinute=60', '--database', database],
+      env(),
+    );
     assert.equal(await create.exited, 0, create.err());
     const plain = runCli(['keys', 'create', '--tenant', 'acme', '--database', database], env());
     assert.equal(await plain.exited, 0, plain.err());
@@ -104,8 +122,14 @@ describe('autoglm serve --config, keys list, rollout status', () => {
     const [header, ...rows] = list.out().trimEnd().split('\n');
     assert.match(header!, /^id\s+tenant\s+name\s+scopes\s+status\s+created\s+expires\s+limits$/);
     const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    assert.ok(rows.some((r) => new RegExp(`\\sacme\\s+ci-bot\\s+inference\\s+active\\s+\\d{4}-\\d\\d-\\d\\d\\s+${expires}\\s+requestsPerMinute=60$`).test(r)), list.out());
-    assert.ok(rows.some((r) => /\sacme\s+-\s+inference\s+active\s+\S+\s+never\s+-$/.test(r)), list.out());
+    assert.ok(
+      rows.some((r) => new RegExp(`\\sacme\\s+ci-bot\\s+inference\\s+active\\s+\\d{4}-\\d\\d-\\d\\d\\s+${expires}\\s+requestsPerMinute=60$`).test(r)),
+      list.out(),
+    );
+    assert.ok(
+      rows.some((r) => /\sacme\s+-\s+inference\s+active\s+\S+\s+never\s+-$/.test(r)),
+      list.out(),
+    );
     const refused = runCli(['keys', 'create', '--tenant', 'acme', '--expires-in-days', 'soon', '--database', database], env());
     assert.equal(await refused.exited, 1);
     assert.match(refused.err(), /^autoglm: error: option '--expires-in-days <n>' argument 'soon' is invalid\. It must be a positive number\.$/m);

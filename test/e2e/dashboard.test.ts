@@ -17,14 +17,17 @@ describe('dashboard at /ui', () => {
   let browser: Browser;
 
   before(async () => {
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 models:
   chat@2025-06: { replicas: [{ type: sim, id: "blue.gpu-pool.internal:8000", preset: instant, itlMs: 15, outputTokens: 24 }] }
   chat@2025-07: { replicas: [{ type: sim, id: "green.gpu-pool.internal:8000", preset: instant, itlMs: 15, outputTokens: 24 }] }
 releases:
   chat: { stable: 2025-06, canary: { version: 2025-07, steps: [25, 100], holdSeconds: 600 } }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -37,24 +40,30 @@ releases:
   });
 
   /** Canvas pixels something was drawn on: a chart that waits for data draws nothing. */
-  const inkedPixels = (page: Page) => page.evaluate(() => [...document.querySelectorAll('section canvas')].map((c) => {
-    const canvas = c as HTMLCanvasElement;
-    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let inked = 0;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) inked++;
-    return inked;
-  }));
+  const inkedPixels = (page: Page) =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('section canvas')].map((c) => {
+        const canvas = c as HTMLCanvasElement;
+        const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let inked = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) inked++;
+        return inked;
+      }),
+    );
 
   /** What a person would see as broken layout: cards whose content spills out, numbers broken over two lines. */
-  const layout = (page: Page) => page.evaluate(() => ({
-    overflowing: [...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => s.querySelector('h2')?.textContent),
-    wrapped: [...document.querySelectorAll('.kpi .value')].filter((v) => {
-      const range = document.createRange();
-      range.selectNodeContents(v);
-      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
-    }).map((v) => v.textContent),
-    columns: new Set([...document.querySelectorAll('main > section')].map((s) => Math.round(s.getBoundingClientRect().left))).size,
-  }));
+  const layout = (page: Page) =>
+    page.evaluate(() => ({
+      overflowing: [...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => s.querySelector('h2')?.textContent),
+      wrapped: [...document.querySelectorAll('.kpi .value')]
+        .filter((v) => {
+          const range = document.createRange();
+          range.selectNodeContents(v);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+        })
+        .map((v) => v.textContent),
+      columns: new Set([...document.querySelectorAll('main > section')].map((s) => Math.round(s.getBoundingClientRect().left))).size,
+    }));
 
   it('shows live numbers changing under load and streams a playground answer', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
@@ -73,7 +82,10 @@ releases:
     const firstFrame = await inkedPixels(page);
     release();
     assert.equal(firstFrame.length, 2, 'two charts on the first frame');
-    assert.ok(firstFrame.every((n) => n > 500), `the charts are drawn at once: ${firstFrame.join(', ')} inked pixels`);
+    assert.ok(
+      firstFrame.every((n) => n > 500),
+      `the charts are drawn at once: ${firstFrame.join(', ')} inked pixels`,
+    );
     const total = page.getByTestId('total');
     await total.waitFor();
     assert.equal(await total.textContent(), '0');
@@ -82,7 +94,12 @@ releases:
 
     const pool = new Pool(gateway.url, { connections: 8 });
     const load = Array.from({ length: 40 }, async (_, i) => {
-      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': `s${i}` }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `hello ${i}` }] }) });
+      const res = await pool.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-session-id': `s${i}` },
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `hello ${i}` }] }),
+      });
       await res.body.dump();
     });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="total"]')?.textContent) >= 10, undefined, { timeout: 15_000 });
@@ -92,7 +109,14 @@ releases:
     assert.match((await page.getByTestId('latency').textContent()) ?? '', /^\d+ \/ \d+$/);
     // Every call was a whole answer, and each still had a first token: the dashboard shows when it came.
     assert.match((await page.getByTestId('ttft').textContent()) ?? '', /^\d+$/);
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="replicas"] tr')].some((tr) => tr.textContent?.includes('blue') && /\d$/.test(tr.lastElementChild?.textContent ?? '')), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-testid="replicas"] tr')].some(
+          (tr) => tr.textContent?.includes('blue') && /\d$/.test(tr.lastElementChild?.textContent ?? ''),
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
     const wide = await layout(page);
     assert.deepEqual([wide.overflowing, wide.wrapped], [[], []], 'nothing spills out of its card or breaks over two lines');
 
@@ -101,7 +125,9 @@ releases:
     const answer = page.getByTestId('answer');
     // Text arrives piece by piece while the button says so, then the stream ends.
     await page.getByRole('button', { name: 'Streaming…' }).waitFor();
-    await page.waitForFunction(() => (document.querySelector('[data-testid="answer"]')?.textContent ?? '').split(' ').length >= 24, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="answer"]')?.textContent ?? '').split(' ').length >= 24, undefined, {
+      timeout: 15_000,
+    });
     await page.getByRole('button', { name: 'Send' }).waitFor();
     assert.ok(((await answer.textContent()) ?? '').length > 20, "((await answer.textContent()) ?? '').length > 20");
 

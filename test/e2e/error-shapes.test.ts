@@ -80,7 +80,7 @@ describe('error shapes', () => {
     }
   });
 
-  it('a path parameter of 4,000 characters is 414, not fastify\'s own body', async () => {
+  it("a path parameter of 4,000 characters is 414, not fastify's own body", async () => {
     assertOpenAIError(await call('GET', `/v1/models/${'m'.repeat(4000)}`), 414, 'url_too_long');
   });
 
@@ -123,7 +123,11 @@ describe('error shapes', () => {
   });
 
   it('bytes that are not HTTP are 400 malformed_request, and the connection closes', async () => {
-    for (const bytes of ['HELLO THERE\r\n\r\n', 'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n']) {
+    for (const bytes of [
+      'HELLO THERE\r\n\r\n',
+      'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+      'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+    ]) {
       const answer = await rawRequest(port, bytes);
       assertOpenAIError(answer, 400, 'malformed_request');
       assert.ok(answer.closed, 'closed');
@@ -138,7 +142,11 @@ describe('error shapes', () => {
   it('a WebSocket handshake that ws refuses is 400 in the same shape', async () => {
     const handshake = (headers: string) => `GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n${headers}\r\n`;
     const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
-    for (const headers of ['Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n', `Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 99\r\n`, `Upgrade: h2c\r\n${key}Sec-WebSocket-Version: 13\r\n`]) {
+    for (const headers of [
+      'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n',
+      `Upgrade: websocket\r\n${key}Sec-WebSocket-Version: 99\r\n`,
+      `Upgrade: h2c\r\n${key}Sec-WebSocket-Version: 13\r\n`,
+    ]) {
       const answer = await rawRequest(port, handshake(headers));
       assertOpenAIError(answer, 400, 'invalid_websocket_handshake');
       if (headers.includes('99')) assert.equal(answer.headers['sec-websocket-version'], '13, 8');
@@ -146,7 +154,9 @@ describe('error shapes', () => {
   });
 
   it('the server still serves a normal request afterwards', async () => {
-    const answer = await call('POST', '/v1/completions', JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }), { 'content-type': 'application/json' });
+    const answer = await call('POST', '/v1/completions', JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }), {
+      'content-type': 'application/json',
+    });
     assert.equal(answer.status, 200, answer.body);
   });
 });

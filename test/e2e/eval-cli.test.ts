@@ -10,7 +10,9 @@ import { modelMirror } from '../support/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-eval-'));
 const config = join(dir, 'gateway.yaml');
-writeFileSync(config, `
+writeFileSync(
+  config,
+  `
 database: ':memory:'
 models:
   solver:
@@ -23,7 +25,8 @@ models:
   llama:
     replicas:
       - { type: llama, model: no-such-model }
-`);
+`,
+);
 
 const evalCli = (args: string[]) => runCli(['eval', '--config', config, '--dataset', 'gsm8k', ...args], { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror });
 const errors = (err: string) => err.split('\n').filter((l) => l.startsWith('autoglm: error: '));

@@ -15,7 +15,13 @@ describe('gateway over a pool of sim replicas', () => {
   let gateway: GatewayServer;
 
   before(async () => {
-    sims.push(...(await Promise.all([startSim([...SIM_ARGS, '--port', '0', '--seed', '1']), startSim([...SIM_ARGS, '--port', '0', '--seed', '2']), startSim([...SIM_ARGS, '--port', '0', '--seed', '3'])])));
+    sims.push(
+      ...(await Promise.all([
+        startSim([...SIM_ARGS, '--port', '0', '--seed', '1']),
+        startSim([...SIM_ARGS, '--port', '0', '--seed', '2']),
+        startSim([...SIM_ARGS, '--port', '0', '--seed', '3']),
+      ])),
+    );
     const yaml = [
       'models:',
       '  chat:',
@@ -40,7 +46,9 @@ describe('gateway over a pool of sim replicas', () => {
   }
   // r1's breaker as 0 closed, 1 half-open, 2 open, read from the series of the state it is in.
   const breaker = async () => {
-    const [halfOpen, open] = await Promise.all(['half_open', 'open'].map((state) => metric(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="r1",state="${state}"\\} (\\d)`, 'm'))));
+    const [halfOpen, open] = await Promise.all(
+      ['half_open', 'open'].map((state) => metric(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="r1",state="${state}"\\} (\\d)`, 'm'))),
+    );
     return open === 1 ? 2 : halfOpen === 1 ? 1 : 0;
   };
   const okOnR1 = () => metric(/^autoglm_replica_requests_total\{model="chat",replica="r1",outcome="ok"\} (\d+)/m);

@@ -11,8 +11,15 @@ import { serveGateway, type GatewayServer } from '../../src/server/index.js';
 import { startSim, type CliProcess } from '../support/processes.js';
 import { storiesPath } from '../support/server.js';
 
-const weatherParameters = { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city', 'unit'] };
-const weatherTool: ChatCompletionTool = { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherParameters } };
+const weatherParameters = {
+  type: 'object',
+  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+  required: ['city', 'unit'],
+};
+const weatherTool: ChatCompletionTool = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherParameters },
+};
 
 describe('tool calls, images and logprobs through the gateway', () => {
   let sim: CliProcess & { url: string };
@@ -43,19 +50,21 @@ describe('tool calls, images and logprobs through the gateway', () => {
     const runner = client.chat.completions.runTools({
       model: 'agent',
       messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
-      tools: [{
-        type: 'function',
-        function: {
-          name: 'get_weather',
-          description: 'The weather in a city',
-          parameters: weatherParameters,
-          parse: (text: string) => JSON.parse(text) as { city: string; unit: string },
-          function: (args: { city: string; unit: string }) => {
-            calledWith.push(args);
-            return { temperature: 21 };
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'The weather in a city',
+            parameters: weatherParameters,
+            parse: (text: string) => JSON.parse(text) as { city: string; unit: string },
+            function: (args: { city: string; unit: string }) => {
+              calledWith.push(args);
+              return { temperature: 21 };
+            },
           },
         },
-      }],
+      ],
     });
     const answer = await runner.finalContent();
     assert.deepEqual(calledWith, [{ city: 'sim', unit: 'celsius' }]);
@@ -69,7 +78,10 @@ describe('tool calls, images and logprobs through the gateway', () => {
 
   it('answers a whole tool call as OpenAI does: content null, the call, finish_reason tool_calls', async () => {
     const res = await client.chat.completions.create({
-      model: 'agent', messages: [{ role: 'user', content: 'Weather in Oslo?' }], tools: [weatherTool], tool_choice: 'required',
+      model: 'agent',
+      messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
     });
     const choice = res.choices[0]!;
     assert.equal(choice.finish_reason, 'tool_calls');
@@ -83,10 +95,17 @@ describe('tool calls, images and logprobs through the gateway', () => {
   });
 
   it('streams a tool call in pieces the SDK assembles, and calls the function a caller names', async () => {
-    const named: ChatCompletionTool = { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { id: { type: 'integer' }, query: { type: 'string' } } } } };
+    const named: ChatCompletionTool = {
+      type: 'function',
+      function: { name: 'lookup', parameters: { type: 'object', properties: { id: { type: 'integer' }, query: { type: 'string' } } } },
+    };
     const stream = await client.chat.completions.create({
-      model: 'agent', messages: [{ role: 'user', content: 'Find item 7' }], tools: [weatherTool, named],
-      tool_choice: { type: 'function', function: { name: 'lookup' } }, stream: true, stream_options: { include_usage: true },
+      model: 'agent',
+      messages: [{ role: 'user', content: 'Find item 7' }],
+      tools: [weatherTool, named],
+      tool_choice: { type: 'function', function: { name: 'lookup' } },
+      stream: true,
+      stream_options: { include_usage: true },
     });
     const pieces: string[] = [];
     let first: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta | undefined;
@@ -107,7 +126,10 @@ describe('tool calls, images and logprobs through the gateway', () => {
     assert.ok(usage && usage.completion_tokens === pieces.length, 'usage && usage.completion_tokens === pieces.length');
 
     const helper = client.chat.completions.stream({
-      model: 'agent', messages: [{ role: 'user', content: 'Weather?' }], tools: [weatherTool], tool_choice: 'required',
+      model: 'agent',
+      messages: [{ role: 'user', content: 'Weather?' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
     });
     const final = await helper.finalChatCompletion();
     const call = final.choices[0]!.message.tool_calls![0]!;
@@ -116,19 +138,29 @@ describe('tool calls, images and logprobs through the gateway', () => {
   });
 
   it('keeps cached answers apart by the tools offered and by logprobs', async () => {
-    const ask = (tools?: ChatCompletionTool[]) => client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'same question' }], temperature: 0, ...(tools && { tools }) });
+    const ask = (tools?: ChatCompletionTool[]) =>
+      client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'same question' }], temperature: 0, ...(tools && { tools }) });
     const plain = await ask();
     const withTools = await ask([weatherTool]);
     assert.equal(plain.choices[0]!.finish_reason === 'tool_calls', false);
     assert.equal(withTools.choices[0]!.finish_reason, 'tool_calls');
     const again = await ask([weatherTool]);
     assert.deepEqual(again.choices[0]!.message.tool_calls, withTools.choices[0]!.message.tool_calls, 'a repeat is answered from the cache');
-    const withLogprobs = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'same question' }], temperature: 0, logprobs: true });
+    const withLogprobs = await client.chat.completions.create({
+      model: 'agent',
+      messages: [{ role: 'user', content: 'same question' }],
+      temperature: 0,
+      logprobs: true,
+    });
     assert.ok(withLogprobs.choices[0]!.logprobs?.content?.length, 'an answer cached without logprobs is not served to a call that asks for them');
   });
 
   async function post(body: object) {
-    const res = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.statusCode, error: ((await res.body.json()) as { error: { message: string; param: string | null; code: string } }).error };
   }
 
@@ -156,17 +188,33 @@ describe('tool calls, images and logprobs through the gateway', () => {
     assert.equal(reasonedLogprobs.error.param, 'logprobs');
 
     // A local model still answers when the tools offered are forbidden, and the gateway keeps serving.
-    const allowed = await client.chat.completions.create({ model: 'local', messages: [{ role: 'user', content: 'Once' }], tools: [weatherTool], tool_choice: 'none', max_tokens: 4 });
+    const allowed = await client.chat.completions.create({
+      model: 'local',
+      messages: [{ role: 'user', content: 'Once' }],
+      tools: [weatherTool],
+      tool_choice: 'none',
+      max_tokens: 4,
+    });
     assert.ok(allowed.choices[0]!.message.content!.length > 0, 'allowed.choices[0]!.message.content!.length > 0');
   });
 
   // Two tiny PNGs (1x1, red and blue), as a client sends screenshots: base64 data URLs.
   const red = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
   const blue = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPj/HwADBwIAMCbHYQAAAABJRU5ErkJggg==';
-  const look = (url: string) => client.chat.completions.create({
-    model: 'agent', max_tokens: 4,
-    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'low' } }, { type: 'text', text: 'What is on the screen?' }] }],
-  });
+  const look = (url: string) =>
+    client.chat.completions.create({
+      model: 'agent',
+      max_tokens: 4,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url, detail: 'low' } },
+            { type: 'text', text: 'What is on the screen?' },
+          ],
+        },
+      ],
+    });
 
   it('passes images to the upstream, which counts and caches each one as its own', async () => {
     const first = await look(red);
@@ -181,7 +229,10 @@ describe('tool calls, images and logprobs through the gateway', () => {
     const local = await post({ model: 'local', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: red } }] }] });
     assert.equal(local.status, 400);
     assert.equal(local.error.code, 'images_unsupported');
-    const audio = await post({ model: 'agent', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] });
+    const audio = await post({
+      model: 'agent',
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }],
+    });
     assert.equal(audio.status, 400);
     assert.equal(audio.error.param, 'messages[0].content[0].type');
     const file = await post({ model: 'agent', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] });

@@ -44,7 +44,13 @@ describe('hot reload', () => {
     const worker = async (model: string) => {
       while (!stop) {
         try {
-          const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Once' }], max_tokens: 40, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+          const stream = await client.chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: 'Once' }],
+            max_tokens: 40,
+            stream: true,
+            ignore_eos: true,
+          } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
           let finish: string | null = null;
           let text = '';
           for await (const chunk of stream) {
@@ -85,7 +91,11 @@ describe('hot reload', () => {
       return /preset/.test(status.reload.lastError ?? '');
     }, 5000);
     assert.ok((await models()).includes('extra'), 'the running config stays');
-    const answer = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'extra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }) });
+    const answer = await request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'extra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }),
+    });
     assert.equal(answer.statusCode, 200);
     await answer.body.dump();
   });
@@ -95,21 +105,30 @@ describe('hot reload', () => {
     const extra = (name: string) => `  extra:\n    replicas: [{ type: sim, preset: instant }]\n  ${name}:\n    replicas: [{ type: sim, preset: instant }]\n`;
     const saves: [string, (name: string) => void][] = [
       // A new file renamed over the old one: os.replace, atomic writers, most IDEs.
-      ['rename over', (name) => {
-        writeFileSync(`${file}.tmp`, yaml(extra(name)));
-        renameSync(`${file}.tmp`, file);
-      }],
-      ['rename over again', (name) => {
-        writeFileSync(join(dir, '.gateway.yaml.swp'), yaml(extra(name)));
-        renameSync(join(dir, '.gateway.yaml.swp'), file);
-      }],
+      [
+        'rename over',
+        (name) => {
+          writeFileSync(`${file}.tmp`, yaml(extra(name)));
+          renameSync(`${file}.tmp`, file);
+        },
+      ],
+      [
+        'rename over again',
+        (name) => {
+          writeFileSync(join(dir, '.gateway.yaml.swp'), yaml(extra(name)));
+          renameSync(join(dir, '.gateway.yaml.swp'), file);
+        },
+      ],
       // sed -i writes a temporary file and renames it over the original.
       ['sed -i', (name) => execFileSync('sed', ['-i', `s/^  renamed[0-9]*:$/  ${name}:/`, file])],
       // vim's default: the original is renamed to a backup, then a new file is written under the old name.
-      ['vim', (name) => {
-        renameSync(file, `${file}~`);
-        writeFileSync(file, yaml(extra(name)));
-      }],
+      [
+        'vim',
+        (name) => {
+          renameSync(file, `${file}~`);
+          writeFileSync(file, yaml(extra(name)));
+        },
+      ],
       ['plain write after all of them', (name) => writeFileSync(file, yaml(extra(name)))],
     ];
     for (const [index, [how, save]] of saves.entries()) {

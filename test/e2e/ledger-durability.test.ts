@@ -12,7 +12,10 @@ import { modelMirror } from '../support/server.js';
 const database = join(mkdtempSync(join(tmpdir(), 'autoglm-ledger-')), 'ledger.db');
 
 async function serve(): Promise<CliProcess & { url: string }> {
-  const proc = runCli(['serve', '--model', 'stories260K', '--parallel', '4', '--max-queue', '256', '--port', '0', '--database', database], { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror });
+  const proc = runCli(['serve', '--model', 'stories260K', '--parallel', '4', '--max-queue', '256', '--port', '0', '--database', database], {
+    ...process.env,
+    AUTOGLM_MODEL_MIRROR: modelMirror,
+  });
   await until(() => /serving .* at (http:\/\/[\d.:]+)\/v1/.test(proc.out()) || proc.child.exitCode !== null, 60_000);
   const url = /serving .* at (http:\/\/[\d.:]+)\/v1/.exec(proc.out())?.[1];
   assert.ok(url, `server did not start: ${proc.err()}`);
@@ -29,7 +32,8 @@ describe('usage ledger durability', () => {
       const id = `kill-test-${i}`;
       try {
         const res = await pool.request({
-          path: '/v1/chat/completions', method: 'POST',
+          path: '/v1/chat/completions',
+          method: 'POST',
           headers: { 'content-type': 'application/json', 'x-request-id': id },
           body: JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: `Story ${i}` }], max_tokens: 48, ignore_eos: true }),
         });
@@ -48,7 +52,13 @@ describe('usage ledger durability', () => {
     const second = await serve();
     try {
       const csv = await (await request(`${second.url}/admin/usage?format=csv`)).body.text();
-      const recorded = new Set(csv.trim().split('\n').slice(1).map((line) => line.split(',')[1]));
+      const recorded = new Set(
+        csv
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => line.split(',')[1]),
+      );
       const missing = [...completed].filter((id) => !recorded.has(id));
       assert.deepEqual(missing, [], `${missing.length} of ${completed.size} completed responses are missing from the ledger`);
     } finally {

@@ -33,18 +33,23 @@ function autoglm(args: string[]): Promise<{ code: number | null; out: string; er
   running.add(child);
   // Every command here should fail within seconds; one that starts serving instead is stopped, and fails its test.
   const guard = setTimeout(() => child.kill('SIGKILL'), 100_000);
-  return new Promise((resolve) => child.on('exit', (code) => {
-    clearTimeout(guard);
-    running.delete(child);
-    resolve({ code, out, err });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      running.delete(child);
+      resolve({ code, out, err });
+    }),
+  );
 }
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The error line of a failed command: exactly one, after any "loading ..." progress line. */
 function errorLine(err: string): string {
-  const lines = err.trim().split('\n').filter((l) => l.startsWith('autoglm: error:'));
+  const lines = err
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('autoglm: error:'));
   assert.equal(lines.length, 1, `one error line: ${err}`);
   assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
   return lines[0]!;
@@ -71,7 +76,7 @@ describe('autoglm quantize refuses what would lose the input or cannot work', ()
     const line = errorLine(again.err);
     assert.match(line, /stories\.q5_0\.gguf is already quantized \(q5_0\)/);
     assert.match(line, /quantize from its F16 or F32 file/);
-    assert.doesNotMatch(line, /llama_model_quantize|size =/, 'none of llama.cpp\'s raw log');
+    assert.doesNotMatch(line, /llama_model_quantize|size =/, "none of llama.cpp's raw log");
   });
 });
 

@@ -63,7 +63,8 @@ describe('json_schema answers from the embedded engine', () => {
       let finish: string | null = null;
       let error: unknown;
       try {
-        for await (const chunk of await client.chat.completions.create({ ...ask(digits, seed), stream: true })) finish = chunk.choices[0]?.finish_reason ?? finish;
+        for await (const chunk of await client.chat.completions.create({ ...ask(digits, seed), stream: true }))
+          finish = chunk.choices[0]?.finish_reason ?? finish;
       } catch (err) {
         error = err;
       }

@@ -11,10 +11,11 @@ import { testPaths } from '../support/server.js';
 
 describe('/metrics names', () => {
   let gateway: GatewayServer;
-  const scrape = async () => (await (await request(`${gateway.url}/metrics`)).body.text());
+  const scrape = async () => await (await request(`${gateway.url}/metrics`)).body.text();
   const ask = async () => {
     const res = await request(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
     });
     await res.body.dump();
@@ -22,7 +23,8 @@ describe('/metrics names', () => {
   };
 
   before(async () => {
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 models:
   chat:
@@ -32,7 +34,9 @@ models:
     replicas:
       - { type: sim, id: good, preset: instant, outputTokens: 2 }
       - { type: sim, id: bad, preset: instant, faults: { errorRate: 1 } }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
   });
 
   after(async () => {
@@ -41,7 +45,12 @@ models:
 
   it('names the process metrics once: autoglm_process_*, autoglm_nodejs_*', async () => {
     const text = await scrape();
-    const names = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!));
+    const names = new Set(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]!),
+    );
     assert.ok(names.has('autoglm_process_cpu_user_seconds_total'), [...names].filter((n) => n.includes('cpu')).join(', '));
     assert.ok(names.has('autoglm_nodejs_heap_size_used_bytes'), [...names].filter((n) => n.includes('heap')).join(', '));
     const doubled = [...names].filter((n) => /process_process_|nodejs_nodejs_|process_nodejs_/.test(n));
@@ -49,17 +58,35 @@ models:
   });
 
   it('labels each breaker with its state', async () => {
-    const state = (text: string, replica: string, s: string) => Number(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="${replica}",state="${s}"\\} (\\d)`, 'm').exec(text)?.[1] ?? NaN);
+    const state = (text: string, replica: string, s: string) =>
+      Number(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="${replica}",state="${s}"\\} (\\d)`, 'm').exec(text)?.[1] ?? NaN);
     const before = await scrape();
-    assert.deepEqual(['closed', 'half_open', 'open'].map((s) => state(before, 'bad', s)), [1, 0, 0], before.split('\n').filter((l) => l.includes('breaker')).join('\n'));
+    assert.deepEqual(
+      ['closed', 'half_open', 'open'].map((s) => state(before, 'bad', s)),
+      [1, 0, 0],
+      before
+        .split('\n')
+        .filter((l) => l.includes('breaker'))
+        .join('\n'),
+    );
     // Round robin sends every other call to the failing replica; two failures open its breaker.
-    await until(async () => {
-      await ask();
-      return state(await scrape(), 'bad', 'open') === 1;
-    }, 15_000, 0);
+    await until(
+      async () => {
+        await ask();
+        return state(await scrape(), 'bad', 'open') === 1;
+      },
+      15_000,
+      0,
+    );
     const text = await scrape();
-    assert.deepEqual(['closed', 'half_open', 'open'].map((s) => state(text, 'bad', s)), [0, 0, 1]);
-    assert.deepEqual(['closed', 'half_open', 'open'].map((s) => state(text, 'good', s)), [1, 0, 0]);
+    assert.deepEqual(
+      ['closed', 'half_open', 'open'].map((s) => state(text, 'bad', s)),
+      [0, 0, 1],
+    );
+    assert.deepEqual(
+      ['closed', 'half_open', 'open'].map((s) => state(text, 'good', s)),
+      [1, 0, 0],
+    );
     assert.match(text, /# HELP autoglm_replica_breaker_state .*state="closed\|half_open\|open"/);
   });
 
@@ -71,23 +98,34 @@ models:
     assert.equal(answered, 3, 'the healthy replica answered');
     assert.ok((await ttftCount()) >= before + 3, 'every whole answer was timed to its first token');
     assert.match(await scrape(), /^autoglm_replica_time_to_first_token_seconds_count\{model="chat",replica="good"\} [1-9]/m);
-    const stats = (await (await request(`${gateway.url}/admin/stats`)).body.json()) as { live: { ttftMs: { p50: number | null } }; replicas: { id: string; ewmaTtftMs: number | null }[] };
+    const stats = (await (await request(`${gateway.url}/admin/stats`)).body.json()) as {
+      live: { ttftMs: { p50: number | null } };
+      replicas: { id: string; ewmaTtftMs: number | null }[];
+    };
     assert.equal(typeof stats.live.ttftMs.p50, 'number', 'the dashboard has a first-token p50 without any stream');
     assert.equal(typeof stats.replicas.find((r) => r.id === 'good')?.ewmaTtftMs, 'number');
   });
 });
 
-describe('time to first token of the embedded engine\'s whole answers', () => {
+describe("time to first token of the embedded engine's whole answers", () => {
   it('is known, though the caller saw nothing before the end', async () => {
-    const server = await serveModel({ engine: { model: 'stories260K', threads: 1 }, server: { port: 0 }, paths: testPaths(), tenancy: { database: ':memory:' } });
+    const server = await serveModel({
+      engine: { model: 'stories260K', threads: 1 },
+      server: { port: 0 },
+      paths: testPaths(),
+      tenancy: { database: ':memory:' },
+    });
     try {
       const res = await request(`${server.url}/v1/chat/completions`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 16 }),
       });
       assert.equal(res.statusCode, 200);
       await res.body.dump();
-      const stats = (await (await request(`${server.url}/admin/stats`)).body.json()) as { live: { latencyMs: { p50: number }; ttftMs: { p50: number | null } } };
+      const stats = (await (await request(`${server.url}/admin/stats`)).body.json()) as {
+        live: { latencyMs: { p50: number }; ttftMs: { p50: number | null } };
+      };
       const { ttftMs, latencyMs } = stats.live;
       assert.equal(typeof ttftMs.p50, 'number', JSON.stringify(stats.live));
       assert.ok(ttftMs.p50! <= latencyMs.p50, `first token ${ttftMs.p50} ms, whole answer ${latencyMs.p50} ms`);

@@ -18,14 +18,20 @@ describe('OpenAI SDK against autoglm serve', () => {
 
   it('lists the served model', async () => {
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['stories260K']);
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['stories260K'],
+    );
     const one = await client.models.retrieve('stories260K');
     assert.equal(one.id, 'stories260K');
   });
 
   it('answers a chat completion with text and usage', async () => {
     const res = await client.chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: 'Tell me a story about a cat.' }], max_tokens: 24, temperature: 0,
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Tell me a story about a cat.' }],
+      max_tokens: 24,
+      temperature: 0,
     });
     assert.equal(res.object, 'chat.completion');
     assert.equal(res.choices.length, 1);
@@ -33,7 +39,10 @@ describe('OpenAI SDK against autoglm serve', () => {
     assert.ok(res.choices[0]!.message.content!.length > 0, 'res.choices[0]!.message.content!.length > 0');
     assert.ok(['stop', 'length'].includes(res.choices[0]!.finish_reason), "['stop', 'length'].includes(res.choices[0]!.finish_reason)");
     assert.ok(res.usage!.prompt_tokens > 5, 'res.usage!.prompt_tokens > 5');
-    assert.ok(res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24, 'res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24');
+    assert.ok(
+      res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24,
+      'res.usage!.completion_tokens >= 1 && res.usage!.completion_tokens <= 24',
+    );
     assert.equal(res.usage!.total_tokens, res.usage!.prompt_tokens + res.usage!.completion_tokens);
   });
 
@@ -64,7 +73,11 @@ describe('OpenAI SDK against autoglm serve', () => {
 
   it('streams chat chunks, ends with a finish reason and a usage chunk', async () => {
     const stream = await client.chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 20, stream: true, stream_options: { include_usage: true },
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 20,
+      stream: true,
+      stream_options: { include_usage: true },
     });
     let text = '';
     let finish: string | null = null;
@@ -93,16 +106,30 @@ describe('OpenAI SDK against autoglm serve', () => {
 
   it('returns n choices that differ under sampling', async () => {
     const res = await client.chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: 'Story time' }], n: 3, max_tokens: 16, temperature: 1, seed: 7,
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Story time' }],
+      n: 3,
+      max_tokens: 16,
+      temperature: 1,
+      seed: 7,
     });
-    assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2]);
+    assert.deepEqual(
+      res.choices.map((c) => c.index),
+      [0, 1, 2],
+    );
     assert.ok(new Set(res.choices.map((c) => c.message.content)).size >= 2, 'new Set(res.choices.map((c) => c.message.content)).size >= 2');
     const completion = res.choices.reduce((s, c) => s + c.message.content!.length, 0);
     assert.ok(completion > 0 && res.usage!.completion_tokens > 16, 'usage counts the tokens of every choice');
   });
 
   it('streams n choices interleaved, each opened with its role and closed with its finish reason', async () => {
-    const stream = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Go' }], n: 2, max_tokens: 8, stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Go' }],
+      n: 2,
+      max_tokens: 8,
+      stream: true,
+    });
     const text = ['', ''];
     const finished = new Set<number>();
     const opened = new Set<number>();
@@ -114,12 +141,19 @@ describe('OpenAI SDK against autoglm serve', () => {
     }
     assert.deepEqual([...opened].sort(), [0, 1]);
     assert.deepEqual([...finished].sort(), [0, 1]);
-    assert.ok(text.every((t) => t.length > 0), 'text.every((t) => t.length > 0)');
+    assert.ok(
+      text.every((t) => t.length > 0),
+      'text.every((t) => t.length > 0)',
+    );
   });
 
   it('json_object output parses as JSON', async () => {
     const res = await client.chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: 'Give me JSON' }], max_tokens: 200, temperature: 0, response_format: { type: 'json_object' },
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Give me JSON' }],
+      max_tokens: 200,
+      temperature: 0,
+      response_format: { type: 'json_object' },
     });
     const choice = res.choices[0]!;
     if (choice.finish_reason === 'stop') assert.equal(typeof JSON.parse(choice.message.content!), 'object');
@@ -137,8 +171,13 @@ describe('OpenAI SDK against autoglm serve', () => {
 
   it('follows a JSON schema through a grammar', async () => {
     const res = await client.chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: 'Is the sky blue?' }], max_tokens: 40,
-      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { answer: { enum: ['yes', 'no'] } }, required: ['answer'] } } },
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Is the sky blue?' }],
+      max_tokens: 40,
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'answer', schema: { type: 'object', properties: { answer: { enum: ['yes', 'no'] } }, required: ['answer'] } },
+      },
     });
     const parsed = JSON.parse(res.choices[0]!.message.content!) as { answer: string };
     assert.ok(['yes', 'no'].includes(parsed.answer), "['yes', 'no'].includes(parsed.answer)");
@@ -146,9 +185,17 @@ describe('OpenAI SDK against autoglm serve', () => {
   });
 
   it('reports prompt tokens reused from the KV cache', async () => {
-    const messages = [{ role: 'system' as const, content: 'You are a storyteller who tells short, happy stories about animals in the forest.' }, { role: 'user' as const, content: 'A fox' }];
+    const messages = [
+      { role: 'system' as const, content: 'You are a storyteller who tells short, happy stories about animals in the forest.' },
+      { role: 'user' as const, content: 'A fox' },
+    ];
     const first = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 4, seed: 1 });
-    const again = await client.chat.completions.create({ model: 'stories260K', messages: [...messages.slice(0, 1), { role: 'user', content: 'A bear' }], max_tokens: 4, seed: 1 });
+    const again = await client.chat.completions.create({
+      model: 'stories260K',
+      messages: [...messages.slice(0, 1), { role: 'user', content: 'A bear' }],
+      max_tokens: 4,
+      seed: 1,
+    });
     assert.ok(first.usage!.prompt_tokens > 20, 'first.usage!.prompt_tokens > 20');
     const cached = (again.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details!.cached_tokens;
     assert.ok(cached >= 20, `expected the shared system prompt to be reused, got ${cached} cached tokens`);
@@ -171,14 +218,24 @@ describe('OpenAI SDK against autoglm serve', () => {
       assert.ok(Math.abs(t.top_logprobs[0]!.logprob - t.logprob) < 1e-6, "the chosen token's probability is the likeliest one's");
       assert.deepEqual(t.bytes, [...Buffer.from(t.token, 'utf8')]);
     }
-    assert.ok(tokens.some((t) => t.logprob < -0.001), 'a real model is not certain of every token');
+    assert.ok(
+      tokens.some((t) => t.logprob < -0.001),
+      'a real model is not certain of every token',
+    );
 
     const stream = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 12, temperature: 0, logprobs: true, stream: true });
     const streamed: { token: string; logprob: number }[] = [];
     for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
-    assert.deepEqual(streamed.map((t) => t.token), tokens.map((t) => t.token), 'the same tokens, streamed');
+    assert.deepEqual(
+      streamed.map((t) => t.token),
+      tokens.map((t) => t.token),
+      'the same tokens, streamed',
+    );
     // Another sequence of the same context may batch differently: the numbers agree to float noise, not to the bit.
-    assert.ok(streamed.every((t, i) => Math.abs(t.logprob - tokens[i]!.logprob) < 1e-2), 'the same log probabilities, streamed');
+    assert.ok(
+      streamed.every((t, i) => Math.abs(t.logprob - tokens[i]!.logprob) < 1e-2),
+      'the same log probabilities, streamed',
+    );
 
     const plain = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 4, temperature: 0 });
     assert.equal(plain.choices[0]!.logprobs, null, 'none unless asked');
@@ -211,7 +268,8 @@ describe('a full queue', () => {
 
   it('answers 429 with Retry-After, seen by the SDK as RateLimitError, and serves the rest', async () => {
     const client = openaiClient(server);
-    const long = () => client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 1500, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    const long = () =>
+      client.completions.create({ model: 'stories260K', prompt: 'Once', max_tokens: 1500, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
     const running = long();
     const waiting = long();
     // Wait until one request holds the sequence and the other holds the queue's only place, however busy the machine.
@@ -226,6 +284,9 @@ describe('a full queue', () => {
     assert.ok(refused instanceof OpenAI.RateLimitError, `expected RateLimitError, got ${String(refused)}`);
     assert.ok(Number(refused.headers?.get('retry-after')) >= 1, "Number(refused.headers?.get('retry-after')) >= 1");
     const done = await Promise.all([running, waiting]);
-    assert.deepEqual(done.map((r) => r.usage!.completion_tokens), [1500, 1500]);
+    assert.deepEqual(
+      done.map((r) => r.usage!.completion_tokens),
+      [1500, 1500],
+    );
   });
 });

@@ -15,21 +15,35 @@ import { runCli } from '../support/processes.js';
 import { repoRoot, testPaths } from '../support/server.js';
 
 const datasets = join(repoRoot, '../shared/datasets');
-const gsm8k = readFileSync(join(datasets, 'gsm8k-test.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
+const gsm8k = readFileSync(join(datasets, 'gsm8k-test.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { question: string; answer: string });
 const gold = (i: number) => gsm8k[i]!.answer.split('####').pop()!.trim().replace(/,/g, '');
 
 type WithReasoning = OpenAI.Chat.ChatCompletion & {
   reasoning?: {
-    strategy: string; calls: number; samples: number; confidence: number | null; answer: string | null; escalations: { kind: string }[]; model: string;
-    votes: { answer: string; count: number }[] | null; budget: { tokens: number; used: number; exhausted: boolean }; sources?: string[];
+    strategy: string;
+    calls: number;
+    samples: number;
+    confidence: number | null;
+    answer: string | null;
+    escalations: { kind: string }[];
+    model: string;
+    votes: { answer: string; count: number }[] | null;
+    budget: { tokens: number; used: number; exhausted: boolean };
+    sources?: string[];
   };
 };
 
 /** A folder of documents about the gateway, each paragraph long enough that four of them overflow a 2048-token context. */
 async function gatewayDocsIndex(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'autoglm-reasoning-docs-'));
-  const paragraph = (i: number) => `Gateway note ${i}: the gateway listens on port 8080 unless --port says otherwise, and every replica of a pool is checked by the health checker before it takes traffic again. ` +
-    'A canary release moves a share of the traffic to the new version, and rolls back by itself when the error rate or the latency passes what its rules allow, so that a bad version reaches few callers. '.repeat(3);
+  const paragraph = (i: number) =>
+    `Gateway note ${i}: the gateway listens on port 8080 unless --port says otherwise, and every replica of a pool is checked by the health checker before it takes traffic again. ` +
+    'A canary release moves a share of the traffic to the new version, and rolls back by itself when the error rate or the latency passes what its rules allow, so that a bad version reaches few callers. '.repeat(
+      3,
+    );
   writeFileSync(join(dir, 'gateway.md'), Array.from({ length: 8 }, (_, i) => paragraph(i)).join('\n\n'));
   const index = DocumentIndex.empty();
   await index.add([dir]);
@@ -45,7 +59,8 @@ describe('reasoning through the API, on sim solvers', () => {
   before(async () => {
     process.env.AUTOGLM_DATASETS_DIR = datasets;
     const index = await gatewayDocsIndex();
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 cache: { ttlSeconds: 600 }
 models:
@@ -56,7 +71,9 @@ reasoning:
   maxEscalations: 3
   cascade: { small: large }
   retrieval: { index: ${index}, topK: 2 }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
   });
 
@@ -65,7 +82,9 @@ reasoning:
   });
 
   const ask = (model: string, i: number, extra: Record<string, unknown> = {}) =>
-    client.chat.completions.create({ model, messages: [{ role: 'user', content: gsm8k[i]!.question }], seed: 11, ...extra }).withResponse() as unknown as Promise<{ data: WithReasoning; response: Response }>;
+    client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: gsm8k[i]!.question }], seed: 11, ...extra })
+      .withResponse() as unknown as Promise<{ data: WithReasoning; response: Response }>;
 
   it('runs a strategy named by a model prefix and reports it in the body and headers', async () => {
     const { data, response } = await ask('sc:large', 3, { reasoning: { samples: 5 } });
@@ -83,10 +102,15 @@ reasoning:
   });
 
   it('takes the strategy from the reasoning field and streams the answer', async () => {
-    const stream = await client.chat.completions.create({
-      model: 'large', messages: [{ role: 'user', content: gsm8k[4]!.question }], stream: true, stream_options: { include_usage: true },
-      reasoning: { strategy: 'asc', max_samples: 6 },
-    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming).withResponse();
+    const stream = await client.chat.completions
+      .create({
+        model: 'large',
+        messages: [{ role: 'user', content: gsm8k[4]!.question }],
+        stream: true,
+        stream_options: { include_usage: true },
+        reasoning: { strategy: 'asc', max_samples: 6 },
+      } as OpenAI.Chat.ChatCompletionCreateParamsStreaming)
+      .withResponse();
     let text = '';
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const chunk of stream.data) {
@@ -102,7 +126,10 @@ reasoning:
   it('escalates a low-confidence answer from the small model to the large one (auto)', async () => {
     const { data } = await ask('auto:small', 7);
     const r = data.reasoning!;
-    assert.ok(r.escalations.some((e) => e.kind === 'larger_model'), JSON.stringify(r.escalations));
+    assert.ok(
+      r.escalations.some((e) => e.kind === 'larger_model'),
+      JSON.stringify(r.escalations),
+    );
     assert.equal(r.model, 'large');
     assert.equal(data.model, 'large', 'the response names the model that answered');
     assert.equal(r.answer, gold(7));
@@ -110,16 +137,28 @@ reasoning:
   });
 
   it('answers a chat message directly under auto, and refuses n > 1 with a strategy', async () => {
-    const { data } = await client.chat.completions.create({ model: 'auto:large', messages: [{ role: 'user', content: 'hello there, how are you today' }] }).withResponse() as unknown as { data: WithReasoning };
+    const { data } = (await client.chat.completions
+      .create({ model: 'auto:large', messages: [{ role: 'user', content: 'hello there, how are you today' }] })
+      .withResponse()) as unknown as { data: WithReasoning };
     assert.equal(data.reasoning?.strategy, 'direct');
     assert.equal(data.reasoning?.calls, 1);
-    await assert.rejects(client.chat.completions.create({ model: 'sc:large', messages: [{ role: 'user', content: 'q' }], n: 2 }), (err) => err instanceof OpenAI.BadRequestError && /n > 1/.test(err.message));
-    await assert.rejects(client.chat.completions.create({ model: 'sc:nope', messages: [{ role: 'user', content: 'q' }] }), (err) => err instanceof OpenAI.NotFoundError);
+    await assert.rejects(
+      client.chat.completions.create({ model: 'sc:large', messages: [{ role: 'user', content: 'q' }], n: 2 }),
+      (err) => err instanceof OpenAI.BadRequestError && /n > 1/.test(err.message),
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'sc:nope', messages: [{ role: 'user', content: 'q' }] }),
+      (err) => err instanceof OpenAI.NotFoundError,
+    );
   });
 
-  it('says finish_reason length when max_tokens cut a strategy\'s answer (cot:, direct:, rag:)', async () => {
+  it("says finish_reason length when max_tokens cut a strategy's answer (cot:, direct:, rag:)", async () => {
     for (const prefix of ['cot', 'direct', 'rag']) {
-      const res = await client.chat.completions.create({ model: `${prefix}:large`, messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }], max_tokens: 10 });
+      const res = await client.chat.completions.create({
+        model: `${prefix}:large`,
+        messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }],
+        max_tokens: 10,
+      });
       assert.equal(res.choices[0]!.finish_reason, 'length', prefix);
       assert.equal(res.usage!.completion_tokens, 10, prefix);
     }
@@ -129,17 +168,24 @@ reasoning:
     const { data } = await ask('sc@8:large', 5);
     assert.equal(data.reasoning?.strategy, 'sc');
     assert.equal(data.reasoning?.samples, 8);
-    const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'magic:large', messages: [{ role: 'user', content: 'q' }] }) });
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'magic:large', messages: [{ role: 'user', content: 'q' }] }),
+    });
     assert.equal(res.status, 400);
     const body = (await res.json()) as { error: { message: string; param: string; code: string } };
     assert.match(body.error.message, /unknown strategy 'magic'/);
     assert.equal(body.error.param, 'model');
   });
 
-  it('lists the vote as answers and counts, and every sample\'s text only with include_samples', async () => {
+  it("lists the vote as answers and counts, and every sample's text only with include_samples", async () => {
     const plain = await ask('sc:large', 10, { reasoning: { samples: 4 } });
     const votes = plain.data.reasoning!.votes!;
-    assert.equal(votes.reduce((a, v) => a + v.count, 0), 4);
+    assert.equal(
+      votes.reduce((a, v) => a + v.count, 0),
+      4,
+    );
     assert.equal((plain.data.reasoning as { sample_texts?: string[] }).sample_texts, undefined);
     const asked = await ask('sc:large', 10, { reasoning: { samples: 4, include_samples: true } });
     const texts = (asked.data.reasoning as { sample_texts?: string[] }).sample_texts!;
@@ -152,8 +198,12 @@ reasoning:
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
     process.on('warning', onWarning);
     // Each request on a connection of its own: a signal that warned once does not warn again.
-    const post = (body: object) => request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(body) })
-      .then(async (r) => ({ status: r.statusCode, json: (await r.body.json()) as WithReasoning }));
+    const post = (body: object) =>
+      request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.statusCode, json: (await r.body.json()) as WithReasoning }));
     try {
       const sc = await post({ model: 'sc:large', messages: [{ role: 'user', content: gsm8k[6]!.question }], seed: 11, reasoning: { samples: 16 } });
       assert.equal(sc.status, 200);
@@ -165,7 +215,10 @@ reasoning:
     } finally {
       process.off('warning', onWarning);
     }
-    assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
+    assert.deepEqual(
+      warnings.filter((w) => /MaxListeners/.test(w)),
+      [],
+    );
   });
 
   it('says what the cache did for the whole reasoned answer: miss, partial (with the count), then hit', async () => {
@@ -216,7 +269,12 @@ describe('reasoning on the real embedded model', () => {
   before(async () => {
     // The default server (stories260K, context 2048, four sequences) with a document index for rag.
     const index = await gatewayDocsIndex();
-    server = await serveModel({ engine: { model: 'stories260K', threads: 1, parallel: 4 }, server: { port: 0 }, paths: testPaths(), reasoning: reasoningConfigSchema.parse({ retrieval: { index } }) });
+    server = await serveModel({
+      engine: { model: 'stories260K', threads: 1, parallel: 4 },
+      server: { port: 0 },
+      paths: testPaths(),
+      reasoning: reasoningConfigSchema.parse({ retrieval: { index } }),
+    });
   });
 
   after(async () => {
@@ -225,10 +283,19 @@ describe('reasoning on the real embedded model', () => {
 
   it('runs adaptive self-consistency through llama.cpp end to end, escalating when the samples disagree', async () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
-    const res = (await client.chat.completions.create({ model: 'asc:stories260K', messages: [{ role: 'user', content: gsm8k[0]!.question }], max_tokens: 24, seed: 3, reasoning: { max_samples: 4 } } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as WithReasoning;
+    const res = (await client.chat.completions.create({
+      model: 'asc:stories260K',
+      messages: [{ role: 'user', content: gsm8k[0]!.question }],
+      max_tokens: 24,
+      seed: 3,
+      reasoning: { max_samples: 4 },
+    } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as WithReasoning;
     assert.equal(res.reasoning?.strategy, 'asc');
     // A story model gives a different "answer" every time: the controller asks for more samples, up to its limit.
-    assert.ok(res.reasoning!.escalations.length > 0 && res.reasoning!.escalations.every((e) => e.kind === 'more_samples'), JSON.stringify(res.reasoning!.escalations));
+    assert.ok(
+      res.reasoning!.escalations.length > 0 && res.reasoning!.escalations.every((e) => e.kind === 'more_samples'),
+      JSON.stringify(res.reasoning!.escalations),
+    );
     assert.ok(res.reasoning!.calls > 4, 'res.reasoning!.calls > 4');
     assert.ok(res.choices[0]!.message.content!.length > 0, 'res.choices[0]!.message.content!.length > 0');
     assert.ok(res.usage!.completion_tokens > res.reasoning!.calls, 'usage counts every sample');
@@ -239,7 +306,8 @@ describe('reasoning on the real embedded model', () => {
 
   it("answers the README's reasoning example within its budget, with an answer and a compact vote", async () => {
     const res = (await client().chat.completions.create({
-      model: 'stories260K', messages: [{ role: 'user', content: gsm8k[1]!.question }],
+      model: 'stories260K',
+      messages: [{ role: 'user', content: gsm8k[1]!.question }],
       reasoning: { strategy: 'asc', max_samples: 8, budget_tokens: 6000, confidence: 0.6 },
     } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as WithReasoning;
     assert.ok(res.choices[0]!.message.content!.length > 0, 'an answer');
@@ -247,7 +315,10 @@ describe('reasoning on the real embedded model', () => {
     assert.ok(res.reasoning!.answer !== null, 'the vote has a leader');
     assert.ok(total(res.usage) <= 6000, `spent ${total(res.usage)} of 6000 tokens`);
     assert.equal(res.reasoning!.budget.tokens, 6000);
-    assert.ok(res.reasoning!.votes!.every((v) => v.answer.length <= 80), 'votes give answers, not whole samples');
+    assert.ok(
+      res.reasoning!.votes!.every((v) => v.answer.length <= 80),
+      'votes give answers, not whole samples',
+    );
     assert.ok(JSON.stringify(res.reasoning).length < 4000, `reasoning field of ${JSON.stringify(res.reasoning).length} characters`);
   });
 
@@ -259,11 +330,18 @@ describe('reasoning on the real embedded model', () => {
   });
 
   it('fits rag passages to the 2048-token context, and says length when max_tokens cut an answer', async () => {
-    const rag = (await client().chat.completions.create({ model: 'rag:stories260K', messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }] })) as WithReasoning;
+    const rag = (await client().chat.completions.create({
+      model: 'rag:stories260K',
+      messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }],
+    })) as WithReasoning;
     assert.ok(rag.reasoning!.sources!.length >= 1, 'some passages went in');
     assert.ok(total(rag.usage) <= 2048, `${total(rag.usage)} tokens in a 2048 context`);
     for (const prefix of ['cot', 'direct', 'rag']) {
-      const cut = await client().chat.completions.create({ model: `${prefix}:stories260K`, messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }], max_tokens: 10 });
+      const cut = await client().chat.completions.create({
+        model: `${prefix}:stories260K`,
+        messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }],
+        max_tokens: 10,
+      });
       assert.equal(cut.choices[0]!.finish_reason, 'length', prefix);
     }
   });

@@ -82,7 +82,8 @@ describe('canary releases', () => {
 
   async function ask(model: string, session: string): Promise<{ status: number; version?: string }> {
     const res = await pool.request({
-      path: '/v1/chat/completions', method: 'POST',
+      path: '/v1/chat/completions',
+      method: 'POST',
       headers: { 'content-type': 'application/json', 'x-session-id': session },
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
     });
@@ -90,7 +91,8 @@ describe('canary releases', () => {
     return { status: res.statusCode, version: body.model };
   }
 
-  const status = async (release: string) => ((await (await request(`${gateway.url}/admin/rollouts/${release}`)).body.json()) as { status: string; canaryPercent: number; step: number });
+  const status = async (release: string) =>
+    (await (await request(`${gateway.url}/admin/rollouts/${release}`)).body.json()) as { status: string; canaryPercent: number; step: number };
 
   it('rolls a canary failing 20% of calls back within a few windows, its failed calls answered by the stable version', async () => {
     const started = Date.now();
@@ -127,7 +129,10 @@ describe('canary releases', () => {
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => ask('dead', `dead-${i}`)));
     const refused = results.filter((r) => r.status !== 200);
     assert.equal(refused.length, 0, `${refused.length} of 300 calls failed: ${JSON.stringify(refused.slice(0, 3))}`);
-    assert.ok(results.every((r) => r.version === 'dead@v1'), `answered by ${[...new Set(results.map((r) => r.version))].join(', ')}`);
+    assert.ok(
+      results.every((r) => r.version === 'dead@v1'),
+      `answered by ${[...new Set(results.map((r) => r.version))].join(', ')}`,
+    );
     // The calls that fell back count against the canary: its window shows 100% errors.
     await until(async () => (await status('dead')).status === 'rolled_back', 10_000, 50);
     const rollout = (await (await request(`${gateway.url}/admin/rollouts/dead`)).body.json()) as { reason: string };
@@ -137,21 +142,31 @@ describe('canary releases', () => {
   it('ramps a healthy canary to 100%, never moving a session back to the old version', async () => {
     const sessions = Array.from({ length: 40 }, (_, i) => `calm-${i}`);
     const seen = new Map<string, string[]>();
-    await until(async () => {
-      for (const s of sessions) {
-        const r = await ask('calm', s);
-        assert.equal(r.status, 200);
-        seen.set(s, [...(seen.get(s) ?? []), r.version!]);
-      }
-      return (await status('calm')).status === 'promoted';
-    }, 15_000, 0);
+    await until(
+      async () => {
+        for (const s of sessions) {
+          const r = await ask('calm', s);
+          assert.equal(r.status, 200);
+          seen.set(s, [...(seen.get(s) ?? []), r.version!]);
+        }
+        return (await status('calm')).status === 'promoted';
+      },
+      15_000,
+      0,
+    );
     for (const [session, versions] of seen) {
       const firstNew = versions.indexOf('calm@v2');
       assert.ok(firstNew < 0 || versions.slice(firstNew).every((v) => v === 'calm@v2'), `${session} flipped back: ${versions.join(' ')}`);
     }
     const after = await Promise.all(sessions.map((s) => ask('calm', s)));
-    assert.ok(after.every((r) => r.version === 'calm@v2'), "after.every((r) => r.version === 'calm@v2')");
-    assert.ok(alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted'), "alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted')");
+    assert.ok(
+      after.every((r) => r.version === 'calm@v2'),
+      "after.every((r) => r.version === 'calm@v2')",
+    );
+    assert.ok(
+      alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted'),
+      "alerts.some((a) => a.type === 'rollout.advanced') || alerts.some((a) => a.type === 'rollout.promoted')",
+    );
   });
 
   it('lets a caller pin a version and lists releases and versions in /v1/models', async () => {
@@ -163,7 +178,9 @@ describe('canary releases', () => {
   });
 
   it('reports rollout times as wall-clock timestamps, in epoch milliseconds and ISO 8601', async () => {
-    const { data } = (await (await request(`${gateway.url}/admin/rollouts`)).body.json()) as { data: { release: string; stepStartedMs: number; stepStartedAt: string; updatedMs: number; updatedAt: string }[] };
+    const { data } = (await (await request(`${gateway.url}/admin/rollouts`)).body.json()) as {
+      data: { release: string; stepStartedMs: number; stepStartedAt: string; updatedMs: number; updatedAt: string }[];
+    };
     assert.ok(data.length >= 3, 'every release is listed');
     for (const r of data) {
       // The gateway started within this test file's run: its rollouts began within the last ten minutes.

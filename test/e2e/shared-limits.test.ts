@@ -15,18 +15,19 @@ describe('two gateway processes sharing one Redis', () => {
   const gateways: (CliProcess & { url: string })[] = [];
   let key = '';
   let adminKey = '';
-  const yaml = (rpm: number) => [
-    'auth: { enabled: true }',
-    `database: ${join(dir, 'autoglm.db')}`,
-    `redis: ${redis.url}`,
-    'cache: { ttlSeconds: 60 }',
-    'tenants:',
-    `  acme: { limits: { requestsPerMinute: ${rpm} } }`,
-    'models:',
-    '  chat:',
-    '    replicas:',
-    '      - { type: sim, preset: instant, outputTokens: 8 }',
-  ].join('\n');
+  const yaml = (rpm: number) =>
+    [
+      'auth: { enabled: true }',
+      `database: ${join(dir, 'autoglm.db')}`,
+      `redis: ${redis.url}`,
+      'cache: { ttlSeconds: 60 }',
+      'tenants:',
+      `  acme: { limits: { requestsPerMinute: ${rpm} } }`,
+      'models:',
+      '  chat:',
+      '    replicas:',
+      '      - { type: sim, preset: instant, outputTokens: 8 }',
+    ].join('\n');
 
   before(async () => {
     redis = await startRedis();

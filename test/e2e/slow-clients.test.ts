@@ -23,10 +23,12 @@ function trickle(port: number, head: string, drip: string, everyMs: number) {
   socket.setEncoding('latin1');
   socket.on('data', (chunk: string) => (data += chunk));
   socket.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => socket.once('close', () => {
-    clearInterval(timer);
-    resolve(performance.now() - opened);
-  }));
+  const closed = new Promise<number>((resolve) =>
+    socket.once('close', () => {
+      clearInterval(timer);
+      resolve(performance.now() - opened);
+    }),
+  );
   socket.once('connect', () => {
     socket.write(head);
     timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
@@ -58,13 +60,19 @@ describe('slow clients', () => {
     await until(() => clients.every((c) => c.socket.readyState === 'open' || c.socket.destroyed), 20_000);
 
     const started = performance.now();
-    const answer = await openaiClient(server).chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8 });
+    const answer = await openaiClient(server).chat.completions.create({
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Once upon a time' }],
+      max_tokens: 8,
+    });
     t.diagnostic(`a normal request took ${Math.round(performance.now() - started)} ms among 500 slow connections`);
     assert.ok(answer.choices[0]!.message.content!.length > 0, 'the normal client got an answer');
 
     const closedAfter = await Promise.race([
       Promise.all(clients.map((c) => c.closed)),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still open after 30 s: ${clients.filter((c) => !c.socket.destroyed).length}`)), 30_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`still open after 30 s: ${clients.filter((c) => !c.socket.destroyed).length}`)), 30_000),
+      ),
     ]);
     t.diagnostic(`all 500 closed, the last ${Math.round(Math.max(...closedAfter))} ms after it opened`);
     for (const c of clients) {
@@ -92,12 +100,15 @@ describe('the connection cap', () => {
   let gateway: GatewayServer;
   let port: number;
   before(async () => {
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 server: { maxConnections: 20, headersTimeoutSeconds: 60 }
 models:
   chat: { replicas: [{ type: sim, preset: instant, outputTokens: 4 }] }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
     port = Number(new URL(gateway.url).port);
   });
   after(() => gateway.close());
@@ -115,15 +126,19 @@ models:
     ]);
     assert.equal(got, '', 'nothing was served past the cap');
     held.pop()!.destroy();
-    await until(async () => {
-      try {
-        const res = await request(`${gateway.url}/health`, { reset: true });
-        await res.body.dump();
-        return res.statusCode === 200;
-      } catch {
-        return false;
-      }
-    }, 20_000, 50);
+    await until(
+      async () => {
+        try {
+          const res = await request(`${gateway.url}/health`, { reset: true });
+          await res.body.dump();
+          return res.statusCode === 200;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      50,
+    );
     for (const s of held) s.destroy();
   });
 });
@@ -143,13 +158,21 @@ describe('a stream whose client stops reading', () => {
   });
 
   async function gatewayWith(server: string) {
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
-    const gateway = await serveGateway(parseGatewayConfig(`
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 server: ${server}
 models:
   endless: { replicas: [{ type: openai, preset: autoglm, baseUrl: "${upstream.url}/v1" }] }
-`), { serverOverrides: { port: 0 }, logger: pino({ level: 'info' }, sink) });
+`),
+      { serverOverrides: { port: 0 }, logger: pino({ level: 'info' }, sink) },
+    );
     gateways.push(gateway);
     return gateway;
   }
@@ -159,7 +182,9 @@ models:
     const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
     socket.pause();
     const body = JSON.stringify({ model: 'endless', messages: [{ role: 'user', content: 'Go on forever.' }], stream: true, logprobs: true, top_logprobs: 20 });
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
     await until(() => upstream.served.engine.stats.running === 1, 20_000);
     return socket;
   }

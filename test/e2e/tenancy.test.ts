@@ -19,7 +19,9 @@ describe('tenants, keys and limits', () => {
   const keys: Record<string, string> = {};
   const client = (key: string | undefined) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key ?? '', maxRetries: 0, timeout: 30_000 });
   const ask = (key: string, extra: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming> = {}) =>
-    client(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8, ...extra }).withResponse();
+    client(key)
+      .chat.completions.create({ model, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8, ...extra })
+      .withResponse();
   const admin = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, key: string | undefined, body?: unknown) =>
     request(`${server.url}${path}`, {
       method,
@@ -46,7 +48,14 @@ describe('tenants, keys and limits', () => {
       },
     });
     // Keys made the way an operator makes them: with the CLI, against the file the server reads.
-    for (const [tenant, scope] of [['acme', 'inference'], ['beta', 'inference'], ['narrow', 'inference'], ['solo', 'inference'], ['gamma', 'inference'], ['ops', 'admin']] as const) {
+    for (const [tenant, scope] of [
+      ['acme', 'inference'],
+      ['beta', 'inference'],
+      ['narrow', 'inference'],
+      ['solo', 'inference'],
+      ['gamma', 'inference'],
+      ['ops', 'admin'],
+    ] as const) {
       const cli = runCli(['keys', 'create', '--tenant', tenant, '--scope', scope, '--database', database]);
       assert.equal(await cli.exited, 0, cli.err());
       keys[tenant] = cli.out().trim();
@@ -62,12 +71,19 @@ describe('tenants, keys and limits', () => {
   });
 
   it('refuses a missing or wrong key with 401 in OpenAI shape, and never echoes the key', async () => {
-    const missing = await request(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+    const missing = await request(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     assert.equal(missing.statusCode, 401);
     assert.match(((await missing.body.json()) as { error: { message: string } }).error.message, /Missing API key/);
     await assert.rejects(ask('not-a-key'), (err) => err instanceof OpenAI.AuthenticationError && /Malformed API key/.test(err.message));
     const wrong = `${keys.acme!.slice(0, -4)}AAAA`;
-    await assert.rejects(ask(wrong), (err) => err instanceof OpenAI.AuthenticationError && /Incorrect API key/.test(err.message) && !err.message.includes(wrong));
+    await assert.rejects(
+      ask(wrong),
+      (err) => err instanceof OpenAI.AuthenticationError && /Incorrect API key/.test(err.message) && !err.message.includes(wrong),
+    );
     const res = await admin('GET', '/v1/models', undefined);
     assert.equal(res.statusCode, 401);
     assert.equal(((await res.body.json()) as { error: { type: string } }).error.type, 'authentication_error');
@@ -107,10 +123,18 @@ describe('tenants, keys and limits', () => {
 
   it('refuses a model the tenant may not use, and a second concurrent request over its limit', async () => {
     await assert.rejects(ask(keys.narrow!), (err) => err instanceof OpenAI.PermissionDeniedError && /may not use the model/.test(err.message));
-    const first = client(keys.solo!).chat.completions.create({ model, messages: [{ role: 'user', content: 'A long tale' }], max_tokens: 200, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    const first = client(keys.solo!).chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'A long tale' }],
+      max_tokens: 200,
+      stream: true,
+      ignore_eos: true,
+    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
     const stream = await first;
     await assert.rejects(ask(keys.solo!), (err) => err instanceof OpenAI.RateLimitError && /already has 1 requests running/.test(err.message));
-    for await (const _ of stream) { /* drain */ }
+    for await (const _ of stream) {
+      /* drain */
+    }
     const { data } = await ask(keys.solo!);
     assert.equal(data.object, 'chat.completion');
   });
@@ -134,15 +158,26 @@ describe('tenants, keys and limits', () => {
     // More tokens than a minute allows, then more than the day's budget: refused, and the headers show nothing taken.
     assert.equal(await refusal({ max_tokens: 30_000 }, 'rate_limit_exceeded'), '49');
     assert.equal(await refusal({ max_tokens: 4000 }, 'budget_exceeded'), '49');
-    const stream = await client(keys.gamma!).chat.completions.create({ model, messages: [{ role: 'user', content: 'A long tale' }], max_tokens: 200, stream: true, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    const stream = await client(keys.gamma!).chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'A long tale' }],
+      max_tokens: 200,
+      stream: true,
+      ignore_eos: true,
+    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
     assert.equal(await refusal({}, 'concurrency_limit_exceeded'), '48', 'the running stream counts, the refused call does not');
-    for await (const _ of stream) { /* drain */ }
+    for await (const _ of stream) {
+      /* drain */
+    }
   });
 
-  it('holds a key to its own limits on top of its tenant\'s', async () => {
+  it("holds a key to its own limits on top of its tenant's", async () => {
     const { response } = await ask(keys.soloLimited!);
     assert.equal(response.headers.get('x-ratelimit-limit-requests'), '1');
-    await assert.rejects(ask(keys.soloLimited!), (err) => err instanceof OpenAI.RateLimitError && /API key '[0-9a-f]{12}': 1 requests per minute/.test(err.message));
+    await assert.rejects(
+      ask(keys.soloLimited!),
+      (err) => err instanceof OpenAI.RateLimitError && /API key '[0-9a-f]{12}': 1 requests per minute/.test(err.message),
+    );
     const { data } = await ask(keys.solo!);
     assert.equal(data.object, 'chat.completion', "the tenant's other key is not limited");
   });
@@ -155,7 +190,10 @@ describe('tenants, keys and limits', () => {
     const ok = await admin('GET', '/admin/tenants', keys.ops);
     assert.equal(ok.statusCode, 200);
     const ids = ((await ok.body.json()) as { data: { id: string }[] }).data.map((t) => t.id);
-    assert.deepEqual(ids.filter((id) => ['acme', 'beta', 'ops'].includes(id)), ['acme', 'beta', 'ops']);
+    assert.deepEqual(
+      ids.filter((id) => ['acme', 'beta', 'ops'].includes(id)),
+      ['acme', 'beta', 'ops'],
+    );
     // An admin key cannot be used for inference unless it was given that scope too.
     await assert.rejects(ask(keys.ops!), (err) => err instanceof OpenAI.PermissionDeniedError);
   });
@@ -165,8 +203,14 @@ describe('tenants, keys and limits', () => {
     assert.equal(created.statusCode, 201);
     const { id, key } = (await created.body.json()) as { id: string; key: string };
     const listed = (await (await admin('GET', '/admin/keys?tenant=beta', keys.ops)).body.json()) as { data: Record<string, unknown>[] };
-    assert.ok(listed.data.some((k) => k.id === id), 'listed.data.some((k) => k.id === id)');
-    assert.ok(listed.data.every((k) => !('key' in k) && !('hash' in k)), 'keys are never listed');
+    assert.ok(
+      listed.data.some((k) => k.id === id),
+      'listed.data.some((k) => k.id === id)',
+    );
+    assert.ok(
+      listed.data.every((k) => !('key' in k) && !('hash' in k)),
+      'keys are never listed',
+    );
     assert.equal((await admin('GET', '/v1/models', key)).statusCode, 200);
     assert.equal((await admin('DELETE', `/admin/keys/${id}`, keys.ops)).statusCode, 200);
     const refused = await admin('GET', '/v1/models', key);
@@ -219,8 +263,9 @@ describe('tenants, keys and limits', () => {
 
   it('replays a cached stream as the same stream of chunks', async () => {
     const deltas = async () => {
-      const { data: stream, response } = await client(keys.acme!).chat.completions
-        .create({ model, messages: [{ role: 'user', content: 'A dog ran' }], seed: 42, max_tokens: 16, stream: true }).withResponse();
+      const { data: stream, response } = await client(keys.acme!)
+        .chat.completions.create({ model, messages: [{ role: 'user', content: 'A dog ran' }], seed: 42, max_tokens: 16, stream: true })
+        .withResponse();
       const parts: string[] = [];
       for await (const chunk of stream) parts.push(chunk.choices[0]?.delta.content ?? `<${chunk.choices[0]?.finish_reason}>`);
       return { parts, cache: response.headers.get('x-autoglm-cache') };

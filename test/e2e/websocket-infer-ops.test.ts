@@ -40,9 +40,19 @@ describe('websocket, /infer and operations', () => {
       { model: 'missing', messages: [{ role: 'user', content: 'Hi' }] },
       { model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6, temperature: 0 },
     ]);
-    const chunks = chat as { object: string; choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: { completion_tokens: number } }[];
-    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'), "chunks.every((c) => c.object === 'chat.completion.chunk')");
-    assert.ok(chunks.some((c) => c.choices[0]?.finish_reason), 'chunks.some((c) => c.choices[0]?.finish_reason)');
+    const chunks = chat as {
+      object: string;
+      choices: { delta: { content?: string }; finish_reason: string | null }[];
+      usage?: { completion_tokens: number };
+    }[];
+    assert.ok(
+      chunks.every((c) => c.object === 'chat.completion.chunk'),
+      "chunks.every((c) => c.object === 'chat.completion.chunk')",
+    );
+    assert.ok(
+      chunks.some((c) => c.choices[0]?.finish_reason),
+      'chunks.some((c) => c.choices[0]?.finish_reason)',
+    );
     assert.ok(chunks.at(-1)!.usage!.completion_tokens > 0, 'chunks.at(-1)!.usage!.completion_tokens > 0');
     assert.equal((bad![0] as { error: { code: string } }).error.code, 'model_not_found');
     const text = (completion as { choices: { text: string }[] }[]).map((c) => c.choices[0]?.text ?? '').join('');
@@ -50,7 +60,11 @@ describe('websocket, /infer and operations', () => {
   });
 
   it('/infer takes a prompt and answers text, usage, model and latency', async () => {
-    const res = await request(`${server.url}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 12, temperature: 0 }) });
+    const res = await request(`${server.url}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 12, temperature: 0 }),
+    });
     assert.equal(res.statusCode, 200);
     const body = (await res.body.json()) as { text: string; usage: { completion_tokens: number }; model: string; latency_ms: number };
     assert.equal(body.model, 'stories260K');
@@ -72,12 +86,30 @@ describe('websocket, /infer and operations', () => {
     const text = await res.body.text();
     assert.match(String(res.headers['content-type']), /text\/plain/);
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
-    assert.ok(value(/^autoglm_requests_total\{route="\/infer",status="200"\} (\d+)/m) >= 1, 'value(/^autoglm_requests_total\\{route="\\/infer",status="200"\\} (\\d+)/m) >= 1');
-    assert.ok(value(/^autoglm_completion_tokens_total\{model="stories260K"\} (\d+)/m) >= 12, 'value(/^autoglm_completion_tokens_total\\{model="stories260K"\\} (\\d+)/m) >= 12');
-    assert.ok(value(/^autoglm_prompt_tokens_total\{model="stories260K"\} (\d+)/m) >= 1, 'value(/^autoglm_prompt_tokens_total\\{model="stories260K"\\} (\\d+)/m) >= 1');
-    assert.ok(value(/^autoglm_time_to_first_token_seconds_count\{model="stories260K"\} (\d+)/m) >= 2, 'value(/^autoglm_time_to_first_token_seconds_count\\{model="stories260K"\\} (\\d+)/m) >= 2');
-    assert.ok(value(/^autoglm_inter_token_latency_seconds_count\{model="stories260K"\} (\d+)/m) >= 10, 'value(/^autoglm_inter_token_latency_seconds_count\\{model="stories260K"\\} (\\d+)/m) >= 10');
-    assert.ok(value(/^autoglm_request_duration_seconds_count\{model="stories260K",outcome="ok"\} (\d+)/m) >= 2, 'value(/^autoglm_request_duration_seconds_count\\{model="stories260K",outcome="ok"\\} (\\d+)/m) >= 2');
+    assert.ok(
+      value(/^autoglm_requests_total\{route="\/infer",status="200"\} (\d+)/m) >= 1,
+      'value(/^autoglm_requests_total\\{route="\\/infer",status="200"\\} (\\d+)/m) >= 1',
+    );
+    assert.ok(
+      value(/^autoglm_completion_tokens_total\{model="stories260K"\} (\d+)/m) >= 12,
+      'value(/^autoglm_completion_tokens_total\\{model="stories260K"\\} (\\d+)/m) >= 12',
+    );
+    assert.ok(
+      value(/^autoglm_prompt_tokens_total\{model="stories260K"\} (\d+)/m) >= 1,
+      'value(/^autoglm_prompt_tokens_total\\{model="stories260K"\\} (\\d+)/m) >= 1',
+    );
+    assert.ok(
+      value(/^autoglm_time_to_first_token_seconds_count\{model="stories260K"\} (\d+)/m) >= 2,
+      'value(/^autoglm_time_to_first_token_seconds_count\\{model="stories260K"\\} (\\d+)/m) >= 2',
+    );
+    assert.ok(
+      value(/^autoglm_inter_token_latency_seconds_count\{model="stories260K"\} (\d+)/m) >= 10,
+      'value(/^autoglm_inter_token_latency_seconds_count\\{model="stories260K"\\} (\\d+)/m) >= 10',
+    );
+    assert.ok(
+      value(/^autoglm_request_duration_seconds_count\{model="stories260K",outcome="ok"\} (\d+)/m) >= 2,
+      'value(/^autoglm_request_duration_seconds_count\\{model="stories260K",outcome="ok"\\} (\\d+)/m) >= 2',
+    );
     assert.equal(value(/^autoglm_sequences\{model="stories260K"\} (\d+)/m), 2);
     assert.equal(value(/^autoglm_queue_depth\{model="stories260K"\} (\d+)/m), 0);
   });

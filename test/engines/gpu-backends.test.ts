@@ -14,7 +14,10 @@ describe('GPU backends', () => {
     for (const gpu of missing) {
       await assert.rejects(LlamaEngine.load({ model: 'stories260K', gpu, threads: 1, parallel: 1 }, testPaths()), (err: Error) => {
         assert.ok(err instanceof ModelUnavailableError, `${gpu}: a ModelUnavailableError, not ${err.name}: ${err.message}`);
-        assert.equal(err.message, `GPU backend '${gpu}' is not usable on this machine (usable here: ${usable.join(', ')}); choose --gpu ${[...usable.map((b) => (b === 'cpu' ? 'off' : b)), 'auto'].join(' | ')}`);
+        assert.equal(
+          err.message,
+          `GPU backend '${gpu}' is not usable on this machine (usable here: ${usable.join(', ')}); choose --gpu ${[...usable.map((b) => (b === 'cpu' ? 'off' : b)), 'auto'].join(' | ')}`,
+        );
         return true;
       });
     }

@@ -54,6 +54,9 @@ describe('ModelEngine chat answers', () => {
     // Random weights start most answers with a word-start token ("▁word"); decoded after the template it would read " word".
     const answers: string[] = [];
     for (let seed = 1; seed <= 12; seed++) answers.push(await engine.chat([{ role: 'user', content: 'Say hello.' }], { maxTokens: 3, seed }));
-    assert.ok(answers.every((a) => !/^\s/.test(a)), `no answer begins with a space: ${JSON.stringify(answers)}`);
+    assert.ok(
+      answers.every((a) => !/^\s/.test(a)),
+      `no answer begins with a space: ${JSON.stringify(answers)}`,
+    );
   });
 });

@@ -38,8 +38,7 @@ describe('model resolution', () => {
   });
   after(() => new Promise<void>((r) => hub.close(() => r())));
 
-  const paths = (env: Record<string, string> = {}) =>
-    modelPathsFromEnv({ AUTOGLM_CACHE_DIR: cacheDir, AUTOGLM_HF_ENDPOINT: hubUrl, HOME: cacheDir, ...env });
+  const paths = (env: Record<string, string> = {}) => modelPathsFromEnv({ AUTOGLM_CACHE_DIR: cacheDir, AUTOGLM_HF_ENDPOINT: hubUrl, HOME: cacheDir, ...env });
 
   it('resolves a bare name through the mirror, and a path as it is', async () => {
     const byName = await resolveModel('stories260K', paths({ AUTOGLM_MODEL_MIRROR: modelMirror }));
@@ -85,7 +84,10 @@ describe('model resolution', () => {
 
   it('a failed download is a clear error and leaves no partial file', async () => {
     await assert.rejects(resolveModel('hf:tiny/stories/missing.gguf', paths()), /could not download tiny\/stories\/missing.gguf: HTTP 404/);
-    assert.ok(!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part')), "!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part'))");
+    assert.ok(
+      !existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part')),
+      "!existsSync(join(cacheDir, 'models', 'tiny', 'stories', 'missing.gguf.part'))",
+    );
   });
 
   it('an hf: spec of the wrong form says which form is expected, not that a model is missing', async () => {

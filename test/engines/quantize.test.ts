@@ -36,7 +36,7 @@ describe('quantizeModel', () => {
     }
   });
 
-  it('an already quantized model: says to quantize from the F16/F32 file, without llama.cpp\'s raw log', async () => {
+  it("an already quantized model: says to quantize from the F16/F32 file, without llama.cpp's raw log", async () => {
     const q5 = join(dir, 'stories.q5_0.gguf');
     await quantizeModel(input, q5, 'q5_0', { threads: 1 });
     await assert.rejects(quantizeModel(q5, join(dir, 'stories.q8_0.gguf'), 'q8_0', { threads: 1 }), (err: Error) => {

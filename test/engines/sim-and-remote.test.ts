@@ -9,7 +9,12 @@ import { serveSim, type SimServer } from '../../src/server/index.js';
 
 const ctx = () => ({ signal: new AbortController().signal, requestId: 't' });
 const chat = (content: string, over: Partial<ChatRequest> = {}): ChatRequest => ({
-  model: 'sim', input: { type: 'messages', messages: [{ role: 'user', content }] }, stop: [], responseFormat: { type: 'text' }, n: 1, ...over,
+  model: 'sim',
+  input: { type: 'messages', messages: [{ role: 'user', content }] },
+  stop: [],
+  responseFormat: { type: 'text' },
+  n: 1,
+  ...over,
 });
 
 describe('sim engine', () => {
@@ -54,7 +59,10 @@ describe('remote engine against upstreams', () => {
   const stub = createServer((req, res) => {
     if (req.url?.endsWith('/models')) return void res.end('{"data":[]}');
     // vLLM's flat error shape, for a request it refuses.
-    if (req.url?.startsWith('/refuses/')) return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"object":"error","message":"This model\'s maximum context length is 2048 tokens.","type":"BadRequestError","param":"messages","code":400}');
+    if (req.url?.startsWith('/refuses/'))
+      return void res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"object":"error","message":"This model\'s maximum context length is 2048 tokens.","type":"BadRequestError","param":"messages","code":400}');
     res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
   });
   before(async () => {
@@ -84,8 +92,10 @@ describe('remote engine against upstreams', () => {
   it('maps an upstream 429 to a rate limit error carrying Retry-After', async () => {
     const addr = stub.address() as { port: number };
     const engine = remote(`http://127.0.0.1:${addr.port}/v1`);
-    await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; retryAfter: number; code: string }) =>
-      e.status === 429 && e.retryAfter === 7 && e.code === 'upstream_rate_limited');
+    await assert.rejects(
+      complete(engine, chat('hi', { model: 'm' }), ctx()),
+      (e: { status: number; retryAfter: number; code: string }) => e.status === 429 && e.retryAfter === 7 && e.code === 'upstream_rate_limited',
+    );
     assert.equal(await engine.probe(AbortSignal.timeout(1000)), true);
     await engine.close();
   });
@@ -93,12 +103,15 @@ describe('remote engine against upstreams', () => {
   it("passes an upstream's refusal on as a 400 naming its field", async () => {
     const addr = stub.address() as { port: number };
     const engine = remote(`http://127.0.0.1:${addr.port}/refuses/v1`);
-    await assert.rejects(complete(engine, chat('hi', { model: 'm' }), ctx()), (e: { status: number; param: string | null; message: string; retryable: boolean }) =>
-      e.status === 400 && e.param === 'messages' && /maximum context length is 2048/.test(e.message) && !e.retryable);
+    await assert.rejects(
+      complete(engine, chat('hi', { model: 'm' }), ctx()),
+      (e: { status: number; param: string | null; message: string; retryable: boolean }) =>
+        e.status === 400 && e.param === 'messages' && /maximum context length is 2048/.test(e.message) && !e.retryable,
+    );
     await engine.close();
   });
 
-  it("aborts the upstream request when the caller goes away", async () => {
+  it('aborts the upstream request when the caller goes away', async () => {
     const engine = remote(`${sim.url}/v1`);
     const controller = new AbortController();
     let seen = 0;
@@ -148,18 +161,36 @@ describe('remote engine and tool calls', () => {
     `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 40, completion_tokens: 12, total_tokens: 52 } })}\n\n`,
     'data: [DONE]\n\n',
   ].join('');
-  const whole = { id: 'chatcmpl-2', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }] };
+  const whole = {
+    id: 'chatcmpl-2',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [
+      {
+        index: 0,
+        finish_reason: 'tool_calls',
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+      },
+    ],
+  };
   const received: Record<string, unknown>[] = [];
   const requestIds: (string | string[] | undefined)[] = [];
   const upstream = createServer((req, res) => {
     let body = '';
     requestIds.push(req.headers['x-request-id']);
-    req.on('data', (d) => (body += d)).on('end', () => {
-      const parsed = JSON.parse(body) as Record<string, unknown>;
-      received.push(parsed);
-      if (parsed.stream) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sse);
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(whole));
-    });
+    req
+      .on('data', (d) => (body += d))
+      .on('end', () => {
+        const parsed = JSON.parse(body) as Record<string, unknown>;
+        received.push(parsed);
+        if (parsed.stream) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sse);
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(whole));
+      });
   });
   before(() => new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r)));
   after(() => upstream.close());
@@ -167,11 +198,21 @@ describe('remote engine and tool calls', () => {
   const engine = () => new OpenAIEngine({ model: 'm', preset: 'vllm', baseUrl: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1` });
   const conversation: ChatRequest = chat('', {
     model: 'm',
-    input: { type: 'messages', messages: [
-      { role: 'user', content: 'Weather in Paris?', parts: [{ type: 'text', text: 'Weather in Paris?' }, { type: 'image', url: 'https://example.com/sky.png', detail: 'low' }] },
-      { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
-      { role: 'tool', content: '{"temperature":21}', toolCallId: 'call_0' },
-    ] },
+    input: {
+      type: 'messages',
+      messages: [
+        {
+          role: 'user',
+          content: 'Weather in Paris?',
+          parts: [
+            { type: 'text', text: 'Weather in Paris?' },
+            { type: 'image', url: 'https://example.com/sky.png', detail: 'low' },
+          ],
+        },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+        { role: 'tool', content: '{"temperature":21}', toolCallId: 'call_0' },
+      ],
+    },
     tools: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
     toolChoice: 'auto',
   });
@@ -180,11 +221,23 @@ describe('remote engine and tool calls', () => {
     const e = engine();
     await complete(e, { ...conversation, stream: false }, ctx());
     const sent = received.at(-1)!;
-    assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]);
+    assert.deepEqual(sent.tools, [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+    ]);
     assert.equal(sent.tool_choice, 'auto');
     const messages = sent.messages as Record<string, unknown>[];
-    assert.deepEqual(messages[0], { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }, { type: 'image_url', image_url: { url: 'https://example.com/sky.png', detail: 'low' } }] });
-    assert.deepEqual(messages[1], { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+    assert.deepEqual(messages[0], {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Weather in Paris?' },
+        { type: 'image_url', image_url: { url: 'https://example.com/sky.png', detail: 'low' } },
+      ],
+    });
+    assert.deepEqual(messages[1], {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+    });
     assert.deepEqual(messages[2], { role: 'tool', content: '{"temperature":21}', tool_call_id: 'call_0' });
     await e.close();
   });
@@ -198,7 +251,11 @@ describe('remote engine and tool calls', () => {
       if (c.type === 'tool-call-delta') pieces.push(c.arguments);
     }
     assert.deepEqual(pieces, ['', '{"city": "', 'Paris"}', '{}'], 'each piece is handed on as it came');
-    const result = await collect((async function* () { yield* chunks; })());
+    const result = await collect(
+      (async function* () {
+        yield* chunks;
+      })(),
+    );
     assert.deepEqual(result.choices[0]!.toolCalls, [
       { id: 'chatcmpl-tool-a', name: 'get_weather', arguments: '{"city": "Paris"}' },
       { id: 'chatcmpl-tool-b', name: 'get_time', arguments: '{}' },
@@ -226,10 +283,13 @@ describe('remote engine and tool calls', () => {
   });
 });
 
-describe('the simulator server\'s fault control', () => {
+describe("the simulator server's fault control", () => {
   let sim: SimServer;
   const faults = async (body?: unknown) => {
-    const res = await fetch(`${sim.url}/sim/faults`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(
+      `${sim.url}/sim/faults`,
+      body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   before(async () => {
@@ -247,7 +307,11 @@ describe('the simulator server\'s fault control', () => {
     assert.equal(changed.status, 200);
     assert.deepEqual(changed.body, { ...started.body, errorRate: 1 });
     assert.deepEqual((await faults()).body, changed.body);
-    const res = await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim', messages: [{ role: 'user', content: 'hi' }] }) });
+    const res = await fetch(`${sim.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim', messages: [{ role: 'user', content: 'hi' }] }),
+    });
     assert.equal(res.status, 503, 'the status set at start still applies to the errors turned on later');
     await res.body?.cancel();
     assert.deepEqual((await faults({ errorRate: 0, dropRate: 0.25 })).body, { ...started.body, dropRate: 0.25 });

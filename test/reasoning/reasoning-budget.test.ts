@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import { AutoglmError, complete, type CallContext, type CallReport, type ChatCompletion, type ChatModel, type ChatRequest, type FinishReason } from '../../src/core/index.js';
+import {
+  AutoglmError,
+  complete,
+  type CallContext,
+  type CallReport,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type FinishReason,
+} from '../../src/core/index.js';
 import { reasoningConfigSchema } from '../../src/config/index.js';
 import { MemoryCacheStore, withResponseCache } from '../../src/cache/index.js';
 import { parseStrategySpec as evalSpec } from '../../src/eval/index.js';
@@ -23,7 +32,8 @@ function scripted(answer: (k: number, req: ChatRequest) => string, length = 20, 
   const requests: ChatRequest[] = [];
   const contexts: CallContext[] = [];
   return {
-    requests, contexts,
+    requests,
+    contexts,
     models: () => [{ id: 'm', ownedBy: 'test', created: 0 }],
     async *stream() {},
     async complete(req, ctx): Promise<ChatCompletion> {
@@ -34,18 +44,36 @@ function scripted(answer: (k: number, req: ChatRequest) => string, length = 20, 
       const completionTokens = req.maxTokens === undefined ? length : Math.min(length, req.maxTokens);
       const finishReason: FinishReason = completionTokens < length ? 'length' : 'stop';
       const prompt = req.input.type === 'messages' ? req.input.messages.map((m) => `${m.role}: ${m.content}`).join('\n') : req.input.text;
-      return { choices: [{ index: 0, text: `Thinking. The answer is ${answer(k, req)}.`, finishReason }], usage: { promptTokens: Math.ceil(prompt.length / 4), completionTokens, cachedPromptTokens: 0 } };
+      return {
+        choices: [{ index: 0, text: `Thinking. The answer is ${answer(k, req)}.`, finishReason }],
+        usage: { promptTokens: Math.ceil(prompt.length / 4), completionTokens, cachedPromptTokens: 0 },
+      };
     },
     ...extra,
   };
 }
 
 const ask = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
-  model, input: { type: 'messages', messages: [{ role: 'user', content: 'How many apples are 3 and 4?' }] }, stop: [], responseFormat: { type: 'text' }, n: 1, ...extra,
+  model,
+  input: { type: 'messages', messages: [{ role: 'user', content: 'How many apples are 3 and 4?' }] },
+  stop: [],
+  responseFormat: { type: 'text' },
+  n: 1,
+  ...extra,
 });
 const context = (): CallContext & { report: CallReport } => ({ signal: new AbortController().signal, requestId: 'r', report: { headers: {} } });
 const config = (over: Record<string, unknown> = {}) => reasoningConfigSchema.parse(over);
-type Report = { calls: number; samples: number; confidence: number | null; answer: string | null; escalations: { kind: string }[]; votes: { answer: string; count: number }[] | null; budget: { tokens: number; used: number; exhausted: boolean }; sample_texts?: string[]; sources?: string[] };
+type Report = {
+  calls: number;
+  samples: number;
+  confidence: number | null;
+  answer: string | null;
+  escalations: { kind: string }[];
+  votes: { answer: string; count: number }[] | null;
+  budget: { tokens: number; used: number; exhausted: boolean };
+  sample_texts?: string[];
+  sources?: string[];
+};
 const reasoningOf = (ctx: { report: CallReport }) => ctx.report.reasoning as unknown as Report;
 
 describe('finish reasons', () => {
@@ -61,7 +89,10 @@ describe('finish reasons', () => {
   }
 
   it('streams the same finish reason', async () => {
-    const reasoner = withReasoning(scripted(() => '7', 20), config());
+    const reasoner = withReasoning(
+      scripted(() => '7', 20),
+      config(),
+    );
     const finishes: string[] = [];
     for await (const chunk of reasoner.stream(ask('cot:m', { maxTokens: 10 }), context())) if (chunk.type === 'finish') finishes.push(chunk.reason);
     assert.deepEqual(finishes, ['length']);
@@ -87,7 +118,11 @@ describe('token budget', () => {
     // Every sample a different answer, 300 tokens each: 8 samples would cost about 2,500 tokens.
     const model = scripted((k) => String(k), 300);
     const ctx = context();
-    const result = await complete(withReasoning(model, config()), ask('m', { reasoning: { strategy: 'asc', maxSamples: 8, budgetTokens: 1000, confidence: 0.6 } }), ctx);
+    const result = await complete(
+      withReasoning(model, config()),
+      ask('m', { reasoning: { strategy: 'asc', maxSamples: 8, budgetTokens: 1000, confidence: 0.6 } }),
+      ctx,
+    );
     const r = reasoningOf(ctx);
     assert.match(result.choices[0]!.text, /The answer is \d+/);
     assert.equal(result.choices[0]!.finishReason, 'length');
@@ -96,7 +131,10 @@ describe('token budget', () => {
     assert.equal(r.budget.exhausted, true);
     const total = result.usage.promptTokens + result.usage.completionTokens;
     assert.ok(total <= 1000, `spent ${total} of a 1000-token budget`);
-    assert.ok(model.requests.every((q) => q.maxTokens !== undefined && q.maxTokens <= 1000), 'every call is capped by the budget');
+    assert.ok(
+      model.requests.every((q) => q.maxTokens !== undefined && q.maxTokens <= 1000),
+      'every call is capped by the budget',
+    );
   });
 
   it('never asks a model of unknown context for more than a 2048-token context holds', async () => {
@@ -109,15 +147,21 @@ describe('token budget', () => {
 
   it('refuses up front, having spent nothing, a budget that cannot pay for one call', async () => {
     const model = scripted(() => '7');
-    await assert.rejects(complete(withReasoning(model, config()), ask('cot:m', { reasoning: { budgetTokens: 10 } }), context()),
-      (err) => err instanceof AutoglmError && err.status === 400 && err.code === 'reasoning_budget_exhausted' && /nothing was spent/.test(err.message));
+    await assert.rejects(
+      complete(withReasoning(model, config()), ask('cot:m', { reasoning: { budgetTokens: 10 } }), context()),
+      (err) => err instanceof AutoglmError && err.status === 400 && err.code === 'reasoning_budget_exhausted' && /nothing was spent/.test(err.message),
+    );
     assert.equal(model.requests.length, 0);
   });
 
   it('applies a default budget to a request that names none (configurable)', async () => {
     const model = scripted((k) => String(k), 200);
     const ctx = context();
-    const result = await complete(withReasoning(model, config({ budgetTokens: 900, confidence: 0.99, maxEscalations: 5 })), ask('sc:m', { reasoning: { samples: 16 } }), ctx);
+    const result = await complete(
+      withReasoning(model, config({ budgetTokens: 900, confidence: 0.99, maxEscalations: 5 })),
+      ask('sc:m', { reasoning: { samples: 16 } }),
+      ctx,
+    );
     const total = result.usage.promptTokens + result.usage.completionTokens;
     assert.ok(total <= 900, `spent ${total}`);
     assert.equal(reasoningOf(ctx).budget.tokens, 900);
@@ -128,7 +172,11 @@ describe('token budget', () => {
     // A model that never gives the same answer twice: the old ladder drew 8, then 16, then 32 samples (56 calls).
     const model = scripted((k) => String(k), 150);
     const ctx = context();
-    const result = await complete(withReasoning(model, config()), { ...ask('auto:m'), input: { type: 'messages', messages: [{ role: 'user', content: 'What is 2+3?' }] } }, ctx);
+    const result = await complete(
+      withReasoning(model, config()),
+      { ...ask('auto:m'), input: { type: 'messages', messages: [{ role: 'user', content: 'What is 2+3?' }] } },
+      ctx,
+    );
     assert.ok(model.requests.length <= 16, `${model.requests.length} calls`);
     assert.ok(result.usage.promptTokens + result.usage.completionTokens <= 4096, 'within the default budget');
   });
@@ -155,14 +203,27 @@ describe('escalation never repeats work', () => {
     assert.equal(new Set(seeds).size, seeds.length, 'no sample drawn twice');
     // 4, then 4 more (5/8 could still reach 0.6); 16 could not (9/16).
     assert.equal(model.requests.length, 8);
-    assert.deepEqual(reasoningOf(ctx).escalations.map((e) => e.kind), ['more_samples']);
+    assert.deepEqual(
+      reasoningOf(ctx).escalations.map((e) => e.kind),
+      ['more_samples'],
+    );
   });
 
   it('goes to the larger model when more samples cannot help', () => {
     const cascade = new Map([['small', 'large']]);
-    assert.deepEqual(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.5, maxSamples: 8, taken: 4, leaderVotes: 2, settled: true }, 0.6, cascade, new Set()), { kind: 'larger_model', model: 'large' });
-    assert.equal(nextEscalation({ strategy: 'sc', model: 'large', confidence: 0.125, maxSamples: 8, taken: 8, leaderVotes: 1 }, 0.6, cascade, new Set()), undefined, '9/16 cannot reach 0.6');
-    assert.deepEqual(nextEscalation({ strategy: 'sc', model: 'large', confidence: 0.5, maxSamples: 8, taken: 8, leaderVotes: 4 }, 0.6, cascade, new Set()), { kind: 'more_samples', maxSamples: 16 });
+    assert.deepEqual(
+      nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.5, maxSamples: 8, taken: 4, leaderVotes: 2, settled: true }, 0.6, cascade, new Set()),
+      { kind: 'larger_model', model: 'large' },
+    );
+    assert.equal(
+      nextEscalation({ strategy: 'sc', model: 'large', confidence: 0.125, maxSamples: 8, taken: 8, leaderVotes: 1 }, 0.6, cascade, new Set()),
+      undefined,
+      '9/16 cannot reach 0.6',
+    );
+    assert.deepEqual(nextEscalation({ strategy: 'sc', model: 'large', confidence: 0.5, maxSamples: 8, taken: 8, leaderVotes: 4 }, 0.6, cascade, new Set()), {
+      kind: 'more_samples',
+      maxSamples: 16,
+    });
   });
 });
 
@@ -172,24 +233,45 @@ describe('votes', () => {
     const model = scripted((k) => long(k), 20);
     const reasoner = withReasoning(model, config({ confidence: 0 }));
     const ctx = context();
-    await complete(reasoner, { ...ask('sc:m'), input: { type: 'messages', messages: [{ role: 'user', content: 'tell me a story' }] }, reasoning: { samples: 4 } }, ctx);
+    await complete(
+      reasoner,
+      { ...ask('sc:m'), input: { type: 'messages', messages: [{ role: 'user', content: 'tell me a story' }] }, reasoning: { samples: 4 } },
+      ctx,
+    );
     const r = reasoningOf(ctx);
     assert.ok(Array.isArray(r.votes) && r.votes.length === 4, JSON.stringify(r.votes));
-    assert.ok(r.votes.every((v) => v.answer.length <= 80 && v.count === 1), 'clipped answers with counts');
+    assert.ok(
+      r.votes.every((v) => v.answer.length <= 80 && v.count === 1),
+      'clipped answers with counts',
+    );
     assert.equal(r.sample_texts, undefined);
     assert.ok(JSON.stringify(r).length < 2000, `report is ${JSON.stringify(r).length} characters`);
     const asked = context();
-    await complete(reasoner, { ...ask('sc:m'), input: { type: 'messages', messages: [{ role: 'user', content: 'tell me a story' }] }, reasoning: { samples: 4, includeSamples: true } }, asked);
+    await complete(
+      reasoner,
+      {
+        ...ask('sc:m'),
+        input: { type: 'messages', messages: [{ role: 'user', content: 'tell me a story' }] },
+        reasoning: { samples: 4, includeSamples: true },
+      },
+      asked,
+    );
     const texts = reasoningOf(asked).sample_texts!;
     assert.equal(texts.length, 4);
-    assert.ok(texts.every((t) => t.length > 1000), 'whole texts on request');
+    assert.ok(
+      texts.every((t) => t.length > 1000),
+      'whole texts on request',
+    );
   });
 });
 
 describe("the cache's word on a reasoned answer", () => {
   it('is hit only when no call went upstream, partial when some did', async () => {
     const model = scripted((k) => String(k % 3));
-    const reasoner = withReasoning(withResponseCache(model, new MemoryCacheStore({ maxEntries: 100, maxBytes: 1 << 20 }), { ttlSeconds: 60 }), config({ confidence: 0 }));
+    const reasoner = withReasoning(
+      withResponseCache(model, new MemoryCacheStore({ maxEntries: 100, maxBytes: 1 << 20 }), { ttlSeconds: 60 }),
+      config({ confidence: 0 }),
+    );
     const run = async (samples: number) => {
       const ctx = context();
       await complete(reasoner, ask('sc:m', { seed: 5, maxTokens: 50, reasoning: { samples } }), ctx);
@@ -241,7 +323,10 @@ describe('cancellation', () => {
         return model.complete!(req, ctx);
       },
     };
-    await complete(withReasoning(counting, config({ confidence: 0 })), ask('sc:m', { reasoning: { samples: 16 } }), { signal: controller.signal, requestId: 'r' });
+    await complete(withReasoning(counting, config({ confidence: 0 })), ask('sc:m', { reasoning: { samples: 16 } }), {
+      signal: controller.signal,
+      requestId: 'r',
+    });
     assert.equal(most, 1);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'removed when the request ends');
     assert.equal(new Set(model.contexts.map((c) => c.signal)).size, 16);
@@ -253,14 +338,21 @@ describe('cancellation', () => {
     const hanging: ChatModel = {
       models: () => [{ id: 'm', ownedBy: 'test', created: 0 }],
       async *stream() {},
-      complete: (_req, ctx) => new Promise((_, reject) => {
-        started.push(ctx.signal);
-        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-        if (started.length === 4) controller.abort(new Error('client went away'));
-      }),
+      complete: (_req, ctx) =>
+        new Promise((_, reject) => {
+          started.push(ctx.signal);
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+          if (started.length === 4) controller.abort(new Error('client went away'));
+        }),
     };
-    await assert.rejects(complete(withReasoning(hanging, config()), ask('sc:m', { reasoning: { samples: 4 } }), { signal: controller.signal, requestId: 'r' }), /client went away/);
-    assert.ok(started.every((s) => s.aborted), 'every sample was aborted');
+    await assert.rejects(
+      complete(withReasoning(hanging, config()), ask('sc:m', { reasoning: { samples: 4 } }), { signal: controller.signal, requestId: 'r' }),
+      /client went away/,
+    );
+    assert.ok(
+      started.every((s) => s.aborted),
+      'every sample was aborted',
+    );
   });
 });
 
@@ -269,14 +361,16 @@ describe('rag fitted to the context', () => {
   const retriever = { size: 4, search: async (_q: string, k: number) => passages.slice(0, k) };
   /** A model with a 512-token context that counts a token per 2 characters, and refuses a prompt that does not fit. */
   function smallContext() {
-    const count = (req: ChatRequest) => Math.ceil((req.input.type === 'messages' ? req.input.messages.map((m) => m.content).join('\n') : req.input.text).length / 2);
+    const count = (req: ChatRequest) =>
+      Math.ceil((req.input.type === 'messages' ? req.input.messages.map((m) => m.content).join('\n') : req.input.text).length / 2);
     const model = scripted(() => 'Canberra', 20, {
       models: () => [{ id: 'm', ownedBy: 'test', created: 0, contextSize: 512 }],
       countTokens: count,
     });
     const inner = model.complete!.bind(model);
     model.complete = async (req, ctx) => {
-      if (count(req) + (req.maxTokens ?? 1) > 512) throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded', `your messages resulted in ${count(req)} tokens`, 'messages');
+      if (count(req) + (req.maxTokens ?? 1) > 512)
+        throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded', `your messages resulted in ${count(req)} tokens`, 'messages');
       return inner(req, ctx);
     };
     return { model, count };
@@ -310,7 +404,10 @@ describe('strategy specs', () => {
     assert.deepEqual(evalSpec('sc@8').options, { strategy: 'sc', samples: 8, confidence: 0 });
     assert.deepEqual(parseStrategyModel('llama3:8b'), { model: 'llama3:8b' }, 'a model name with a colon');
     assert.deepEqual(parseStrategyModel('magic:glm-4'), { model: 'magic:glm-4', prefix: 'magic' });
-    assert.throws(() => parseStrategyModel('sc@0:glm-4'), (err) => err instanceof AutoglmError && err.status === 400);
+    assert.throws(
+      () => parseStrategyModel('sc@0:glm-4'),
+      (err) => err instanceof AutoglmError && err.status === 400,
+    );
     assert.throws(() => evalSpec('magic'), /unknown strategy 'magic'/);
   });
 
@@ -319,6 +416,9 @@ describe('strategy specs', () => {
     const reasoner = withReasoning(model, config({ confidence: 0 }));
     await complete(reasoner, ask('sc@8:m'), context());
     assert.equal(model.requests.length, 8);
-    await assert.rejects(complete(reasoner, ask('magic:m'), context()), (err) => err instanceof AutoglmError && err.status === 400 && /unknown strategy 'magic'/.test(err.message));
+    await assert.rejects(
+      complete(reasoner, ask('magic:m'), context()),
+      (err) => err instanceof AutoglmError && err.status === 400 && /unknown strategy 'magic'/.test(err.message),
+    );
   });
 });

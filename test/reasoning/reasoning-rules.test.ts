@@ -6,7 +6,16 @@ import { complete, type ChatCompletion, type ChatRequest } from '../../src/core/
 import { reasoningConfigSchema } from '../../src/config/index.js';
 import { predictedVoteAccuracy, wilson } from '../../src/eval/index.js';
 import {
-  arithmeticScore, canStop, chooseStrategy, classifyTask, extractAnswer, nextEscalation, selfConsistency, tally, withReasoning, type StrategyEnv,
+  arithmeticScore,
+  canStop,
+  chooseStrategy,
+  classifyTask,
+  extractAnswer,
+  nextEscalation,
+  selfConsistency,
+  tally,
+  withReasoning,
+  type StrategyEnv,
 } from '../../src/reasoning/index.js';
 
 describe('task parser', () => {
@@ -14,7 +23,10 @@ describe('task parser', () => {
     ['Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did she sell?', 'math'],
     ['((-1 + 2 + 9 * 5) - (-2 + -4 + -4 * -7)) =', 'math'],
     ['not ( True ) and ( False ) is', 'logic'],
-    ['Today is 3/5, and it is Jane\'s second time in the year 1973 to see a meteor shower. What is the date tomorrow in MM/DD/YYYY?\nOptions:\n(A) 03/06/1973\n(B) 03/02/1973', 'logic'],
+    [
+      "Today is 3/5, and it is Jane's second time in the year 1973 to see a meteor shower. What is the date tomorrow in MM/DD/YYYY?\nOptions:\n(A) 03/06/1973\n(B) 03/02/1973",
+      'logic',
+    ],
     ['Write a Python function that returns the n-th Fibonacci number.', 'code'],
     ['Why does this crash?\n```js\nconst x = undefined.y;\n```', 'code'],
     ['Classify the sentiment of this review: "The battery died after two days."', 'classification'],
@@ -78,11 +90,15 @@ describe('self-consistency on scripted samples', () => {
   function scripted(script: string[]) {
     const seeds: number[] = [];
     const env: StrategyEnv = {
-      task: 'math', seed: 100,
+      task: 'math',
+      seed: 100,
       base: { model: 'm', input: { type: 'messages', messages: [{ role: 'user', content: 'q' }] }, stop: [], responseFormat: { type: 'text' }, n: 1 },
       ask: async (req: ChatRequest): Promise<ChatCompletion> => {
         seeds.push(req.seed!);
-        return { choices: [{ index: 0, text: `The answer is ${script[req.seed! - 100]}.`, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 } };
+        return {
+          choices: [{ index: 0, text: `The answer is ${script[req.seed! - 100]}.`, finishReason: 'stop' }],
+          usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 },
+        };
       },
     };
     return { env, seeds };
@@ -111,12 +127,25 @@ describe('feedback controller and selector', () => {
   const cascade = new Map([['small', 'large']]);
 
   it('escalates a low-confidence answer: stronger strategy, more samples, then the larger model', () => {
-    assert.deepEqual(nextEscalation({ strategy: 'cot', model: 'small', confidence: 0 }, 0.6, cascade, new Set()), { kind: 'stronger_strategy', strategy: 'asc' });
-    assert.deepEqual(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.4, maxSamples: 8 }, 0.6, cascade, new Set()), { kind: 'more_samples', maxSamples: 16 });
-    assert.deepEqual(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.4, maxSamples: 32 }, 0.6, cascade, new Set()), { kind: 'larger_model', model: 'large' });
+    assert.deepEqual(nextEscalation({ strategy: 'cot', model: 'small', confidence: 0 }, 0.6, cascade, new Set()), {
+      kind: 'stronger_strategy',
+      strategy: 'asc',
+    });
+    assert.deepEqual(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.4, maxSamples: 8 }, 0.6, cascade, new Set()), {
+      kind: 'more_samples',
+      maxSamples: 16,
+    });
+    assert.deepEqual(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.4, maxSamples: 32 }, 0.6, cascade, new Set()), {
+      kind: 'larger_model',
+      model: 'large',
+    });
     assert.equal(nextEscalation({ strategy: 'asc', model: 'large', confidence: 0.4, maxSamples: 32 }, 0.6, cascade, new Set()), undefined);
     assert.equal(nextEscalation({ strategy: 'asc', model: 'small', confidence: 0.9, maxSamples: 8 }, 0.6, cascade, new Set()), undefined);
-    assert.equal(nextEscalation({ strategy: 'direct', model: 'small', confidence: undefined }, 0.6, cascade, new Set()), undefined, 'no measure, no escalation');
+    assert.equal(
+      nextEscalation({ strategy: 'direct', model: 'small', confidence: undefined }, 0.6, cascade, new Set()),
+      undefined,
+      'no measure, no escalation',
+    );
   });
 
   it('gives reasoning tasks samples when the budget allows, and answers the rest directly', () => {
@@ -136,15 +165,31 @@ describe('reasoner escalation', () => {
       async *stream() {},
       async complete(): Promise<ChatCompletion> {
         calls++;
-        return { choices: [{ index: 0, text: `The answer is ${calls}.`, finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 } };
+        return {
+          choices: [{ index: 0, text: `The answer is ${calls}.`, finishReason: 'stop' }],
+          usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 },
+        };
       },
     };
     const reasoner = withReasoning(model, reasoningConfigSchema.parse({ confidence: 0.6, maxEscalations: 3 }));
     const report: { headers: Record<string, string>; reasoning?: Record<string, unknown> } = { headers: {} };
-    await complete(reasoner, { model: 'sc:m', input: { type: 'messages', messages: [{ role: 'user', content: 'How many apples are 3 and 4?' }] }, stop: [], responseFormat: { type: 'text' }, n: 1, reasoning: { samples: 2 } },
-      { signal: new AbortController().signal, requestId: 'r', report });
+    await complete(
+      reasoner,
+      {
+        model: 'sc:m',
+        input: { type: 'messages', messages: [{ role: 'user', content: 'How many apples are 3 and 4?' }] },
+        stop: [],
+        responseFormat: { type: 'text' },
+        n: 1,
+        reasoning: { samples: 2 },
+      },
+      { signal: new AbortController().signal, requestId: 'r', report },
+    );
     // 2 samples, then 2 more (4), then 4 more (8); 16 could not reach 0.6 with 1 vote of 8 (9/16), so it stops there.
     assert.equal(calls, 8);
-    assert.deepEqual((report.reasoning!.escalations as { kind: string }[]).map((e) => e.kind), ['more_samples', 'more_samples']);
+    assert.deepEqual(
+      (report.reasoning!.escalations as { kind: string }[]).map((e) => e.kind),
+      ['more_samples', 'more_samples'],
+    );
   });
 });

@@ -15,7 +15,10 @@ import { runCli } from '../support/processes.js';
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-rag-'));
 const docs = join(dir, 'docs');
 mkdirSync(docs);
-writeFileSync(join(docs, 'gateway.md'), '# Gateway\n\nThe gateway listens on port 8080 unless --port says otherwise.\n\nCanary releases roll back when errors pass five percent.\n');
+writeFileSync(
+  join(docs, 'gateway.md'),
+  '# Gateway\n\nThe gateway listens on port 8080 unless --port says otherwise.\n\nCanary releases roll back when errors pass five percent.\n',
+);
 writeFileSync(join(docs, 'fruit.txt'), 'Bananas are rich in potassium.\n\nThe capital of Australia is Canberra, not Sydney.\n');
 writeFileSync(join(docs, 'image.png'), 'not text');
 
@@ -29,11 +32,16 @@ function embeddingsServer(): Promise<{ url: string; server: Server; calls: () =>
     req.on('end', () => {
       calls++;
       const { input } = JSON.parse(body) as { input: string[] };
-      const data = input.map((text, index) => ({ index, embedding: vocab.map((w) => (text.toLowerCase().includes(w) ? 1 : 0) + (w === 'city' && /capital/i.test(text) ? 1 : 0)) }));
+      const data = input.map((text, index) => ({
+        index,
+        embedding: vocab.map((w) => (text.toLowerCase().includes(w) ? 1 : 0) + (w === 'city' && /capital/i.test(text) ? 1 : 0)),
+      }));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data }));
     });
   });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`, server, calls: () => calls })));
+  return new Promise((r) =>
+    server.listen(0, '127.0.0.1', () => r({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`, server, calls: () => calls })),
+  );
 }
 
 describe('document index', () => {
@@ -94,13 +102,16 @@ describe('rag through the CLI and the API', () => {
     const search = runCli(['index', 'search', 'which port does the gateway use', '--index', indexFile]);
     assert.equal(await search.exited, 0, search.err());
     assert.match(search.out(), /^\[1\] .*gateway\.md/m);
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 database: ':memory:'
 models:
   chat: { replicas: [{ type: sim, preset: instant, outputTokens: 6 }] }
 reasoning:
   retrieval: { index: ${indexFile}, topK: 1 }
-`), { serverOverrides: { port: 0 } });
+`),
+      { serverOverrides: { port: 0 } },
+    );
   });
 
   after(async () => {
@@ -110,11 +121,23 @@ reasoning:
   it('answers from the best passage, by name and when auto sees a question', async () => {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
     type R = OpenAI.Chat.ChatCompletion & { reasoning?: { strategy: string; sources?: string[] } };
-    const named = (await client.chat.completions.create({ model: 'rag:chat', messages: [{ role: 'user', content: 'What is the capital of Australia?' }] })) as R;
+    const named = (await client.chat.completions.create({
+      model: 'rag:chat',
+      messages: [{ role: 'user', content: 'What is the capital of Australia?' }],
+    })) as R;
     assert.equal(named.reasoning?.strategy, 'rag');
-    assert.deepEqual(named.reasoning?.sources?.map((s) => s.split('/').pop()), ['fruit.txt']);
-    const auto = (await client.chat.completions.create({ model: 'auto:chat', messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }] })) as R;
+    assert.deepEqual(
+      named.reasoning?.sources?.map((s) => s.split('/').pop()),
+      ['fruit.txt'],
+    );
+    const auto = (await client.chat.completions.create({
+      model: 'auto:chat',
+      messages: [{ role: 'user', content: 'Which port does the gateway listen on?' }],
+    })) as R;
     assert.equal(auto.reasoning?.strategy, 'rag');
-    assert.deepEqual(auto.reasoning?.sources?.map((s) => s.split('/').pop()), ['gateway.md']);
+    assert.deepEqual(
+      auto.reasoning?.sources?.map((s) => s.split('/').pop()),
+      ['gateway.md'],
+    );
   });
 });

@@ -32,7 +32,25 @@ export function shuffled<T>(rng: Random, items: readonly T[]): T[] {
 /** One value of every JSON type, each sent to every field. */
 export const EACH_TYPE: Json[] = ['text', 2.5, -1, true, null, [], {}];
 /** Odd values, a few per field, chosen by the seed. */
-export const ODD: Json[] = ['', 0, 1e308, -1e308, 2 ** 53, false, ['a'], [1, 2], { a: 1 }, 'x'.repeat(20_000), '\u0000\ud800\u202e', [[[]]], { type: 'text' }, [null], -0.5, 'null', '1'];
+export const ODD: Json[] = [
+  '',
+  0,
+  1e308,
+  -1e308,
+  2 ** 53,
+  false,
+  ['a'],
+  [1, 2],
+  { a: 1 },
+  'x'.repeat(20_000),
+  '\u0000\ud800\u202e',
+  [[[]]],
+  { type: 'text' },
+  [null],
+  -0.5,
+  'null',
+  '1',
+];
 
 export const paramText = (path: Path) => path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
 
@@ -49,7 +67,10 @@ export function bases(model: string) {
   const chat = { model, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 4 };
   const richChat = {
     model,
-    messages: [{ role: 'system', content: 'Be brief.', name: 'rules' }, { role: 'user', content: [{ type: 'text', text: 'Once' }] }],
+    messages: [
+      { role: 'system', content: 'Be brief.', name: 'rules' },
+      { role: 'user', content: [{ type: 'text', text: 'Once' }] },
+    ],
     max_tokens: 4,
     stream_options: { include_usage: true },
     response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' } } },
@@ -85,17 +106,46 @@ function endpoints(model: string): Endpoint[] {
   return [
     { path: '/v1/chat/completions', schema: chatCompletionBody, base: b.chat, fields: top(chatCompletionBody) },
     {
-      path: '/v1/chat/completions', schema: chatCompletionBody, base: b.richChat,
-      fields: [['messages', 0], ['messages', 0, 'role'], ['messages', 0, 'content'], ['messages', 0, 'name'], ['messages', 1, 'content', 0],
-        ['messages', 1, 'content', 0, 'type'], ['messages', 1, 'content', 0, 'text'], ['stream_options', 'include_usage'], ['response_format', 'type'],
-        ['response_format', 'json_schema'], ['response_format', 'json_schema', 'schema'], ['response_format', 'json_schema', 'name'],
-        ['reasoning', 'strategy'], ['reasoning', 'samples'], ['reasoning', 'budget_tokens'], ['reasoning', 'confidence'], ['stop', 0]],
+      path: '/v1/chat/completions',
+      schema: chatCompletionBody,
+      base: b.richChat,
+      fields: [
+        ['messages', 0],
+        ['messages', 0, 'role'],
+        ['messages', 0, 'content'],
+        ['messages', 0, 'name'],
+        ['messages', 1, 'content', 0],
+        ['messages', 1, 'content', 0, 'type'],
+        ['messages', 1, 'content', 0, 'text'],
+        ['stream_options', 'include_usage'],
+        ['response_format', 'type'],
+        ['response_format', 'json_schema'],
+        ['response_format', 'json_schema', 'schema'],
+        ['response_format', 'json_schema', 'name'],
+        ['reasoning', 'strategy'],
+        ['reasoning', 'samples'],
+        ['reasoning', 'budget_tokens'],
+        ['reasoning', 'confidence'],
+        ['stop', 0],
+      ],
     },
     {
-      path: '/v1/chat/completions', schema: chatCompletionBody, base: b.toolChat,
-      fields: [['tools', 0], ['tools', 0, 'type'], ['tools', 0, 'function'], ['tools', 0, 'function', 'name'], ['tools', 0, 'function', 'parameters'],
-        ['tools', 0, 'function', 'strict'], ['tool_choice', 'function', 'name'], ['messages', 1, 'tool_calls'], ['messages', 1, 'tool_calls', 0, 'id'],
-        ['messages', 1, 'tool_calls', 0, 'function', 'arguments'], ['messages', 2, 'tool_call_id']],
+      path: '/v1/chat/completions',
+      schema: chatCompletionBody,
+      base: b.toolChat,
+      fields: [
+        ['tools', 0],
+        ['tools', 0, 'type'],
+        ['tools', 0, 'function'],
+        ['tools', 0, 'function', 'name'],
+        ['tools', 0, 'function', 'parameters'],
+        ['tools', 0, 'function', 'strict'],
+        ['tool_choice', 'function', 'name'],
+        ['messages', 1, 'tool_calls'],
+        ['messages', 1, 'tool_calls', 0, 'id'],
+        ['messages', 1, 'tool_calls', 0, 'function', 'arguments'],
+        ['messages', 2, 'tool_call_id'],
+      ],
     },
     { path: '/v1/completions', schema: completionBody, base: b.completion, fields: top(completionBody) },
     { path: '/infer', schema: inferBody, base: b.infer, fields: top(inferBody) },
@@ -113,11 +163,11 @@ function schemaCase(target: Target, e: Endpoint, name: string, body: Json, field
     pieces: [httpRequest('POST', e.path, { headers: json(target), body: JSON.stringify(body) })],
     expect: refused
       ? (r) => {
-        if (r.status !== 400) return `the schema refuses this body, but the server answered ${r.status}`;
-        const error = errorOf(r);
-        if (param && !(error.param ?? '').startsWith(param)) return `400 names param ${JSON.stringify(error.param)}, not ${param} (${error.message})`;
-        return undefined;
-      }
+          if (r.status !== 400) return `the schema refuses this body, but the server answered ${r.status}`;
+          const error = errorOf(r);
+          if (param && !(error.param ?? '').startsWith(param)) return `400 names param ${JSON.stringify(error.param)}, not ${param} (${error.message})`;
+          return undefined;
+        }
       : undefined,
   };
 }
@@ -129,7 +179,9 @@ export function wrongTypeCases(rng: Random, target: Target): FuzzCase[] {
       // Every JSON type, and one odd value chosen by the seed.
       for (const value of [...EACH_TYPE, ...shuffled(rng, ODD).slice(0, 1)]) {
         const shown = JSON.stringify(value)!;
-        cases.push(schemaCase(target, e, `${paramText(field)} = ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`, withValue(e.base, field, value), field));
+        cases.push(
+          schemaCase(target, e, `${paramText(field)} = ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`, withValue(e.base, field, value), field),
+        );
       }
     }
   }
@@ -139,21 +191,51 @@ export function wrongTypeCases(rng: Random, target: Target): FuzzCase[] {
 export function oddContentCases(target: Target): FuzzCase[] {
   const chat = endpoints(target.model)[0]!;
   const contents: Json[] = [
-    [], [null], [1], ['text'], [{}], [{ type: 'text' }], [{ type: 'text', text: null }], [{ type: 'TEXT', text: 'x' }],
-    [{ type: 'text', text: 'x', extra: { deep: true } }], [{ type: 'image_url' }], [{ type: 'image_url', image_url: 'http://127.0.0.1/cat.png' }],
-    [{ type: 'image_url', image_url: { url: 'javascript:alert(1)' } }], [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }],
-    [{ type: 'image_url', image_url: { url: 'data:image/png;base64,!!!not-base64' } }], [{ type: 'image_url', image_url: { url: 'http://127.0.0.1/cat.png', detail: 'max' } }],
-    [{ type: 'input_audio', input_audio: { data: '', format: 'wav' } }], [{ type: 'file', file: {} }], [{ type: 'refusal', refusal: 'no' }],
-    Array.from({ length: 2000 }, () => ({ type: 'text', text: 'a ' })), { type: 'text', text: 'x' }, 'x'.repeat(100_000),
+    [],
+    [null],
+    [1],
+    ['text'],
+    [{}],
+    [{ type: 'text' }],
+    [{ type: 'text', text: null }],
+    [{ type: 'TEXT', text: 'x' }],
+    [{ type: 'text', text: 'x', extra: { deep: true } }],
+    [{ type: 'image_url' }],
+    [{ type: 'image_url', image_url: 'http://127.0.0.1/cat.png' }],
+    [{ type: 'image_url', image_url: { url: 'javascript:alert(1)' } }],
+    [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }],
+    [{ type: 'image_url', image_url: { url: 'data:image/png;base64,!!!not-base64' } }],
+    [{ type: 'image_url', image_url: { url: 'http://127.0.0.1/cat.png', detail: 'max' } }],
+    [{ type: 'input_audio', input_audio: { data: '', format: 'wav' } }],
+    [{ type: 'file', file: {} }],
+    [{ type: 'refusal', refusal: 'no' }],
+    Array.from({ length: 2000 }, () => ({ type: 'text', text: 'a ' })),
+    { type: 'text', text: 'x' },
+    'x'.repeat(100_000),
   ];
   const messageLists: Json[] = [
-    [{ role: 'user' }], [{}], [null], [[]], ['hi'], [{ role: 'user', content: 'hi', extra: 1 }], [{ role: 'tool', content: '42' }],
-    [{ role: 'assistant', tool_calls: [{}] }], [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: 'not json' } }] }],
-    [{ role: 'system', content: 'only a system message' }], [{ role: 'function', content: 'x', name: 'f' }], [{ role: 'user', content: 'hi', name: '' }],
+    [{ role: 'user' }],
+    [{}],
+    [null],
+    [[]],
+    ['hi'],
+    [{ role: 'user', content: 'hi', extra: 1 }],
+    [{ role: 'tool', content: '42' }],
+    [{ role: 'assistant', tool_calls: [{}] }],
+    [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: 'not json' } }] }],
+    [{ role: 'system', content: 'only a system message' }],
+    [{ role: 'function', content: 'x', name: 'f' }],
+    [{ role: 'user', content: 'hi', name: '' }],
     Array.from({ length: 20_000 }, () => ({ role: 'user', content: 'x' })),
   ];
   return [
-    ...contents.map((c) => schemaCase(target, chat, `messages[0].content = ${JSON.stringify(c)!.slice(0, 60)}`, withValue(chat.base, ['messages', 0, 'content'], c), ['messages', 0, 'content'])),
+    ...contents.map((c) =>
+      schemaCase(target, chat, `messages[0].content = ${JSON.stringify(c)!.slice(0, 60)}`, withValue(chat.base, ['messages', 0, 'content'], c), [
+        'messages',
+        0,
+        'content',
+      ]),
+    ),
     ...messageLists.map((m) => schemaCase(target, chat, `messages = ${JSON.stringify(m)!.slice(0, 60)}`, withValue(chat.base, ['messages'], m), ['messages'])),
   ];
 }
@@ -161,14 +243,34 @@ export function oddContentCases(target: Target): FuzzCase[] {
 export function malformedJsonCases(rng: Random, target: Target): FuzzCase[] {
   const cases: FuzzCase[] = [];
   const b = bases(target.model);
-  for (const [path, base] of [['/v1/chat/completions', b.chat], ['/v1/completions', b.completion], ['/infer', b.infer]] as const) {
+  for (const [path, base] of [
+    ['/v1/chat/completions', b.chat],
+    ['/v1/completions', b.completion],
+    ['/infer', b.infer],
+  ] as const) {
     const valid = JSON.stringify(base);
     const bodies: [string, string | Buffer][] = [
-      ['empty', ''], ['a space', ' '], ['{', '{'], ['}', '}'], ['cut after a key', '{"model":'], ['null', 'null'], ['true', 'true'], ['0', '0'],
-      ['a string', '"text"'], ['an array', '[]'], ['an array of an object', '[{}]'], ['a trailing comma', valid.replace(/}$/, ',}')],
-      ['single quotes', valid.replace(/"/g, "'")], ['bare keys', valid.replace(/"(\w+)":/g, '$1:')], ['trailing garbage', `${valid}garbage`],
-      ['two objects', valid + valid], ['Infinity', valid.replace(/}$/, ',"max_tokens":1e999}')], ['NaN', valid.replace(/}$/, ',"seed":NaN}')],
-      ['an unterminated string', '{"model":"unterminated}'], ['a bad escape', '{"model":"\\x41"}'], ['a control character', '{"model":"a\u0001b"}'],
+      ['empty', ''],
+      ['a space', ' '],
+      ['{', '{'],
+      ['}', '}'],
+      ['cut after a key', '{"model":'],
+      ['null', 'null'],
+      ['true', 'true'],
+      ['0', '0'],
+      ['a string', '"text"'],
+      ['an array', '[]'],
+      ['an array of an object', '[{}]'],
+      ['a trailing comma', valid.replace(/}$/, ',}')],
+      ['single quotes', valid.replace(/"/g, "'")],
+      ['bare keys', valid.replace(/"(\w+)":/g, '$1:')],
+      ['trailing garbage', `${valid}garbage`],
+      ['two objects', valid + valid],
+      ['Infinity', valid.replace(/}$/, ',"max_tokens":1e999}')],
+      ['NaN', valid.replace(/}$/, ',"seed":NaN}')],
+      ['an unterminated string', '{"model":"unterminated}'],
+      ['a bad escape', '{"model":"\\x41"}'],
+      ['a control character', '{"model":"a\u0001b"}'],
       ['UTF-16', Buffer.from(valid, 'utf16le')],
     ];
     for (let i = 0; i < 5; i++) {
@@ -193,10 +295,21 @@ export function malformedJsonCases(rng: Random, target: Target): FuzzCase[] {
       const bytes = Buffer.from(valid);
       const flips = 1 + Math.floor(rng.next() * 3);
       for (let f = 0; f < flips; f++) bytes[Math.floor(rng.next() * changeable)] = Math.floor(rng.next() * 256);
-      cases.push({ name: `POST ${path}: ${flips} byte(s) changed: ${JSON.stringify(bytes.toString('latin1'))}`, pieces: [httpRequest('POST', path, { headers: json(target), body: bytes })] });
+      cases.push({
+        name: `POST ${path}: ${flips} byte(s) changed: ${JSON.stringify(bytes.toString('latin1'))}`,
+        pieces: [httpRequest('POST', path, { headers: json(target), body: bytes })],
+      });
     }
     // Prototype pollution through the parser: the test checks afterwards that Object.prototype was left alone.
-    cases.push({ name: `POST ${path}: __proto__ keys`, pieces: [httpRequest('POST', path, { headers: json(target), body: valid.replace(/}$/, ',"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}') })] });
+    cases.push({
+      name: `POST ${path}: __proto__ keys`,
+      pieces: [
+        httpRequest('POST', path, {
+          headers: json(target),
+          body: valid.replace(/}$/, ',"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'),
+        }),
+      ],
+    });
   }
   return cases;
 }
@@ -219,7 +332,12 @@ export function deepNestingCases(target: Target): FuzzCase[] {
     ['/v1/chat/completions', 'tool parameters 100k deep', JSON.stringify(b.toolChat).replace('{"type":"object"}', deepObject(100_000)), false],
     ['/v1/chat/completions', 'a json_schema 1k deep', JSON.stringify(b.richChat).replace('{"type":"object"}', deepSchema(1_000)), false],
     ['/v1/chat/completions', 'a json_schema 20k deep', JSON.stringify(b.richChat).replace('{"type":"object"}', deepSchema(20_000)), false],
-    ['/v1/chat/completions', 'a json_schema of 60k nested items', JSON.stringify(b.richChat).replace('{"type":"object"}', `${'{"items":'.repeat(60_000)}{}${'}'.repeat(60_000)}`), false],
+    [
+      '/v1/chat/completions',
+      'a json_schema of 60k nested items',
+      JSON.stringify(b.richChat).replace('{"type":"object"}', `${'{"items":'.repeat(60_000)}{}${'}'.repeat(60_000)}`),
+      false,
+    ],
     ['/v1/completions', 'a prompt of 100k nested arrays', JSON.stringify(b.completion).replace('"Once upon a time"', deepArray(100_000)), true],
     ['/infer', 'a stop of 100k nested arrays', inField(b.infer, 'stop', deepArray(100_000)), true],
   ];

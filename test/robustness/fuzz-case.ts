@@ -53,7 +53,8 @@ export function errorOf(response: RawResponse): { message: string; type: string;
 /** Every problem with one outcome: the rules for all cases, then the case's own. */
 export function problemsOf(c: FuzzCase, outcome: Outcome, limitMs: number): string[] {
   if (outcome.kind === 'hang') return [`no answer and no close within ${limitMs} ms (got ${JSON.stringify(outcome.partial)})`];
-  if (outcome.kind === 'closed') return c.mayClose ? [] : [`the connection closed without an answer after ${outcome.ms} ms (got ${JSON.stringify(outcome.partial)})`];
+  if (outcome.kind === 'closed')
+    return c.mayClose ? [] : [`the connection closed without an answer after ${outcome.ms} ms (got ${JSON.stringify(outcome.partial)})`];
   const { response } = outcome;
   const problems: string[] = [];
   if (response.status >= 500) problems.push(`answered ${response.status}: ${excerpt(response.body)}`);
@@ -76,8 +77,10 @@ export function problemsOf(c: FuzzCase, outcome: Outcome, limitMs: number): stri
 }
 
 /** An expectation that the status is one of these. */
-export const statusIn = (...statuses: number[]) => (r: RawResponse) =>
-  statuses.includes(r.status) ? undefined : `expected ${statuses.join(' or ')}, got ${r.status}: ${excerpt(r.body)}`;
+export const statusIn =
+  (...statuses: number[]) =>
+  (r: RawResponse) =>
+    statuses.includes(r.status) ? undefined : `expected ${statuses.join(' or ')}, got ${r.status}: ${excerpt(r.body)}`;
 
 /** An expectation that the answer is a client error (4xx). */
 export const clientError = (r: RawResponse) => (r.status >= 400 && r.status < 500 ? undefined : `expected a 4xx, got ${r.status}: ${excerpt(r.body)}`);

@@ -46,12 +46,19 @@ export async function runCases(t: TestContext, port: number, server: string, cat
     const key = r.outcome.kind === 'response' ? String(r.outcome.response.status) : r.outcome.kind;
     statuses.set(key, (statuses.get(key) ?? 0) + 1);
   }
-  t.diagnostic(`${cases.length} cases in ${Math.round(performance.now() - started)} ms, ${failed.length} failed; answers: ${[...statuses].sort().map(([k, n]) => `${k}×${n}`).join(' ')}`);
+  t.diagnostic(
+    `${cases.length} cases in ${Math.round(performance.now() - started)} ms, ${failed.length} failed; answers: ${[...statuses]
+      .sort()
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ')}`,
+  );
   if (failed.length === 0) return;
   const lines = failed.map((r) => `  ${r.c.name}: ${r.problems.join('; ')}`);
   // The whole list goes to a file; the failure message keeps the first ones readable.
   mkdirSync(outputDir, { recursive: true });
   const file = join(outputDir, `fuzz-${`${server} ${category}`.replace(/\W+/g, '-')}.txt`);
   writeFileSync(file, `seed ${seed}\n${lines.join('\n')}\n`);
-  assert.fail(`${failed.length} of ${cases.length} ${category} cases against the ${server} failed (seed ${seed}: replay with FUZZ_SEED=${seed}; all in ${file}):\n${lines.slice(0, 25).join('\n')}${lines.length > 25 ? `\n  … ${lines.length - 25} more` : ''}`);
+  assert.fail(
+    `${failed.length} of ${cases.length} ${category} cases against the ${server} failed (seed ${seed}: replay with FUZZ_SEED=${seed}; all in ${file}):\n${lines.slice(0, 25).join('\n')}${lines.length > 25 ? `\n  … ${lines.length - 25} more` : ''}`,
+  );
 }

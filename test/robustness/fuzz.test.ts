@@ -9,7 +9,19 @@ import { startServer } from '../support/server.js';
 import { deepNestingCases, malformedJsonCases, oddContentCases, wrongTypeCases, type Target } from './body-cases.js';
 import type { FuzzCase } from './fuzz-case.js';
 import { randomFor, runCases, seed, slowTimeouts, CASE_LIMIT_MS } from './fuzz-run.js';
-import { authCases, contentTypeCases, garbageCases, headerCases, methodCases, sizeCases, slowCases, staticAssetCases, traversalCases, urlCases, websocketHandshakeCases } from './http-cases.js';
+import {
+  authCases,
+  contentTypeCases,
+  garbageCases,
+  headerCases,
+  methodCases,
+  sizeCases,
+  slowCases,
+  staticAssetCases,
+  traversalCases,
+  urlCases,
+  websocketHandshakeCases,
+} from './http-cases.js';
 import { exchange, httpRequest } from './raw-http.js';
 import { adminBodyCases, adminQueryCases } from './admin-cases.js';
 import { fuzzSocket, oversizedMessage, wsMessages } from './ws-messages.js';
@@ -64,7 +76,10 @@ function fuzzCategories(subject: Subject, extra: [string, (t: Target) => FuzzCas
 
   it('still serves a normal request afterwards, and nothing leaked into Object.prototype', async () => {
     const body = JSON.stringify({ model: subject.target.model, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8 });
-    const outcome = await exchange(subject.port(), { limitMs: CASE_LIMIT_MS, pieces: [httpRequest('POST', '/v1/chat/completions', { headers: [['Content-Type', 'application/json'], ...subject.target.inference], body })] });
+    const outcome = await exchange(subject.port(), {
+      limitMs: CASE_LIMIT_MS,
+      pieces: [httpRequest('POST', '/v1/chat/completions', { headers: [['Content-Type', 'application/json'], ...subject.target.inference], body })],
+    });
     assert.equal(outcome.kind, 'response');
     const response = outcome.kind === 'response' ? outcome.response : undefined;
     assert.equal(response?.status, 200, response?.body.toString());
@@ -76,7 +91,12 @@ function fuzzCategories(subject: Subject, extra: [string, (t: Target) => FuzzCas
 
 describe('fuzz: the embedded server on stories260K', { concurrency: false }, () => {
   let server: RunningServer;
-  const subject: Subject = { name: 'embedded server', port: () => Number(new URL(server.url).port), url: () => server.url, target: { model: 'stories260K', inference: [], admin: [] } };
+  const subject: Subject = {
+    name: 'embedded server',
+    port: () => Number(new URL(server.url).port),
+    url: () => server.url,
+    target: { model: 'stories260K', inference: [], admin: [] },
+  };
   before(async () => {
     // A short context bounds every answer, also those of requests that (validly) ask for no max_tokens.
     server = await startServer({ parallel: 4, contextSize: 512 }, { server: { bodyLimitBytes: BODY_LIMIT, ...slowTimeouts?.settings } });
@@ -99,7 +119,8 @@ describe('fuzz: a gateway with auth on and sim replicas', { concurrency: false }
   const target: Target = { model: 'chat', inference: [], admin: [] };
   const subject: Subject = { name: 'gateway', port: () => Number(new URL(gateway.url).port), url: () => gateway.url, target };
   before(async () => {
-    gateway = await serveGateway(parseGatewayConfig(`
+    gateway = await serveGateway(
+      parseGatewayConfig(`
 server: { bodyLimitBytes: ${BODY_LIMIT} }
 auth: { enabled: true }
 database: ':memory:'
@@ -109,7 +130,9 @@ models:
   chat@v2: { replicas: [{ type: sim, id: green, preset: instant, outputTokens: 8 }] }
 releases:
   chat: { stable: v1, canary: { version: v2, steps: [50, 100], holdSeconds: 600 } }
-`), { serverOverrides: { port: 0, ...slowTimeouts?.settings } });
+`),
+      { serverOverrides: { port: 0, ...slowTimeouts?.settings } },
+    );
     const inference = gateway.tenancy.store.createKey({ tenant: 'acme', scopes: ['inference'], name: 'fuzz inference' }).key;
     const admin = gateway.tenancy.store.createKey({ tenant: 'acme', scopes: ['admin'], name: 'fuzz admin' }).key;
     target.inference.push(['Authorization', `Bearer ${inference}`]);

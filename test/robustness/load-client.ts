@@ -53,9 +53,11 @@ async function run(order: LoadOrder): Promise<LoadResult> {
     }
   };
   if (order.kind === 'closed') {
-    await Promise.all(Array.from({ length: order.clients ?? 1 }, async () => {
-      while (performance.now() < to) await send();
-    }));
+    await Promise.all(
+      Array.from({ length: order.clients ?? 1 }, async () => {
+        while (performance.now() < to) await send();
+      }),
+    );
   } else {
     const pending: Promise<void>[] = [];
     let sent = 0;

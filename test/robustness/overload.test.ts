@@ -44,12 +44,20 @@ describe('overload at 4x capacity on the embedded engine', () => {
     const [result] = (await once(client, 'message')) as [LoadResult];
     clearInterval(sampler);
     const used = process.cpuUsage(cpu);
-    return { ...result, full: samples.filter(Boolean).length / Math.max(1, samples.length), answersPerCpuSecond: result.answered / ((used.user + used.system) / 1e6) };
+    return {
+      ...result,
+      full: samples.filter(Boolean).length / Math.max(1, samples.length),
+      answersPerCpuSecond: result.answered / ((used.user + used.system) / 1e6),
+    };
   };
 
   before(async () => {
     server = await startServer({ parallel: PARALLEL, maxQueue: MAX_QUEUE, contextSize: 256 });
-    client = fork(new URL('./load-client.ts', import.meta.url), { execArgv: ['--import', import.meta.resolve('tsx')], env: { ...process.env, LOAD_URL: server.url, LOAD_BODY: body }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    client = fork(new URL('./load-client.ts', import.meta.url), {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      env: { ...process.env, LOAD_URL: server.url, LOAD_BODY: body },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
   });
   after(async () => {
     if (client?.connected) {
@@ -92,21 +100,39 @@ describe('overload at 4x capacity on the embedded engine', () => {
     const refused = overload.reduce((n, o) => n + o.refused, 0);
     const offered = refused + overload.reduce((n, o) => n + o.answered, 0);
     const full = { capacity: mean(capacity.map((c) => c.full)), overload: mean(overload.map((o) => o.full)) };
-    const p95 = { capacity: quantile(capacity.flatMap((c) => c.latencies), 0.95), overload: quantile(overload.flatMap((o) => o.latencies), 0.95) };
+    const p95 = {
+      capacity: quantile(
+        capacity.flatMap((c) => c.latencies),
+        0.95,
+      ),
+      overload: quantile(
+        overload.flatMap((o) => o.latencies),
+        0.95,
+      ),
+    };
     const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
     const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-    t.diagnostic(`windows of ${windowMs.toFixed(0)} ms; answers/s at capacity: ${list(capacity.map((c) => c.answersPerSecond))}; at 4x: ${list(overload.map((o) => o.answersPerSecond))}; ` +
-      `median pair ratio ${ratio.toFixed(2)}x; answers per server CPU-second ${median(capacity.map((c) => c.answersPerCpuSecond)).toFixed(0)} at capacity, ` +
-      `${median(overload.map((o) => o.answersPerCpuSecond)).toFixed(0)} at 4x (${cpuRatio.toFixed(2)}x); ${refused} of ${offered} refused; ` +
-      `all sequences busy ${(100 * full.capacity).toFixed(0)}% of the time at capacity, ${(100 * full.overload).toFixed(0)}% at 4x; ` +
-      `p95 latency ${p95.capacity.toFixed(0)} ms at capacity, ${p95.overload.toFixed(0)} ms at 4x; RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB`);
+    t.diagnostic(
+      `windows of ${windowMs.toFixed(0)} ms; answers/s at capacity: ${list(capacity.map((c) => c.answersPerSecond))}; at 4x: ${list(overload.map((o) => o.answersPerSecond))}; ` +
+        `median pair ratio ${ratio.toFixed(2)}x; answers per server CPU-second ${median(capacity.map((c) => c.answersPerCpuSecond)).toFixed(0)} at capacity, ` +
+        `${median(overload.map((o) => o.answersPerCpuSecond)).toFixed(0)} at 4x (${cpuRatio.toFixed(2)}x); ${refused} of ${offered} refused; ` +
+        `all sequences busy ${(100 * full.capacity).toFixed(0)}% of the time at capacity, ${(100 * full.overload).toFixed(0)}% at 4x; ` +
+        `p95 latency ${p95.capacity.toFixed(0)} ms at capacity, ${p95.overload.toFixed(0)} ms at 4x; RSS ${mb(Math.min(...rss))}-${mb(Math.max(...rss))} MB`,
+    );
 
-    assert.deepEqual([...capacity, ...overload].flatMap((r) => r.problems), [], "every answer is a 200, or a 429 with Retry-After in OpenAI's shape");
+    assert.deepEqual(
+      [...capacity, ...overload].flatMap((r) => r.problems),
+      [],
+      "every answer is a 200, or a 429 with Retry-After in OpenAI's shape",
+    );
     // At 4x three in four are refused; a third leaves room for capacity measured high or low on a busy machine.
     assert.ok(refused >= offered / 3, `the excess of 4x is refused (${refused} of ${offered})`);
     // Admission control keeps the engine fed with admitted work: under overload its sequences are all busy at least
     // as much as at capacity. This share hardly depends on how much CPU the machine gives the test.
-    assert.ok(full.overload >= Math.min(0.9, full.capacity - 0.05), `all sequences busy ${(100 * full.overload).toFixed(0)}% of the time at 4x (at capacity: ${(100 * full.capacity).toFixed(0)}%)`);
+    assert.ok(
+      full.overload >= Math.min(0.9, full.capacity - 0.05),
+      `all sequences busy ${(100 * full.overload).toFixed(0)}% of the time at 4x (at capacity: ${(100 * full.capacity).toFixed(0)}%)`,
+    );
     // Refusing is cheap next to answering, so per second of the server's own CPU, answers hold under 4x. Counted in
     // CPU time this hardly moves with what other processes take; it stays below 1.0 because a 96-token answer of
     // this tiny model costs only some tens of refusals' worth of CPU (a real model's answer, thousands), and three
@@ -117,7 +143,10 @@ describe('overload at 4x capacity on the embedded engine', () => {
     // run, so the median pair is held to 0.5x; the diagnostic above reports every window.
     assert.ok(ratio >= 0.5, `answers per second at 4x hold at ${ratio.toFixed(2)}x those at capacity (median pair; >= 0.5x)`);
     // A bounded queue bounds the wait: an admitted answer waits for at most the queue ahead of it.
-    assert.ok(p95.overload <= 4 * p95.capacity + 500, `p95 latency at 4x (${p95.overload.toFixed(0)} ms) stays near that at capacity (${p95.capacity.toFixed(0)} ms)`);
+    assert.ok(
+      p95.overload <= 4 * p95.capacity + 500,
+      `p95 latency at 4x (${p95.overload.toFixed(0)} ms) stays near that at capacity (${p95.capacity.toFixed(0)} ms)`,
+    );
     // Refusals leave nothing behind: memory over the whole run stays within a generous band.
     const growth = (Math.max(...rss) - rss[0]!) / 2 ** 20;
     assert.ok(growth < 150, `RSS grew ${growth.toFixed(0)} MB over the run (< 150 MB)`);

@@ -27,7 +27,10 @@ export function wsMessages(rng: Random, model: string): WsMessage[] {
     { name: 'a valid chat', data: JSON.stringify(b.chat) },
     { name: 'a valid completion', data: JSON.stringify(b.completion) },
   ];
-  for (const [name, base, schema] of [['chat', b.chat, chatCompletionBody], ['completion', b.completion, completionBody]] as const) {
+  for (const [name, base, schema] of [
+    ['chat', b.chat, chatCompletionBody],
+    ['completion', b.completion, completionBody],
+  ] as const) {
     for (const key of Object.keys(schema.shape)) {
       for (const value of shuffled(rng, [...EACH_TYPE, ...ODD]).slice(0, 2)) {
         messages.push({ name: `${name} with ${key} = ${JSON.stringify(value)!.slice(0, 40)}`, data: JSON.stringify(withValue(base, [key], value)) });

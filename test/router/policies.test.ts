@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutoglmError, seededRandom, type Clock } from '../../src/core/index.js';
 import {
-  CircuitBreaker, PrefixAwarePolicy, createPolicy, latencyAware, leastOutstanding, retryDelay, roundRobin, weighted, type ReplicaView,
+  CircuitBreaker,
+  PrefixAwarePolicy,
+  createPolicy,
+  latencyAware,
+  leastOutstanding,
+  retryDelay,
+  roundRobin,
+  weighted,
+  type ReplicaView,
 } from '../../src/router/index.js';
 import { ConfigError, parseGatewayConfig } from '../../src/config/index.js';
 
@@ -14,7 +22,10 @@ describe('balancing policies', () => {
   it('round robin cycles through replicas in order', () => {
     const p = roundRobin();
     const replicas = [view('a'), view('b'), view('c')];
-    assert.deepEqual(Array.from({ length: 6 }, () => replicas[p.pick(replicas, req)]!.id), ['a', 'b', 'c', 'a', 'b', 'c']);
+    assert.deepEqual(
+      Array.from({ length: 6 }, () => replicas[p.pick(replicas, req)]!.id),
+      ['a', 'b', 'c', 'a', 'b', 'c'],
+    );
   });
 
   it('weighted sends traffic in proportion to weight', () => {
@@ -45,7 +56,10 @@ describe('balancing policies', () => {
     const first = p.pick(replicas, { prompt: `${system}user: where is my order?` });
     p.routed(replicas[first]!, { prompt: `${system}user: where is my order?` });
     for (const q of ['cancel it', 'refund please', 'talk to a human']) {
-      const decision = p.decide(replicas.map((r, i) => (i === first ? r : view(r.id, { outstanding: 1 }))), { prompt: `${system}user: ${q}` });
+      const decision = p.decide(
+        replicas.map((r, i) => (i === first ? r : view(r.id, { outstanding: 1 }))),
+        { prompt: `${system}user: ${q}` },
+      );
       assert.equal(decision.index, first);
       assert.equal(decision.reason, 'cache');
       assert.ok(decision.matchedBlocks >= 5, 'decision.matchedBlocks >= 5');
@@ -129,7 +143,10 @@ describe('retry policy', () => {
 describe('gateway config', () => {
   it('reports the bad key with its file, line and column', () => {
     const yaml = ['models:', '  glm-4:', '    policy: fastest', '    replicas:', '      - type: sim'].join('\n');
-    assert.throws(() => parseGatewayConfig(yaml, 'autoglm.yaml'), (e: Error) => e instanceof ConfigError && /^autoglm\.yaml:3:13: models\.glm-4\.policy: /.test(e.message));
+    assert.throws(
+      () => parseGatewayConfig(yaml, 'autoglm.yaml'),
+      (e: Error) => e instanceof ConfigError && /^autoglm\.yaml:3:13: models\.glm-4\.policy: /.test(e.message),
+    );
     const typo = ['models:', '  m:', '    replicas:', '      - type: sim', '        wieght: 2'].join('\n');
     assert.throws(() => parseGatewayConfig(typo, 'a.yaml'), /a\.yaml:4:9: models\.m\.replicas\[0\]: .*wieght/);
     assert.throws(() => parseGatewayConfig('models: [1, 2', 'b.yaml'), /b\.yaml:1:\d+: invalid YAML/);

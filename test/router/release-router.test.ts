@@ -3,7 +3,17 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { releaseSchema } from '../../src/config/index.js';
-import { AutoglmError, collect, complete, systemClock, type CallContext, type CallReport, type ChatChunk, type ChatModel, type ChatRequest } from '../../src/core/index.js';
+import {
+  AutoglmError,
+  collect,
+  complete,
+  systemClock,
+  type CallContext,
+  type CallReport,
+  type ChatChunk,
+  type ChatModel,
+  type ChatRequest,
+} from '../../src/core/index.js';
 import { ReleaseManager, ReleaseRouter, type Outcome } from '../../src/router/index.js';
 
 type Canary = 'throws-503' | 'error-chunk-503' | 'fails-after-text' | 'refuses-400' | 'healthy';
@@ -16,7 +26,10 @@ function versions(canary: Canary): ChatModel {
     { type: 'usage', usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 } },
   ];
   return {
-    models: () => [{ id: 'r@v1', ownedBy: 't', created: 0 }, { id: 'r@v2', ownedBy: 't', created: 0 }],
+    models: () => [
+      { id: 'r@v1', ownedBy: 't', created: 0 },
+      { id: 'r@v2', ownedBy: 't', created: 0 },
+    ],
     async *stream(req: ChatRequest) {
       if (req.model === 'r@v1') return yield* answer('stable');
       switch (canary) {
@@ -39,7 +52,12 @@ function versions(canary: Canary): ChatModel {
 }
 
 const request = (model = 'r'): ChatRequest => ({ model, input: { type: 'text', text: 'hi' }, stop: [], responseFormat: { type: 'text' }, n: 1, stream: true });
-const context = (): CallContext & { report: CallReport } => ({ signal: new AbortController().signal, requestId: 't', sessionKey: 's', report: { headers: {} } });
+const context = (): CallContext & { report: CallReport } => ({
+  signal: new AbortController().signal,
+  requestId: 't',
+  sessionKey: 's',
+  report: { headers: {} },
+});
 
 describe('canary fallback', () => {
   let manager: ReleaseManager | undefined;
@@ -47,7 +65,12 @@ describe('canary fallback', () => {
 
   /** A release whose canary takes every call (one step at 100%), and the outcomes its windows were told of. */
   function router(canary: Canary) {
-    manager = new ReleaseManager({ r: releaseSchema.parse({ stable: 'v1', canary: { version: 'v2', steps: [100] } }) }, systemClock, undefined, () => undefined);
+    manager = new ReleaseManager(
+      { r: releaseSchema.parse({ stable: 'v1', canary: { version: 'v2', steps: [100] } }) },
+      systemClock,
+      undefined,
+      () => undefined,
+    );
     const outcomes: [string, boolean][] = [];
     return { release: new ReleaseRouter(versions(canary), manager, (model: string, o: Outcome) => outcomes.push([model, o.ok])), outcomes };
   }
@@ -59,7 +82,10 @@ describe('canary fallback', () => {
       const result = await collect(release.stream(request(), ctx));
       assert.equal(result.choices[0]!.text, 'stable');
       assert.equal(ctx.report.model, 'r@v1', 'the response names the version that answered');
-      assert.deepEqual(outcomes, [['r@v2', false], ['r@v1', true]]);
+      assert.deepEqual(outcomes, [
+        ['r@v2', false],
+        ['r@v1', true],
+      ]);
     });
   }
 
@@ -69,14 +95,20 @@ describe('canary fallback', () => {
     const result = await complete(release, { ...request(), stream: false }, ctx);
     assert.equal(result.choices[0]!.text, 'stable');
     assert.equal(ctx.report.model, 'r@v1');
-    assert.deepEqual(outcomes, [['r@v2', false], ['r@v1', true]]);
+    assert.deepEqual(outcomes, [
+      ['r@v2', false],
+      ['r@v1', true],
+    ]);
   });
 
   it('passes on a failure after the canary sent text: the caller already has part of its answer', async () => {
     const { release, outcomes } = router('fails-after-text');
     const chunks: ChatChunk[] = [];
     for await (const chunk of release.stream(request(), context())) chunks.push(chunk);
-    assert.deepEqual(chunks.map((c) => c.type), ['text-delta', 'error']);
+    assert.deepEqual(
+      chunks.map((c) => c.type),
+      ['text-delta', 'error'],
+    );
     assert.deepEqual(outcomes, [['r@v2', false]]);
   });
 

@@ -36,7 +36,10 @@ describe('SLO windows', () => {
 });
 
 describe('rollout decisions', () => {
-  const breach = (kind: 'error_rate' | 'latency'): WindowVerdict => ({ kind: 'breach', breaches: [{ kind, metric: kind, value: 1, threshold: 0, against: 'absolute' }] });
+  const breach = (kind: 'error_rate' | 'latency'): WindowVerdict => ({
+    kind: 'breach',
+    breaches: [{ kind, metric: kind, value: 1, threshold: 0, against: 'absolute' }],
+  });
   const healthy: WindowVerdict = { kind: 'healthy' };
 
   it('rolls back after two error windows in a row, latency after three', () => {
@@ -60,14 +63,27 @@ describe('sticky canary split', () => {
   it('sends about the canary share of callers, each always to the same side', () => {
     const share = users.filter((u) => inCanary(u, 20)).length / users.length;
     assert.ok(Math.abs(share - 0.2) < 0.02, `share ${share}`);
-    assert.ok(users.every((u) => inCanary(u, 20) === inCanary(u, 20)), 'users.every((u) => inCanary(u, 20) === inCanary(u, 20))');
+    assert.ok(
+      users.every((u) => inCanary(u, 20) === inCanary(u, 20)),
+      'users.every((u) => inCanary(u, 20) === inCanary(u, 20))',
+    );
   });
 
   it('keeps callers on the canary as its share grows', () => {
-    for (const [low, high] of [[5, 20], [20, 50], [50, 100]]) {
-      assert.ok(users.every((u) => !inCanary(u, low!) || inCanary(u, high!)), `${low}% -> ${high}%`);
+    for (const [low, high] of [
+      [5, 20],
+      [20, 50],
+      [50, 100],
+    ]) {
+      assert.ok(
+        users.every((u) => !inCanary(u, low!) || inCanary(u, high!)),
+        `${low}% -> ${high}%`,
+      );
     }
-    assert.ok(users.every((u) => !inCanary(u, 0) && inCanary(u, 100)), 'users.every((u) => !inCanary(u, 0) && inCanary(u, 100))');
+    assert.ok(
+      users.every((u) => !inCanary(u, 0) && inCanary(u, 100)),
+      'users.every((u) => !inCanary(u, 0) && inCanary(u, 100))',
+    );
   });
 });
 

@@ -7,8 +7,17 @@ import { describe, it } from 'node:test';
 import { openDatabase, UsageLedger, type UsageRecord } from '../../src/tenancy/index.js';
 
 const record = (i: number, over: Partial<UsageRecord> = {}): UsageRecord => ({
-  timeMs: Date.now(), requestId: `req-${i}`, tenant: 'acme', model: 'm', promptTokens: 3, completionTokens: 4, cachedTokens: 0,
-  status: 200, latencyMs: 1.5, cacheHit: false, ...over,
+  timeMs: Date.now(),
+  requestId: `req-${i}`,
+  tenant: 'acme',
+  model: 'm',
+  promptTokens: 3,
+  completionTokens: 4,
+  cachedTokens: 0,
+  status: 200,
+  latencyMs: 1.5,
+  cacheHit: false,
+  ...over,
 });
 
 /** A pid no process has: the highest pid Linux hands out is far below this. */
@@ -24,11 +33,21 @@ describe('usage ledger', () => {
     assert.equal(total!.requests, 250);
     assert.equal(total!.total_tokens, 250 * 7);
     const byKey = ledger.aggregate({ groupBy: ['key'] });
-    assert.deepEqual(byKey.map((g) => [g.key, g.requests]), [[null, 125], ['k1', 125]]);
+    assert.deepEqual(
+      byKey.map((g) => [g.key, g.requests]),
+      [
+        [null, 125],
+        ['k1', 125],
+      ],
+    );
     await ledger.record(record(250));
     assert.equal(ledger.aggregate({})[0]!.requests, 251, 'a second query sees the newer row too');
     ledger.close();
-    assert.deepEqual(readdirSync(join(path, '..')).filter((f) => f.endsWith('.journal')), [], 'no journal is left after a clean close');
+    assert.deepEqual(
+      readdirSync(join(path, '..')).filter((f) => f.endsWith('.journal')),
+      [],
+      'no journal is left after a clean close',
+    );
     db.close();
   });
 
@@ -47,14 +66,35 @@ describe('usage ledger', () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-'));
     const path = join(dir, 'b.db');
     const positional = [`d-1`, Date.now(), 'req-a', 'acme', null, 'm', 'r1', 5, 6, 0, 200, 2.5, 0];
-    const named = { uid: 'd-2', timeMs: Date.now(), requestId: 'req-b', tenant: 'acme', model: 'm', promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 429, latencyMs: 0.5, cacheHit: false };
+    const named = {
+      uid: 'd-2',
+      timeMs: Date.now(),
+      requestId: 'req-b',
+      tenant: 'acme',
+      model: 'm',
+      promptTokens: 1,
+      completionTokens: 1,
+      cachedTokens: 0,
+      status: 429,
+      latencyMs: 0.5,
+      cacheHit: false,
+    };
     writeFileSync(join(dir, `b.db.usage-${DEAD_PID}-3.journal`), `${JSON.stringify(positional)}\n{"uid":"cut-sh`);
     writeFileSync(join(dir, `b.db.usage-${DEAD_PID}.journal`), `${JSON.stringify(named)}\n`);
     const db = openDatabase(path);
     const ledger = new UsageLedger(db, path);
     const rows = ledger.aggregate({ groupBy: ['status'] });
-    assert.deepEqual(rows.map((g) => [g.status, g.requests, g.total_tokens]), [[200, 1, 11], [429, 1, 2]]);
-    assert.ok(!existsSync(join(dir, `b.db.usage-${DEAD_PID}-3.journal`)) && !existsSync(join(dir, `b.db.usage-${DEAD_PID}.journal`)), 'replayed journals are removed');
+    assert.deepEqual(
+      rows.map((g) => [g.status, g.requests, g.total_tokens]),
+      [
+        [200, 1, 11],
+        [429, 1, 2],
+      ],
+    );
+    assert.ok(
+      !existsSync(join(dir, `b.db.usage-${DEAD_PID}-3.journal`)) && !existsSync(join(dir, `b.db.usage-${DEAD_PID}.journal`)),
+      'replayed journals are removed',
+    );
     ledger.close();
     // The same rows replayed again (a crash after the insert, before the delete) are not counted twice.
     writeFileSync(join(dir, `b.db.usage-${DEAD_PID}-4.journal`), `${JSON.stringify(positional)}\n`);

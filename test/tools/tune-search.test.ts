@@ -26,7 +26,10 @@ describe('search space', () => {
     const random = seededRandom(1);
     for (let i = 0; i < 100; i++) {
       const p = randomPoint([parseParam('r=logint:16:1024')], random);
-      assert.ok((p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r), '(p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r)');
+      assert.ok(
+        (p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r),
+        '(p.r as number) >= 16 && (p.r as number) <= 1024 && Number.isInteger(p.r)',
+      );
     }
   });
 });
@@ -39,8 +42,14 @@ describe('TPE', () => {
   it('reaches 95% of the optimum in fewer trials than random search, over many seeds', async () => {
     const budget = 30;
     const reach = async (method: 'tpe' | 'random', seed: number) => {
-      const results = await tune({ space, objective: { ttftP99Ms: Infinity }, budget, methods: [method], seed,
-        evaluate: async (p) => ({ outputTokensPerS: Math.max(0.001, score(p)), ttftP99Ms: 0, e2eP50Ms: 0, errors: 0 }) });
+      const results = await tune({
+        space,
+        objective: { ttftP99Ms: Infinity },
+        budget,
+        methods: [method],
+        seed,
+        evaluate: async (p) => ({ outputTokensPerS: Math.max(0.001, score(p)), ttftP99Ms: 0, e2eP50Ms: 0, errors: 0 }),
+      });
       return trialsToReach(results[method]!, 115) ?? budget + 1;
     };
     let tpe = 0;
@@ -68,7 +77,10 @@ describe('TPE', () => {
     const first = await tune({ space, objective: { ttftP99Ms: 1 }, budget: 5, methods: ['tpe'], seed: 9, statePath: state, evaluate });
     const again = await tune({ space, objective: { ttftP99Ms: 1 }, budget: 7, methods: ['tpe'], seed: 9, statePath: state, evaluate });
     assert.equal(calls, 7, 'five trials, then two more');
-    assert.deepEqual(again.tpe!.slice(0, 5).map((t) => t.point), first.tpe!.map((t) => t.point));
+    assert.deepEqual(
+      again.tpe!.slice(0, 5).map((t) => t.point),
+      first.tpe!.map((t) => t.point),
+    );
   });
 });
 

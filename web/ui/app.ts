@@ -10,7 +10,9 @@ const html = htm.bind(h);
 interface Stats {
   live: {
     series: { t: number; requests: number; errors: number; tokens: number }[];
-    requestsPerS: number; tokensPerS: number; errorsPerS: number;
+    requestsPerS: number;
+    tokensPerS: number;
+    errorsPerS: number;
     latencyMs: { p50: number | null; p90: number | null; p99: number | null };
     ttftMs: { p50: number | null; p99: number | null };
     total: { requests: number; errors: number; tokens: number };
@@ -43,7 +45,10 @@ function useStats(): { stats?: Stats; error?: string } {
     };
     void poll();
     const timer = setInterval(poll, 1000);
-    return () => { stopped = true; clearInterval(timer); };
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
   }, []);
   return state;
 }
@@ -59,11 +64,13 @@ function Playground() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   useEffect(() => {
-    void fetch('/v1/models', { headers: authHeaders() }).then((r) => r.json()).then((b: { data?: { id: string }[] }) => {
-      const ids = (b.data ?? []).map((m) => m.id);
-      setModels(ids);
-      setModel(ids[0] ?? '');
-    });
+    void fetch('/v1/models', { headers: authHeaders() })
+      .then((r) => r.json())
+      .then((b: { data?: { id: string }[] }) => {
+        const ids = (b.data ?? []).map((m) => m.id);
+        setModels(ids);
+        setModel(ids[0] ?? '');
+      });
   }, []);
   const send = async () => {
     setBusy(true);
@@ -71,7 +78,8 @@ function Playground() {
     setError('');
     try {
       const res = await fetch('/v1/chat/completions', {
-        method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() },
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authHeaders() },
         body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 128, stream: true }),
       });
       if (!res.ok || !res.body) throw new Error(((await res.json()) as { error?: { message: string } }).error?.message ?? `HTTP ${res.status}`);
@@ -119,12 +127,17 @@ function App() {
   const times = live?.series.map((s) => s.t) ?? placeholder;
   const zeros = times.map(() => 0);
   const queue = stats?.engines.reduce((a, e) => a + e.queueDepth, 0) ?? 0;
-  const kpi = (label: string, value: string, id: string) => html`<div class="kpi"><div class="value" data-testid=${id}>${value}</div><div class="label">${label}</div></div>`;
+  const kpi = (label: string, value: string, id: string) =>
+    html`<div class="kpi"><div class="value" data-testid=${id}>${value}</div><div class="label">${label}</div></div>`;
   return html`
     <header>
       <h1>Open-AutoGLM</h1>
       <input type="password" placeholder="admin API key (if auth is on)" value=${key}
-        onChange=${(e: Event) => { const v = (e.target as HTMLInputElement).value; setKey(v); localStorage.setItem(keyStore, v); }} />
+        onChange=${(e: Event) => {
+          const v = (e.target as HTMLInputElement).value;
+          setKey(v);
+          localStorage.setItem(keyStore, v);
+        }} />
     </header>
     ${error && html`<div class="error" style="padding: .5rem 1.5rem">${error}</div>`}
     <main>
@@ -142,8 +155,12 @@ function App() {
       <${LiveChart} title="tokens / s" unit="tok/s" series=${['tokens / s']} times=${times} values=${[live ? live.series.map((s) => s.tokens) : zeros]} />
       <section class="wide"><h2>Replicas</h2><div class="table"><table data-testid="replicas">
         <tr><th>model</th><th>replica</th><th>state</th><th>breaker</th><th class="num">in flight</th><th class="num" title="time to first token, moving average">TTFT ms</th></tr>
-        ${(stats?.replicas ?? []).map((r) => html`<tr><td class="name" title=${r.model}>${r.model}</td><td class="name" title=${r.id}>${r.id}</td><td class=${r.available ? 'ok' : 'bad'}>${r.available ? 'healthy' : 'unavailable'}</td>
-          <td class=${r.breaker === 'closed' ? 'ok' : r.breaker === 'open' ? 'bad' : 'warn'}>${r.breaker}</td><td class="num">${r.outstanding}</td><td class="num">${fmt(r.ewmaTtftMs, 0)}</td></tr>`)}
+        ${(stats?.replicas ?? []).map(
+          (
+            r,
+          ) => html`<tr><td class="name" title=${r.model}>${r.model}</td><td class="name" title=${r.id}>${r.id}</td><td class=${r.available ? 'ok' : 'bad'}>${r.available ? 'healthy' : 'unavailable'}</td>
+          <td class=${r.breaker === 'closed' ? 'ok' : r.breaker === 'open' ? 'bad' : 'warn'}>${r.breaker}</td><td class="num">${r.outstanding}</td><td class="num">${fmt(r.ewmaTtftMs, 0)}</td></tr>`,
+        )}
         ${(stats?.engines ?? []).filter((e) => !e.model.includes('/')).map((e) => html`<tr><td>${e.model}</td><td>embedded</td><td class="ok">serving</td><td>–</td><td class="num">${e.busySequences}/${e.parallel}</td><td class="num">–</td></tr>`)}
       </table></div></section>
       <section><h2>Rollouts</h2><div class="table"><table data-testid="rollouts"><tr><th>release</th><th>status</th><th>stable</th><th>canary</th><th class="num">share</th></tr>

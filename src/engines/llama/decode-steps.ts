@@ -61,23 +61,26 @@ export class TokenPump<T> implements StepMember {
   requestNext(): void {
     this.decoding = true;
     this.requested++;
-    this.inFlight = this.evaluation.next().then(
-      (result) => {
-        if (result.done) this.ended = true;
-        else {
-          this.buffer.push(result.value);
-          if (this.isEnd(result.value)) this.ended = true;
-        }
-      },
-      (err: unknown) => {
-        this.failure = err;
-        this.ended = true;
-      },
-    ).finally(() => {
-      this.decoding = false;
-      this.wake?.();
-      this.steps.advance();
-    });
+    this.inFlight = this.evaluation
+      .next()
+      .then(
+        (result) => {
+          if (result.done) this.ended = true;
+          else {
+            this.buffer.push(result.value);
+            if (this.isEnd(result.value)) this.ended = true;
+          }
+        },
+        (err: unknown) => {
+          this.failure = err;
+          this.ended = true;
+        },
+      )
+      .finally(() => {
+        this.decoding = false;
+        this.wake?.();
+        this.steps.advance();
+      });
   }
 
   /** The next token, or undefined when generation ended. */

@@ -1,5 +1,14 @@
 // The embedded engine: a GGUF model run in-process by node-llama-cpp, as a ChatModel with parallel sequences.
-import { LlamaGrammarEvaluationState, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp';
+import {
+  LlamaGrammarEvaluationState,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
 import { LRUCache } from 'lru-cache';
 import {
   AutoglmError,
@@ -106,7 +115,13 @@ export class LlamaEngine implements ChatModel {
     });
     const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
       const sequence = context.getSequence();
-      return { id, sequence, get cachedTokens() { return sequence.contextTokens; } };
+      return {
+        id,
+        sequence,
+        get cachedTokens() {
+          return sequence.contextTokens;
+        },
+      };
     });
     const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
     const name = settings.alias ?? resolved.name;
@@ -261,9 +276,7 @@ export class LlamaEngine implements ChatModel {
   }
 
   private render(req: ChatRequest): RenderedPrompt {
-    return req.input.type === 'messages'
-      ? renderChat(this.chatWrapper, this.model, req.input.messages)
-      : renderText(this.model, req.input.text);
+    return req.input.type === 'messages' ? renderChat(this.chatWrapper, this.model, req.input.messages) : renderText(this.model, req.input.text);
   }
 
   /** Tokens the completion may use; a prompt that leaves no room is the caller's mistake (400), as with OpenAI. */
@@ -272,12 +285,22 @@ export class LlamaEngine implements ChatModel {
     const available = limit - promptTokens;
     const param = kind === 'messages' ? 'messages' : 'prompt';
     if (available < 1) {
-      throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded',
-        `This model's maximum context length is ${limit} tokens. However, your ${param} resulted in ${promptTokens} tokens. Please reduce the length of the ${param}.`, param);
+      throw new AutoglmError(
+        400,
+        'invalid_request_error',
+        'context_length_exceeded',
+        `This model's maximum context length is ${limit} tokens. However, your ${param} resulted in ${promptTokens} tokens. Please reduce the length of the ${param}.`,
+        param,
+      );
     }
     if (requested !== undefined && requested > available) {
-      throw new AutoglmError(400, 'invalid_request_error', 'context_length_exceeded',
-        `This model's maximum context length is ${limit} tokens. However, you requested ${promptTokens + requested} tokens (${promptTokens} in the ${param}, ${requested} in the completion). Please reduce the length of the ${param} or completion.`, 'max_tokens');
+      throw new AutoglmError(
+        400,
+        'invalid_request_error',
+        'context_length_exceeded',
+        `This model's maximum context length is ${limit} tokens. However, you requested ${promptTokens + requested} tokens (${promptTokens} in the ${param}, ${requested} in the completion). Please reduce the length of the ${param} or completion.`,
+        'max_tokens',
+      );
     }
     return requested ?? available;
   }
@@ -288,10 +311,13 @@ export class LlamaEngine implements ChatModel {
     const key = format.type === 'json_object' ? 'json' : schemaKey(format.schema);
     let grammar = this.grammars.get(key);
     if (!grammar) {
-      grammar = format.type === 'json_object'
-        ? this.llama.getGrammarFor('json').then((g) => ({ grammar: g, check: AnswerCheck.json() }))
-        // The check first: a schema it refuses is a 400 before llama.cpp builds a grammar for it.
-        : Promise.resolve(format.schema).then(AnswerCheck.schema).then(async (check) => ({ grammar: await jsonSchemaGrammar(this.llama, format.schema), check }));
+      grammar =
+        format.type === 'json_object'
+          ? this.llama.getGrammarFor('json').then((g) => ({ grammar: g, check: AnswerCheck.json() }))
+          : // The check first: a schema it refuses is a 400 before llama.cpp builds a grammar for it.
+            Promise.resolve(format.schema)
+              .then(AnswerCheck.schema)
+              .then(async (check) => ({ grammar: await jsonSchemaGrammar(this.llama, format.schema), check }));
       this.grammars.set(key, grammar);
     }
     let resolved: { grammar: LlamaGrammar; check: AnswerCheck };

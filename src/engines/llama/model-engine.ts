@@ -4,7 +4,9 @@ import type { EngineSettingsInput, ModelPaths } from '../../config/index.js';
 import { LlamaEngine } from './llama-engine.js';
 
 /** The sampling fields of a ChatRequest, all optional, plus cancellation. */
-export type GenerateOptions = Partial<Pick<ChatRequest, 'maxTokens' | 'temperature' | 'topP' | 'topK' | 'minP' | 'seed' | 'stop' | 'frequencyPenalty' | 'presencePenalty'>> & {
+export type GenerateOptions = Partial<
+  Pick<ChatRequest, 'maxTokens' | 'temperature' | 'topP' | 'topK' | 'minP' | 'seed' | 'stop' | 'frequencyPenalty' | 'presencePenalty'>
+> & {
   signal?: AbortSignal;
 };
 

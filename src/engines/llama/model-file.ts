@@ -21,7 +21,9 @@ export const modelNameOf = (path: string): string => basename(path).replace(/\.g
 export async function resolveModel(spec: string, paths: ModelPaths): Promise<ResolvedModel> {
   const hf = HF_SPEC.exec(spec);
   if (!hf && /^hf:/i.test(spec)) {
-    throw new ModelUnavailableError(`'${spec}' is not a Hugging Face model: expected hf:owner/repo/file.gguf (the repository's owner and name, then the path of a .gguf file in it)`);
+    throw new ModelUnavailableError(
+      `'${spec}' is not a Hugging Face model: expected hf:owner/repo/file.gguf (the repository's owner and name, then the path of a .gguf file in it)`,
+    );
   }
   const path = hf ? await resolveHuggingFace(hf[1]!, hf[2]!, hf[3]!, paths) : resolveLocal(spec, paths);
   await assertGguf(path);

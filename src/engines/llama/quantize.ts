@@ -8,8 +8,23 @@ import type { QuantType } from '../../config/index.js';
 
 /** llama.cpp's `enum llama_ftype` values for the types we offer. */
 const LLAMA_FTYPE: Record<QuantType, number> = {
-  f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q2_k: 10, q3_k_s: 11, q3_k_m: 12, q3_k_l: 13,
-  q4_k_s: 14, q4_k_m: 15, q5_k_s: 16, q5_k_m: 17, q6_k: 18, bf16: 32,
+  f32: 0,
+  f16: 1,
+  q4_0: 2,
+  q4_1: 3,
+  q8_0: 7,
+  q5_0: 8,
+  q5_1: 9,
+  q2_k: 10,
+  q3_k_s: 11,
+  q3_k_m: 12,
+  q3_k_l: 13,
+  q4_k_s: 14,
+  q4_k_m: 15,
+  q5_k_s: 16,
+  q5_k_m: 17,
+  q6_k: 18,
+  bf16: 32,
 };
 
 export interface QuantizeProgress {
@@ -83,7 +98,9 @@ function loadApi(): LlamaQuantizeApi {
   lib.func('void llama_backend_init()')();
   api = {
     defaults: lib.func('llama_model_quantize_default_params', Params, []) as LlamaQuantizeApi['defaults'],
-    quantize: lib.func('uint32 llama_model_quantize(const char *input, const char *output, const llama_model_quantize_params_head *params)') as unknown as LlamaQuantizeApi['quantize'],
+    quantize: lib.func(
+      'uint32 llama_model_quantize(const char *input, const char *output, const llama_model_quantize_params_head *params)',
+    ) as unknown as LlamaQuantizeApi['quantize'],
     setLog: lib.func('void llama_log_set(autoglm_llama_log *callback, void *user)') as LlamaQuantizeApi['setLog'],
     logCallbackType,
   };
@@ -116,9 +133,7 @@ export async function quantizeModel(
   }, koffi.pointer(logCallbackType));
   setLog(onLog, null);
   try {
-    const rc = await new Promise<number>((resolve, reject) =>
-      quantize.async(input, partial, params, (err, code) => (err ? reject(err) : resolve(code))),
-    );
+    const rc = await new Promise<number>((resolve, reject) => quantize.async(input, partial, params, (err, code) => (err ? reject(err) : resolve(code))));
     if (rc !== 0) throw new QuantizeError(failureMessage(input, rc, logLines));
     await rename(partial, output);
   } catch (err) {

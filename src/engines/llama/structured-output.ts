@@ -30,7 +30,10 @@ export async function jsonSchemaGrammar(llama: Llama, schema: Record<string, unk
  * string of the chat template can cut an answer short. An answer that fails is never passed off as a good one.
  */
 export class AnswerCheck {
-  private constructor(private readonly validate: ValidateFunction | undefined, private readonly what: string) {}
+  private constructor(
+    private readonly validate: ValidateFunction | undefined,
+    private readonly what: string,
+  ) {}
 
   static json(): AnswerCheck {
     return new AnswerCheck(undefined, 'response_format json_object');
@@ -63,7 +66,11 @@ export class AnswerCheck {
 
   /** The in-band error that takes the place of the finish of an answer that broke its format. */
   failure(problem: string): AutoglmError {
-    return new AutoglmError(500, 'server_error', 'invalid_structured_output',
-      `The model's answer does not follow ${this.what}: ${problem}. Sending the request again (with another seed or a lower temperature) may succeed.`);
+    return new AutoglmError(
+      500,
+      'server_error',
+      'invalid_structured_output',
+      `The model's answer does not follow ${this.what}: ${problem}. Sending the request again (with another seed or a lower temperature) may succeed.`,
+    );
   }
 }

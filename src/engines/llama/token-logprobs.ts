@@ -24,7 +24,11 @@ export class LogprobReader {
   private previous: Token[];
 
   /** `context` precedes the first generated token (the prompt), so that token's text keeps its leading space too. */
-  constructor(private readonly model: LlamaModel, private readonly top: number, context: readonly Token[] = []) {
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly top: number,
+    context: readonly Token[] = [],
+  ) {
     this.previous = context.slice(-1);
   }
 

@@ -17,7 +17,10 @@ export class TokenTextDecoder {
    * `context` is what precedes the first generated token (the prompt): decoded alone, a first piece like "▁little"
    * would lose its space, as it does at the start of a document.
    */
-  constructor(private readonly model: LlamaModel, context: readonly Token[] = []) {
+  constructor(
+    private readonly model: LlamaModel,
+    context: readonly Token[] = [],
+  ) {
     this.recent = context.slice(-CONTEXT_TOKENS);
   }
 

@@ -2,11 +2,34 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { AutoglmError, completionChunks, estimateTokens, isOutput, modelNotFound, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo, type Usage } from '../../core/index.js';
+import {
+  AutoglmError,
+  completionChunks,
+  estimateTokens,
+  isOutput,
+  modelNotFound,
+  type CallContext,
+  type ChatChunk,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type ModelInfo,
+  type Usage,
+} from '../../core/index.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
-import { choiceLogprobs, choiceText, choiceToolCallDeltas, choiceToolCalls, finishReasonFromWire, upstreamBody, upstreamPayloadSchema, usageFromWire, type UpstreamPayload } from './wire.js';
+import {
+  choiceLogprobs,
+  choiceText,
+  choiceToolCallDeltas,
+  choiceToolCalls,
+  finishReasonFromWire,
+  upstreamBody,
+  upstreamPayloadSchema,
+  usageFromWire,
+  type UpstreamPayload,
+} from './wire.js';
 
 export interface OpenAIEngineOptions {
   /** Name clients use. */
@@ -27,7 +50,6 @@ export interface OpenAIEngineOptions {
   dispatcher?: Dispatcher;
 }
 
-
 export class OpenAIEngine implements ChatModel {
   private readonly dispatcher: Dispatcher;
   private readonly basePath: string;
@@ -43,14 +65,16 @@ export class OpenAIEngine implements ChatModel {
     this.replica = options.replica ?? base.host;
     this.extensions = preset.samplingExtensions;
     this.headers = ['content-type', 'application/json', ...(options.apiKey ? ['authorization', `Bearer ${options.apiKey}`] : [])];
-    this.dispatcher = options.dispatcher ?? new Pool(base.origin, {
-      connections: options.connections ?? 256,
-      keepAliveTimeout: 30_000,
-      connect: { timeout: options.connectTimeoutMs ?? 3_000 },
-      // Backstops; the first-token and total timeouts below are the ones callers see.
-      headersTimeout: options.totalTimeoutMs ?? 600_000,
-      bodyTimeout: options.totalTimeoutMs ?? 600_000,
-    });
+    this.dispatcher =
+      options.dispatcher ??
+      new Pool(base.origin, {
+        connections: options.connections ?? 256,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: options.connectTimeoutMs ?? 3_000 },
+        // Backstops; the first-token and total timeouts below are the ones callers see.
+        headersTimeout: options.totalTimeoutMs ?? 600_000,
+        bodyTimeout: options.totalTimeoutMs ?? 600_000,
+      });
   }
 
   models(): ModelInfo[] {
@@ -60,7 +84,12 @@ export class OpenAIEngine implements ChatModel {
   /** Active health check: the upstream answers its model list. */
   async probe(signal: AbortSignal): Promise<boolean> {
     try {
-      const res = await this.dispatcher.request({ method: 'GET', path: `${this.basePath}${this.options.healthPath ?? '/models'}`, headers: this.headers, signal });
+      const res = await this.dispatcher.request({
+        method: 'GET',
+        path: `${this.basePath}${this.options.healthPath ?? '/models'}`,
+        headers: this.headers,
+        signal,
+      });
       await res.body.dump();
       return res.statusCode < 300;
     } catch {
@@ -93,9 +122,18 @@ export class OpenAIEngine implements ChatModel {
     const timeout = this.options.totalTimeoutMs ?? 600_000;
     let res: UpstreamAnswer;
     try {
-      res = await callUpstream(this.dispatcher, {
-        method: 'POST', path: this.path(req), headers: this.headersFor(ctx), body: this.body(req, false), headersTimeout: timeout, bodyTimeout: timeout,
-      }, ctx.signal);
+      res = await callUpstream(
+        this.dispatcher,
+        {
+          method: 'POST',
+          path: this.path(req),
+          headers: this.headersFor(ctx),
+          body: this.body(req, false),
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        },
+        ctx.signal,
+      );
     } catch (err) {
       ctx.signal.throwIfAborted();
       const failure = err instanceof UpstreamCallError ? err : new UpstreamCallError(err, false);
@@ -109,9 +147,16 @@ export class OpenAIEngine implements ChatModel {
     const choices = payload.choices.map((c, i) => {
       const toolCalls = choiceToolCalls(c);
       const logprobs = choiceLogprobs(c);
-      return { index: i, text: choiceText(c), finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop', ...(toolCalls && { toolCalls }), ...(logprobs && { logprobs }) };
+      return {
+        index: i,
+        text: choiceText(c),
+        finishReason: finishReasonFromWire(c.finish_reason) ?? 'stop',
+        ...(toolCalls && { toolCalls }),
+        ...(logprobs && { logprobs }),
+      };
     });
-    const estimate = (c: ChatCompletion['choices'][number]) => estimateTokens(c.text) + (c.toolCalls ?? []).reduce((n, t) => n + estimateTokens(t.name + t.arguments), 0);
+    const estimate = (c: ChatCompletion['choices'][number]) =>
+      estimateTokens(c.text) + (c.toolCalls ?? []).reduce((n, t) => n + estimateTokens(t.name + t.arguments), 0);
     const usage = payload.usage
       ? usageFromWire(payload.usage)
       : { promptTokens: 0, completionTokens: choices.reduce((n, c) => n + estimate(c), 0), cachedPromptTokens: 0 };
@@ -125,8 +170,14 @@ export class OpenAIEngine implements ChatModel {
     const onAbort = () => abort.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let phase: 'first-token' | 'total' | undefined;
-    const firstToken = setTimeout(() => { phase = 'first-token'; abort.abort(); }, this.options.firstTokenTimeoutMs ?? 60_000);
-    const total = setTimeout(() => { phase = 'total'; abort.abort(); }, this.options.totalTimeoutMs ?? 600_000);
+    const firstToken = setTimeout(() => {
+      phase = 'first-token';
+      abort.abort();
+    }, this.options.firstTokenTimeoutMs ?? 60_000);
+    const total = setTimeout(() => {
+      phase = 'total';
+      abort.abort();
+    }, this.options.totalTimeoutMs ?? 600_000);
     try {
       let res: Dispatcher.ResponseData;
       try {
@@ -176,7 +227,8 @@ export class OpenAIEngine implements ChatModel {
     }
     const parsed = upstreamPayloadSchema.safeParse(json);
     if (!parsed.success) throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent an unexpected payload.`);
-    if (parsed.data.error) throw new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${this.replica} failed mid-stream: ${parsed.data.error.message}`);
+    if (parsed.data.error)
+      throw new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${this.replica} failed mid-stream: ${parsed.data.error.message}`);
     return parsed.data;
   }
 

@@ -14,7 +14,10 @@ export interface UpstreamAnswer {
 
 /** Why a call failed, and whether the upstream had begun to answer (headers received) when it did. */
 export class UpstreamCallError extends Error {
-  constructor(override readonly cause: unknown, readonly answering: boolean) {
+  constructor(
+    override readonly cause: unknown,
+    readonly answering: boolean,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause));
     this.name = 'UpstreamCallError';
   }

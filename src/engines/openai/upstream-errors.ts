@@ -16,7 +16,7 @@ function upstreamError(body: string): { message: string; param: string | null } 
   try {
     const parsed = JSON.parse(body) as { error?: { message?: unknown; param?: unknown } | string; message?: unknown; param?: unknown };
     const nested = typeof parsed.error === 'object' ? parsed.error : undefined;
-    const m = typeof parsed.error === 'string' ? parsed.error : nested?.message ?? parsed.message;
+    const m = typeof parsed.error === 'string' ? parsed.error : (nested?.message ?? parsed.message);
     const param = nested?.param ?? parsed.param;
     if (typeof m === 'string') return { message: m, param: typeof param === 'string' ? param : null };
   } catch {
@@ -28,14 +28,28 @@ function upstreamError(body: string): { message: string; param: string | null } 
 export function errorFromUpstreamStatus(status: number, body: string, retryAfter: string | string[] | undefined, replica: string): AutoglmError {
   const { message, param } = upstreamError(body);
   if (status === 429) {
-    return new AutoglmError(429, 'rate_limit_error', 'upstream_rate_limited', `Upstream ${replica} is rate limiting: ${message}`, null, retryAfterSeconds(retryAfter) ?? 1);
+    return new AutoglmError(
+      429,
+      'rate_limit_error',
+      'upstream_rate_limited',
+      `Upstream ${replica} is rate limiting: ${message}`,
+      null,
+      retryAfterSeconds(retryAfter) ?? 1,
+    );
   }
   // The gateway's own credentials were refused: the caller cannot fix that, so it is ours (502), not theirs (401).
   if (status === 401 || status === 403) {
     return new AutoglmError(502, 'server_error', 'upstream_auth_failed', `Upstream ${replica} refused the gateway's credentials: ${message}`);
   }
   if (status >= 500) {
-    return new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${replica} failed with ${status}: ${message}`, null, retryAfterSeconds(retryAfter));
+    return new AutoglmError(
+      502,
+      'server_error',
+      'upstream_error',
+      `Upstream ${replica} failed with ${status}: ${message}`,
+      null,
+      retryAfterSeconds(retryAfter),
+    );
   }
   // The caller's request was refused: which field, when the upstream says, is what lets them fix it.
   return new AutoglmError(status, 'invalid_request_error', 'upstream_rejected', `Upstream ${replica} rejected the request: ${message}`, param);
@@ -43,7 +57,13 @@ export function errorFromUpstreamStatus(status: number, body: string, retryAfter
 
 export function errorFromConnection(err: unknown, replica: string, phase: 'connect' | 'first-token' | 'total' | 'stream'): AutoglmError {
   const code = (err as { code?: string }).code ?? '';
-  if (phase === 'first-token' || phase === 'total' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (
+    phase === 'first-token' ||
+    phase === 'total' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
     return new AutoglmError(504, 'timeout_error', 'upstream_timeout', `Upstream ${replica} timed out (${phase === 'stream' ? 'waiting' : phase}).`);
   }
   const detail = err instanceof Error ? err.message : String(err);

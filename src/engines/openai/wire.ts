@@ -1,6 +1,17 @@
 // The upstream side of the OpenAI wire format: request bodies out, validated responses and stream chunks in.
 import { z } from 'zod';
-import { tokenProbability, type ChatMessage, type ChatRequest, type ContentPart, type FinishReason, type TokenLogprob, type TokenProbability, type ToolCall, type ToolChoice, type Usage } from '../../core/index.js';
+import {
+  tokenProbability,
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  type FinishReason,
+  type TokenLogprob,
+  type TokenProbability,
+  type ToolCall,
+  type ToolChoice,
+  type Usage,
+} from '../../core/index.js';
 
 const partToWire = (p: ContentPart) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.url, detail: p.detail } });
 
@@ -57,11 +68,13 @@ export function finishReasonFromWire(reason: string | null | undefined): FinishR
   return reason === 'tool_calls' || reason === 'function_call' ? 'tool_calls' : 'stop';
 }
 
-const usageSchema = z.object({
-  prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
-  prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullish() }).nullish(),
-}).nullish();
+const usageSchema = z
+  .object({
+    prompt_tokens: z.number().int().nonnegative(),
+    completion_tokens: z.number().int().nonnegative(),
+    prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullish() }).nullish(),
+  })
+  .nullish();
 
 /** A tool call, whole (in a message) or a streamed piece of one (in a delta, where only `index` is sure to be there). */
 const toolCallSchema = z.object({
@@ -99,7 +112,7 @@ type UpstreamChoice = z.infer<typeof choiceSchema>;
 export const choiceText = (c: UpstreamChoice): string => c.delta?.content ?? c.message?.content ?? c.text ?? '';
 
 const probabilityFromWire = (t: z.infer<typeof tokenProbabilitySchema>): TokenProbability =>
-  (t.bytes ? { token: t.token, logprob: t.logprob, bytes: t.bytes } : tokenProbability(t.token, t.logprob));
+  t.bytes ? { token: t.token, logprob: t.logprob, bytes: t.bytes } : tokenProbability(t.token, t.logprob);
 
 /** A choice's token log probabilities (of the whole answer, or of a streamed delta), when the upstream sent them. */
 export function choiceLogprobs(c: UpstreamChoice): TokenLogprob[] | undefined {

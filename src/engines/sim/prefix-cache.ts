@@ -20,7 +20,10 @@ export function blockHashes(tokens: readonly number[], blockSize: number): numbe
 export class PrefixCache {
   private readonly blocks: LRUCache<number, true> | undefined;
 
-  constructor(private readonly blockSize: number, capacityBlocks: number) {
+  constructor(
+    private readonly blockSize: number,
+    capacityBlocks: number,
+  ) {
     this.blocks = capacityBlocks > 0 ? new LRUCache({ max: capacityBlocks }) : undefined;
   }
 

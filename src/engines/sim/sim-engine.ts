@@ -45,7 +45,6 @@ export function simTokenize(text: string): number[] {
   return ids;
 }
 
-
 /** The simulated model draws its words uniformly: each has probability 1/16, and any 16 are equally likely alternatives. */
 function uniformWordLogprob(text: string, top: number): TokenLogprob {
   const logprob = -Math.log(WORDS.length);
@@ -83,7 +82,10 @@ export class SimEngine implements ChatModel {
   private promptTokens = 0;
   private cachedTokens = 0;
 
-  constructor(input: SimSettingsInput = {}, private readonly clock: Clock = systemClock) {
+  constructor(
+    input: SimSettingsInput = {},
+    private readonly clock: Clock = systemClock,
+  ) {
     this.settings = resolveSimSettings(input);
     this.faults = this.settings.faults;
     this.random = seededRandom(this.settings.seed);
@@ -95,8 +97,11 @@ export class SimEngine implements ChatModel {
 
   get stats(): SimStats {
     return {
-      running: this.slots.busy, waiting: this.slots.queueDepth, maxRunning: this.settings.maxRunning,
-      cachedPromptTokens: this.cachedTokens, promptTokens: this.promptTokens,
+      running: this.slots.busy,
+      waiting: this.slots.queueDepth,
+      maxRunning: this.settings.maxRunning,
+      cachedPromptTokens: this.cachedTokens,
+      promptTokens: this.promptTokens,
     };
   }
 
@@ -162,7 +167,9 @@ export class SimEngine implements ChatModel {
       }
       const word = WORDS[Math.floor(rng.next() * WORDS.length)]!;
       const text = i === 0 ? word : ` ${word}`;
-      yield req.logprobs ? { type: 'text-delta', index: 0, text, logprobs: [uniformWordLogprob(text, req.logprobs.top)] } : { type: 'text-delta', index: 0, text };
+      yield req.logprobs
+        ? { type: 'text-delta', index: 0, text, logprobs: [uniformWordLogprob(text, req.logprobs.top)] }
+        : { type: 'text-delta', index: 0, text };
     }
     const reason = limit === (req.maxTokens ?? Infinity) ? 'length' : 'stop';
     yield { type: 'finish', index: 0, reason };

@@ -14,7 +14,7 @@ export function simulatedToolCall(req: ChatRequest, rng: Random): ToolCall | und
     const last = req.input.type === 'messages' ? req.input.messages.at(-1) : undefined;
     if (last?.role === 'tool') return undefined;
   }
-  const tool = typeof choice === 'object' ? tools.find((t) => t.name === choice.name) ?? tools[0]! : tools[0]!;
+  const tool = typeof choice === 'object' ? (tools.find((t) => t.name === choice.name) ?? tools[0]!) : tools[0]!;
   return { id: `call_${Math.floor(rng.next() * 2 ** 48).toString(36)}`, name: tool.name, arguments: JSON.stringify(placeholderArguments(tool)) };
 }
 

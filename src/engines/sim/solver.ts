@@ -58,7 +58,13 @@ export class SimSolver {
 
   /** The strategy a prompt belongs to, from the reasoning layer's own instructions. */
   private strategyOf(req: ChatRequest): string {
-    const system = req.input.type === 'messages' ? req.input.messages.filter((m) => m.role === 'system').map((m) => m.content).join(' ') : '';
+    const system =
+      req.input.type === 'messages'
+        ? req.input.messages
+            .filter((m) => m.role === 'system')
+            .map((m) => m.content)
+            .join(' ')
+        : '';
     if (/devise a plan/i.test(system)) return 'plan';
     if (/step by step/i.test(system)) return 'cot';
     return 'direct';
@@ -75,6 +81,8 @@ export class SimSolver {
     const draw = hashText(item.question, seed);
     const correct = draw / 2 ** 32 < p;
     const answer = correct ? item.answer : plausibleWrong(item, hashText(item.question, seed ^ 0x5bd1e995));
-    return strategy === 'direct' ? `The answer is ${answer}.` : `Let me work through it one step at a time, checking each quantity. So the answer is ${answer}.`;
+    return strategy === 'direct'
+      ? `The answer is ${answer}.`
+      : `Let me work through it one step at a time, checking each quantity. So the answer is ${answer}.`;
   }
 }

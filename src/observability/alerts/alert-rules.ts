@@ -39,7 +39,11 @@ const valueOf = (s: ModelSnapshot, metric: AlertRule['metric']): number | undefi
  * Applies one window: a rule fires once its metric has been above the threshold for `forWindows` windows in a row, and
  * resolves the first window it is not. Returns the events and the state for the next window.
  */
-export function evaluateAlerts(rules: readonly AlertRule[], snapshot: ReadonlyMap<string, ModelSnapshot>, previous: AlertState): { events: AlertEvent[]; state: AlertState } {
+export function evaluateAlerts(
+  rules: readonly AlertRule[],
+  snapshot: ReadonlyMap<string, ModelSnapshot>,
+  previous: AlertState,
+): { events: AlertEvent[]; state: AlertState } {
   const state: AlertState = new Map();
   const events: AlertEvent[] = [];
   for (const rule of rules) {

@@ -20,7 +20,11 @@ export interface PrefixAwareOptions {
 }
 
 export const DEFAULT_PREFIX_OPTIONS: PrefixAwareOptions = {
-  blockChars: 64, blocksPerReplica: 50_000, matchThreshold: 0.3, balanceAbsThreshold: 8, balanceRelThreshold: 1.5,
+  blockChars: 64,
+  blocksPerReplica: 50_000,
+  matchThreshold: 0.3,
+  balanceAbsThreshold: 8,
+  balanceRelThreshold: 1.5,
 };
 
 export function textBlockHashes(text: string, blockChars: number): number[] {
@@ -47,7 +51,10 @@ export class PrefixAwarePolicy implements BalancingPolicy {
   /** The last decision, for the prefix-routing hit ratio metric. */
   last: PrefixDecision | undefined;
 
-  constructor(private readonly random: Random, private readonly options: PrefixAwareOptions = DEFAULT_PREFIX_OPTIONS) {}
+  constructor(
+    private readonly random: Random,
+    private readonly options: PrefixAwareOptions = DEFAULT_PREFIX_OPTIONS,
+  ) {}
 
   private matched(replica: string, blocks: readonly number[]): number {
     const cache = this.seen.get(replica);
@@ -68,7 +75,10 @@ export class PrefixAwarePolicy implements BalancingPolicy {
     const best = Math.max(...matches);
     if (blocks.length > 0 && best / blocks.length >= this.options.matchThreshold) {
       // Among equally good matches, the least loaded.
-      const index = cheapestIndex(loads.map((l, i) => (matches[i] === best ? l : Infinity)), this.random);
+      const index = cheapestIndex(
+        loads.map((l, i) => (matches[i] === best ? l : Infinity)),
+        this.random,
+      );
       return { index, matchedBlocks: best, totalBlocks: blocks.length, reason: 'cache' };
     }
     return { index: leastLoaded, matchedBlocks: matches[leastLoaded]!, totalBlocks: blocks.length, reason: 'least-loaded' };

@@ -39,7 +39,14 @@ export function roundRobin(): BalancingPolicy {
 }
 
 export function weighted(random: Random): BalancingPolicy {
-  return { name: 'weighted', pick: (replicas) => weightedIndex(replicas.map((r) => r.weight), random) };
+  return {
+    name: 'weighted',
+    pick: (replicas) =>
+      weightedIndex(
+        replicas.map((r) => r.weight),
+        random,
+      ),
+  };
 }
 
 /** Outstanding requests per unit of weight: a replica twice as strong may hold twice as many. */
@@ -56,6 +63,10 @@ export function leastOutstanding(random: Random): BalancingPolicy {
 export function latencyAware(random: Random): BalancingPolicy {
   return {
     name: 'latency',
-    pick: (replicas) => cheapestIndex(replicas.map((r) => (r.ewmaTtftMs === undefined ? -1 : r.ewmaTtftMs * (1 + loadOf(r)))), random),
+    pick: (replicas) =>
+      cheapestIndex(
+        replicas.map((r) => (r.ewmaTtftMs === undefined ? -1 : r.ewmaTtftMs * (1 + loadOf(r)))),
+        random,
+      ),
   };
 }

@@ -24,4 +24,4 @@ export interface BalancingPolicy {
 }
 
 export { POLICIES as POLICY_NAMES } from '../../config/index.js';
-export type PolicyName = (typeof import('../../config/index.js').POLICIES)[number];
+export type PolicyName = typeof import('../../config/index.js').POLICIES[number];

@@ -69,7 +69,16 @@ export class CanaryRollout {
       return resumed;
     }
     this.stepStartedMonotonic = this.clock.now();
-    const fresh: RolloutState = { release: this.release, stable: this.config.stable, canary, status: canary ? 'ramping' : 'stable', step: 0, stepStartedMs: wall, reason: null, updatedMs: wall };
+    const fresh: RolloutState = {
+      release: this.release,
+      stable: this.config.stable,
+      canary,
+      status: canary ? 'ramping' : 'stable',
+      step: 0,
+      stepStartedMs: wall,
+      reason: null,
+      updatedMs: wall,
+    };
     this.store?.save(fresh);
     return fresh;
   }
@@ -86,8 +95,11 @@ export class CanaryRollout {
 
   get snapshot(): RolloutSnapshot {
     return {
-      ...this.state, stepStartedAt: new Date(this.state.stepStartedMs).toISOString(), updatedAt: new Date(this.state.updatedMs).toISOString(),
-      canaryPercent: this.canaryPercent, steps: this.config.canary?.steps ?? [],
+      ...this.state,
+      stepStartedAt: new Date(this.state.stepStartedMs).toISOString(),
+      updatedAt: new Date(this.state.updatedMs).toISOString(),
+      canaryPercent: this.canaryPercent,
+      steps: this.config.canary?.steps ?? [],
     };
   }
 
@@ -123,7 +135,11 @@ export class CanaryRollout {
     const decision = decide(this.history, this.config.slo, now - this.stepStartedMonotonic, this.config.canary.holdSeconds * 1000);
     if (decision.action === 'rollback') {
       this.set({ status: 'rolled_back', reason: describe(decision.breaches) });
-      this.listener({ type: 'rolled_back', state: this.state, evidence: { canary, stable, breaches: decision.breaches, windowSeconds: this.config.slo.windowSeconds } });
+      this.listener({
+        type: 'rolled_back',
+        state: this.state,
+        evidence: { canary, stable, breaches: decision.breaches, windowSeconds: this.config.slo.windowSeconds },
+      });
     } else if (decision.action === 'advance') {
       const last = this.state.step >= this.config.canary.steps.length - 1;
       if (last) {
@@ -157,7 +173,9 @@ export class CanaryRollout {
 }
 
 function describe(breaches: Breach[]): string {
-  return breaches.map((b) => `${b.metric} ${round(b.value)} > ${round(b.threshold)} (${b.against === 'stable' ? 'relative to stable' : 'absolute'})`).join('; ');
+  return breaches
+    .map((b) => `${b.metric} ${round(b.value)} > ${round(b.threshold)} (${b.against === 'stable' ? 'relative to stable' : 'absolute'})`)
+    .join('; ');
 }
 
 const round = (v: number) => (Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(0));

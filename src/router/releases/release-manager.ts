@@ -117,4 +117,3 @@ export class ReleaseManager {
     for (const r of this.releases.values()) clearInterval(r.timer);
   }
 }
-

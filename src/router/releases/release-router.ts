@@ -2,7 +2,18 @@
 // per caller), a pinned NAME@VERSION goes straight through, and every outcome feeds the rollout's and alerts' windows.
 // A canary that fails before its first byte hands the call to the stable version: a bad canary costs its rollout,
 // never a caller's answer.
-import { complete, isOutput, toAutoglmError, type AutoglmError, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest, type ModelInfo } from '../../core/index.js';
+import {
+  complete,
+  isOutput,
+  toAutoglmError,
+  type AutoglmError,
+  type CallContext,
+  type ChatChunk,
+  type ChatCompletion,
+  type ChatModel,
+  type ChatRequest,
+  type ModelInfo,
+} from '../../core/index.js';
 import type { Outcome, ReleaseManager, Route } from './release-manager.js';
 
 /** Also told of every finished call (the alert rules' windows). */
@@ -11,7 +22,11 @@ export type OutcomeSink = (model: string, outcome: Outcome) => void;
 export class ReleaseRouter implements ChatModel {
   private readonly listed: ModelInfo[];
 
-  constructor(private readonly inner: ChatModel, private readonly releases: ReleaseManager, private readonly sink: OutcomeSink = () => undefined) {
+  constructor(
+    private readonly inner: ChatModel,
+    private readonly releases: ReleaseManager,
+    private readonly sink: OutcomeSink = () => undefined,
+  ) {
     const created = Math.floor(Date.now() / 1000);
     this.listed = [...releases.names().map((id) => ({ id, ownedBy: 'autoglm', created })), ...inner.models()];
   }

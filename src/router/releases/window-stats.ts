@@ -62,9 +62,17 @@ export class WindowStatsCollector {
   roll(): Map<string, WindowStats> {
     const closed = this.current;
     this.current = new Map();
-    return new Map([...closed].map(([model, w]) => [model, {
-      requests: w.requests, errors: w.errors, errorRate: w.requests ? w.errors / w.requests : 0,
-      p99LatencyMs: w.latency.p99(), p99TtftMs: w.ttft.p99(),
-    }]));
+    return new Map(
+      [...closed].map(([model, w]) => [
+        model,
+        {
+          requests: w.requests,
+          errors: w.errors,
+          errorRate: w.requests ? w.errors / w.requests : 0,
+          p99LatencyMs: w.latency.p99(),
+          p99TtftMs: w.ttft.p99(),
+        },
+      ]),
+    );
   }
 }

@@ -27,32 +27,38 @@ interface Endpoint {
 }
 
 const ENDPOINTS = new Map<string, Endpoint>([
-  ['/v1/chat/completions', {
-    route: '/v1/chat/completions',
-    call(raw) {
-      const body = parseBody(chatCompletionBody, raw);
-      const includeUsage = Boolean(body.stream_options?.include_usage);
-      return {
-        req: chatRequestFromChat(body),
-        stream: (answered) => chatStreamEncoder({ model: answered, includeUsage }),
-        whole: (result, answered) => chatCompletionToWire(answered, result),
-      };
+  [
+    '/v1/chat/completions',
+    {
+      route: '/v1/chat/completions',
+      call(raw) {
+        const body = parseBody(chatCompletionBody, raw);
+        const includeUsage = Boolean(body.stream_options?.include_usage);
+        return {
+          req: chatRequestFromChat(body),
+          stream: (answered) => chatStreamEncoder({ model: answered, includeUsage }),
+          whole: (result, answered) => chatCompletionToWire(answered, result),
+        };
+      },
     },
-  }],
-  ['/v1/completions', {
-    route: '/v1/completions',
-    call(raw) {
-      const body = parseBody(completionBody, raw);
-      const req = chatRequestFromCompletion(body);
-      const includeUsage = Boolean(body.stream_options?.include_usage);
-      const echo = body.echo && req.input.type === 'text' ? req.input.text : undefined;
-      return {
-        req,
-        stream: (answered) => withEcho(completionStreamEncoder({ model: answered, includeUsage }), echo),
-        whole: (result, answered) => textCompletionToWire(answered, result, echo),
-      };
+  ],
+  [
+    '/v1/completions',
+    {
+      route: '/v1/completions',
+      call(raw) {
+        const body = parseBody(completionBody, raw);
+        const req = chatRequestFromCompletion(body);
+        const includeUsage = Boolean(body.stream_options?.include_usage);
+        const echo = body.echo && req.input.type === 'text' ? req.input.text : undefined;
+        return {
+          req,
+          stream: (answered) => withEcho(completionStreamEncoder({ model: answered, includeUsage }), echo),
+          whole: (result, answered) => textCompletionToWire(answered, result, echo),
+        };
+      },
     },
-  }],
+  ],
 ]);
 
 /** The paths answered here (POST only): fastify's route table learns them, to answer other methods with 405. */
@@ -83,7 +89,9 @@ interface Served {
 export function inferenceRoutes(options: InferenceRouteOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { state, settings, bodies, log, count } = options;
   const served: Served = {
-    state, bodyLimitBytes: settings.bodyLimitBytes, bodies,
+    state,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    bodies,
     limits: { stallMs: settings.streamStallSeconds * 1000, queueLimitBytes: settings.streamQueueLimitBytes },
   };
   return (req, res) => {
@@ -106,7 +114,13 @@ export function inferenceRoutes(options: InferenceRouteOptions): (req: IncomingM
   };
 }
 
-async function serve({ state, bodyLimitBytes, bodies, limits }: Served, endpoint: Endpoint, exchange: Exchange, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  { state, bodyLimitBytes, bodies, limits }: Served,
+  endpoint: Endpoint,
+  exchange: Exchange,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   try {
     exchange.principal = state.tenancy?.principal(req.headers.authorization, 'inference');
     const call = endpoint.call(await readBody(req, bodyLimitBytes));

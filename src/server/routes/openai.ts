@@ -2,17 +2,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { servingModel, type ServingState } from '../app.js';
 
-export const openAIRoutes = (state: ServingState): FastifyPluginAsync => async (app) => {
-  const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
+export const openAIRoutes =
+  (state: ServingState): FastifyPluginAsync =>
+  async (app) => {
+    const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
 
-  app.get('/v1/models', { config: { scope: 'inference' } }, async (request) => {
-    // A tenant (or key) limited to some models sees only those.
-    const may = request.principal && state.tenancy ? state.tenancy.modelFilter(request.principal) : () => true;
-    return { object: 'list', data: (state.model?.models() ?? []).filter((m) => may(m.id)).map(modelObject) };
-  });
+    app.get('/v1/models', { config: { scope: 'inference' } }, async (request) => {
+      // A tenant (or key) limited to some models sees only those.
+      const may = request.principal && state.tenancy ? state.tenancy.modelFilter(request.principal) : () => true;
+      return { object: 'list', data: (state.model?.models() ?? []).filter((m) => may(m.id)).map(modelObject) };
+    });
 
-  app.get<{ Params: { id: string } }>('/v1/models/:id', { config: { scope: 'inference' } }, async (request) => {
-    const model = servingModel(state, request.params.id);
-    return modelObject(model.models().find((m) => m.id === request.params.id)!);
-  });
-};
+    app.get<{ Params: { id: string } }>('/v1/models/:id', { config: { scope: 'inference' } }, async (request) => {
+      const model = servingModel(state, request.params.id);
+      return modelObject(model.models().find((m) => m.id === request.params.id)!);
+    });
+  };

@@ -28,60 +28,72 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
 }
 
 /** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
-export const websocketRoutes = (state: ServingState, queueLimitBytes: number): FastifyPluginAsync => async (app) => {
-  // A handshake ws refuses (bad key, version or Upgrade) would get ws's own text/html answer; it gets ours instead.
-  app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
-    if (!socket.writable) return void socket.destroy();
-    const method = err.message === 'Invalid HTTP method';
-    const error = new AutoglmError(method ? 405 : 400, 'invalid_request_error', 'invalid_websocket_handshake', `The WebSocket handshake was refused: ${err.message}.`);
-    const headers: Record<string, string> = method ? { allow: 'GET' } : /Version/.test(err.message) ? { 'sec-websocket-version': '13, 8' } : {};
-    socket.end(rawErrorResponse(error, headers), () => socket.destroy());
-  });
-  app.route({
-    method: 'GET',
-    url: '/v1/ws',
-    config: { scope: 'inference' },
-    // A plain GET is answered like every other error, saying how to connect, instead of the plugin's empty 404.
-    handler: async (_request, reply) => {
-      reply.header('upgrade', 'websocket');
-      throw new AutoglmError(426, 'invalid_request_error', 'upgrade_required', 'GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).');
-    },
-    wsHandler: (socket: WebSocket, request) => {
-      const closed = new AbortController();
-      state.inflight.add(closed);
-      socket.once('close', () => {
-        state.inflight.delete(closed);
-        closed.abort(new Error('client disconnected'));
-      });
-      const send = (data: string | object) => {
-        if (socket.readyState !== socket.OPEN) return;
-        socket.send(typeof data === 'string' ? data : JSON.stringify(data));
-        if (socket.bufferedAmount > queueLimitBytes) socket.terminate();
-      };
-      // One request at a time per socket, in the order sent, so replies never interleave.
-      let queue = Promise.resolve();
-      socket.on('message', (data, isBinary) => {
-        queue = queue.then(async () => {
-          if (closed.signal.aborted) return;
-          try {
-            if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
-            const { req, encoder } = parseMessage(data.toString());
-            const model = servingModel(state, req.model);
-            const ctx = callerContext(request, closed.signal);
-            const opened = await openStream(model, req, ctx);
-            try {
-              for await (const chunk of chunksOf(opened)) {
-                for (const wire of encoder.encode(chunk)) send(wire);
-              }
-            } finally {
-              await opened.rest.return?.();
-            }
-          } catch (err) {
-            send(toAutoglmError(err).toJSON());
-          }
-          send('[DONE]');
+export const websocketRoutes =
+  (state: ServingState, queueLimitBytes: number): FastifyPluginAsync =>
+  async (app) => {
+    // A handshake ws refuses (bad key, version or Upgrade) would get ws's own text/html answer; it gets ours instead.
+    app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
+      if (!socket.writable) return void socket.destroy();
+      const method = err.message === 'Invalid HTTP method';
+      const error = new AutoglmError(
+        method ? 405 : 400,
+        'invalid_request_error',
+        'invalid_websocket_handshake',
+        `The WebSocket handshake was refused: ${err.message}.`,
+      );
+      const headers: Record<string, string> = method ? { allow: 'GET' } : /Version/.test(err.message) ? { 'sec-websocket-version': '13, 8' } : {};
+      socket.end(rawErrorResponse(error, headers), () => socket.destroy());
+    });
+    app.route({
+      method: 'GET',
+      url: '/v1/ws',
+      config: { scope: 'inference' },
+      // A plain GET is answered like every other error, saying how to connect, instead of the plugin's empty 404.
+      handler: async (_request, reply) => {
+        reply.header('upgrade', 'websocket');
+        throw new AutoglmError(
+          426,
+          'invalid_request_error',
+          'upgrade_required',
+          'GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).',
+        );
+      },
+      wsHandler: (socket: WebSocket, request) => {
+        const closed = new AbortController();
+        state.inflight.add(closed);
+        socket.once('close', () => {
+          state.inflight.delete(closed);
+          closed.abort(new Error('client disconnected'));
         });
-      });
-    },
-  });
-};
+        const send = (data: string | object) => {
+          if (socket.readyState !== socket.OPEN) return;
+          socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+          if (socket.bufferedAmount > queueLimitBytes) socket.terminate();
+        };
+        // One request at a time per socket, in the order sent, so replies never interleave.
+        let queue = Promise.resolve();
+        socket.on('message', (data, isBinary) => {
+          queue = queue.then(async () => {
+            if (closed.signal.aborted) return;
+            try {
+              if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
+              const { req, encoder } = parseMessage(data.toString());
+              const model = servingModel(state, req.model);
+              const ctx = callerContext(request, closed.signal);
+              const opened = await openStream(model, req, ctx);
+              try {
+                for await (const chunk of chunksOf(opened)) {
+                  for (const wire of encoder.encode(chunk)) send(wire);
+                }
+              } finally {
+                await opened.rest.return?.();
+              }
+            } catch (err) {
+              send(toAutoglmError(err).toJSON());
+            }
+            send('[DONE]');
+          });
+        });
+      },
+    });
+  };
