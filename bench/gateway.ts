@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
 import { Pool } from 'undici';
 
@@ -37,7 +38,7 @@ function start(args: string[], ready: RegExp, env = process.env): Promise<{ chil
   return new Promise((res, rej) => {
     const onData = (d: Buffer) => {
       out += d;
-      const m = ready.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+      const m = ready.exec(stripVTControlCharacters(out));
       if (m) res({ child, match: m });
     };
     child.stdout!.on('data', onData);

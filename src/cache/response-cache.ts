@@ -1,7 +1,7 @@
 // The response cache wrapper: an exact repeat of a deterministic request, from the same tenant, is answered from the
 // cache (streams replay their chunks as streams). Nothing is shared between tenants: the tenant is part of the key.
 import { createHash } from 'node:crypto';
-import { complete, completionChunks, gather, type CallContext, type ChatChunk, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/index.js';
+import { complete, completionChunks, gather, type CallContext, type ChatChunk, type ChatModel, type ChatRequest } from '../core/index.js';
 import type { CacheStore } from './cache-store.js';
 
 export const CACHE_HEADER = 'x-autoglm-cache';

@@ -76,11 +76,11 @@ export function registerIndex(program: Command): void {
       try {
         const hits = await openIndex(flags.index).search(query, flags.k, embedderOf(flags));
         if (hits.length === 0) process.stdout.write('no passage matches\n');
-        hits.forEach((h, i) =>
+        for (const [i, h] of hits.entries()) {
           process.stdout.write(
             `[${i + 1}] ${h.source} (score ${h.score})\n    ${h.text.slice(0, 240).replace(/\n/g, ' ')}${h.text.length > 240 ? '...' : ''}\n`,
-          ),
-        );
+          );
+        }
       } catch (err) {
         fail(err);
       }

@@ -13,7 +13,7 @@ type Snapshot = RolloutState & { canaryPercent: number; steps: number[] };
 
 async function call(flags: ApiFlags, method: 'GET' | 'POST', path: string): Promise<unknown> {
   const key = flags.key ?? process.env.AUTOGLM_API_KEY;
-  let res;
+  let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(`${flags.url.replace(/\/+$/, '')}${path}`, { method, headers: key ? { authorization: `Bearer ${key}` } : {} });
   } catch (err) {

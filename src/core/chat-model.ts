@@ -280,7 +280,9 @@ export function completionChunks(result: ChatCompletion): ChatChunk[] {
   const chunks: ChatChunk[] = [];
   for (const c of result.choices) {
     if (c.text || !c.toolCalls) chunks.push({ type: 'text-delta', index: c.index, text: c.text, ...(c.logprobs && { logprobs: c.logprobs }) });
-    c.toolCalls?.forEach((t, call) => chunks.push({ type: 'tool-call-delta', index: c.index, call, id: t.id, name: t.name, arguments: t.arguments }));
+    for (const [call, t] of (c.toolCalls ?? []).entries()) {
+      chunks.push({ type: 'tool-call-delta', index: c.index, call, id: t.id, name: t.name, arguments: t.arguments });
+    }
     chunks.push({ type: 'finish', index: c.index, reason: c.finishReason });
   }
   chunks.push({ type: 'usage', usage: result.usage });

@@ -223,6 +223,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
 }
 
 /** A refusal found before streaming (an unknown strategy), thrown where a stream's errors are caught. */
+// biome-ignore lint/correctness/useYield: a stream that fails on its first read is what the caller consumes
 async function* failed(err: unknown): AsyncGenerator<ChatChunk> {
   throw err;
 }

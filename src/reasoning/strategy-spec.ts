@@ -1,5 +1,5 @@
 // Strategy specs, one grammar for a model prefix (`sc@8:glm-4`) and the eval command line (`--strategies sc@8,asc@8`).
-import { AutoglmError, STRATEGIES, invalidRequest, type ReasoningOptions, type StrategyName } from '../core/index.js';
+import { type AutoglmError, STRATEGIES, invalidRequest, type ReasoningOptions, type StrategyName } from '../core/index.js';
 
 export interface StrategySpec {
   strategy: StrategyName;

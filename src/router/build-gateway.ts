@@ -104,7 +104,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
       checkers.push(checker);
     }
   } catch (err) {
-    checkers.forEach((c) => c.stop());
+    for (const c of checkers) c.stop();
     await Promise.all(all.map((r) => r.close()));
     throw err;
   }
@@ -113,8 +113,8 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     pools,
     gauges,
     async close() {
-      checkers.forEach((c) => c.stop());
-      pools.forEach((p) => p.close());
+      for (const c of checkers) c.stop();
+      for (const p of pools.values()) p.close();
       await Promise.all(all.map((r) => r.close()));
     },
   };

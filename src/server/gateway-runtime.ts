@@ -7,7 +7,7 @@ import { basename, dirname } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
 import { systemClock, type Clock } from '../core/index.js';
-import { evaluateAlerts, GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
+import { evaluateAlerts, type GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
 import { buildGateway, LiveGateway, ReleaseManager, ReleaseRouter, WindowStatsCollector, type Gateway, type RolloutListener } from '../router/index.js';
 import type { Tenancy } from '../tenancy/index.js';
 import type { ReplicaStatus } from './app.js';

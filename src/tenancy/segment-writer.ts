@@ -50,7 +50,10 @@ export class SegmentWriter {
 
   /** Queues a closed segment to be inserted and deleted. */
   move(segmentPath: string): void {
-    if (this.dead) return this.moveHere(segmentPath);
+    if (this.dead) {
+      this.moveHere(segmentPath);
+      return;
+    }
     this.sent++;
     (this.worker ??= this.start()).postMessage(segmentPath);
   }

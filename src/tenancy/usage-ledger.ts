@@ -160,9 +160,13 @@ export class UsageLedger {
   private where(q: UsageQuery): { sql: string; args: (string | number)[] } {
     const clauses: string[] = [];
     const args: (string | number)[] = [];
-    if (q.tenant) clauses.push('tenant = ?'), args.push(q.tenant);
-    if (q.fromMs !== undefined) clauses.push('time_ms >= ?'), args.push(q.fromMs);
-    if (q.toMs !== undefined) clauses.push('time_ms < ?'), args.push(q.toMs);
+    const add = (clause: string, value: string | number) => {
+      clauses.push(clause);
+      args.push(value);
+    };
+    if (q.tenant) add('tenant = ?', q.tenant);
+    if (q.fromMs !== undefined) add('time_ms >= ?', q.fromMs);
+    if (q.toMs !== undefined) add('time_ms < ?', q.toMs);
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', args };
   }
 

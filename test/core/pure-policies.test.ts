@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StopBuffer, pickByLongestPrefix, reusableTokens } from '../../src/engines/llama/index.js';
 import { BoundedPool } from '../../src/scheduler/index.js';
-import { AutoglmError, complete, withChoices, type ChatChunk, type ChatModel, type ChatRequest } from '../../src/core/index.js';
+import { type AutoglmError, complete, withChoices, type ChatChunk, type ChatModel, type ChatRequest } from '../../src/core/index.js';
 
 describe('StopBuffer', () => {
   const run = (stops: string[], pieces: string[]) => {

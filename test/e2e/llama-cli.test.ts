@@ -16,8 +16,11 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'autoglm-llama-cli-'));
 });
 // A command that wrongly started serving is never left behind, whatever ended the tests.
-after(() => running.forEach((child) => child.kill('SIGKILL')));
-process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+const killRunning = () => {
+  for (const child of running) child.kill('SIGKILL');
+};
+after(killRunning);
+process.on('exit', killRunning);
 
 /** Runs the CLI to its end; the test model is a copy, so a command that overwrote its input harms nothing shared. */
 function autoglm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {

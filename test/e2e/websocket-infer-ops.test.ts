@@ -18,7 +18,9 @@ describe('websocket, /infer and operations', () => {
     const replies: unknown[][] = [];
     let current: unknown[] = [];
     return new Promise((resolve, reject) => {
-      ws.on('open', () => messages.forEach((m) => ws.send(JSON.stringify(m))));
+      ws.on('open', () => {
+        for (const m of messages) ws.send(JSON.stringify(m));
+      });
       ws.on('error', reject);
       ws.on('message', (data) => {
         const text = data.toString();

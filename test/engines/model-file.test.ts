@@ -69,7 +69,7 @@ describe('model resolution', () => {
     const first = await resolveModel('hf:tiny/stories/stories260K.gguf', paths());
     assert.equal(first.path, join(cacheDir, 'models', 'tiny', 'stories', 'stories260K.gguf'));
     assert.equal(statSync(first.path).size, statSync(storiesPath).size);
-    assert.ok(!existsSync(`${first.path}.part`), '!existsSync(`${first.path}.part`)');
+    assert.ok(!existsSync(`${first.path}.part`), 'no .part file is left behind');
     const before = hubRequests.length;
     await resolveModel('hf:tiny/stories/stories260K.gguf', paths());
     assert.equal(hubRequests.length, before, 'the second resolution uses the cache');

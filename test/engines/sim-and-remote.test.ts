@@ -79,7 +79,7 @@ describe('remote engine against upstreams', () => {
   it('passes a stream through chunk by chunk with the upstream usage', async () => {
     const engine = remote(`${sim.url}/v1`);
     const deltas: string[] = [];
-    let usage;
+    let usage: unknown;
     for await (const c of engine.stream(chat('hi', { model: 'm', maxTokens: 5 }), ctx())) {
       if (c.type === 'text-delta') deltas.push(c.text);
       if (c.type === 'usage') usage = c.usage;

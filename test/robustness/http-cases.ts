@@ -95,7 +95,7 @@ export function contentTypeCases(target: Target): FuzzCase[] {
     'application/vnd.api+json',
     'application/octet-stream',
     '*/*',
-    'application/json; charset=' + 'x'.repeat(2000),
+    `application/json; charset=${'x'.repeat(2000)}`,
   ];
   const cases: FuzzCase[] = [];
   for (const route of routes(target.model).filter((r) => r.body !== undefined && !r.path.startsWith('/admin/reload'))) {

@@ -49,8 +49,8 @@ export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: re
         return { type: 'system', text: m.content };
       case 'assistant':
         return { type: 'model', response: [m.content] };
-      case 'user':
-      case 'tool':
+      default:
+        // user turns, and tool results, which a template without tool syntax can only show as the user's text
         return { type: 'user', text: m.content };
     }
   });

@@ -22,7 +22,7 @@ export interface AlertEvent {
 /** Breaching windows in a row, per rule and model. */
 export type AlertState = Map<string, { run: number; firing: boolean }>;
 
-const valueOf = (s: ModelSnapshot, metric: AlertRule['metric']): number | undefined => {
+const metricValue = (s: ModelSnapshot, metric: AlertRule['metric']): number | undefined => {
   switch (metric) {
     case 'error_rate':
       return s.errorRate;
@@ -51,7 +51,7 @@ export function evaluateAlerts(
     for (const model of models) {
       const key = `${rule.name}\u0000${model}`;
       const before = previous.get(key) ?? { run: 0, firing: false };
-      const value = valueOf(snapshot.get(model) ?? {}, rule.metric);
+      const value = metricValue(snapshot.get(model) ?? {}, rule.metric);
       const breaching = value !== undefined && value > rule.above;
       const run = breaching ? before.run + 1 : 0;
       const firing = breaching ? before.firing || run >= rule.forWindows : false;
