@@ -19,6 +19,10 @@ const keyBody = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }).optional(),
   expires_in_days: z.number().positive().optional(),
 });
+const keysQuery = z.object({ tenant: z.string().optional() });
+const tenantParams = z.object({ id: tenantId });
+const keyParams = z.object({ id: z.string().regex(/^[0-9a-f]{12}$/, 'a key id is 12 hex digits, as GET /admin/keys lists them') });
+const releaseParams = z.object({ release: z.string().min(1) });
 const usageQuery = z.object({
   tenant: z.string().optional(),
   from: z.string().optional(),
@@ -26,6 +30,17 @@ const usageQuery = z.object({
   group_by: z.string().optional(),
   format: z.enum(['json', 'csv']).optional(),
 });
+
+/**
+ * A query string or path, checked like a body. A parameter sent twice arrives as an array; it is refused by name
+ * rather than by type, since the caller wrote a string each time. Parameters a route does not read are let through.
+ */
+function parseQuery<T extends z.ZodObject>(schema: T, values: unknown): z.infer<T> {
+  for (const [name, value] of Object.entries(values ?? {})) {
+    if (Array.isArray(value) && name in schema.shape) throw invalidRequest(`'${name}' is given more than once; send it once.`, name, 'invalid_value');
+  }
+  return parseBody(schema, values);
+}
 
 /** A time bound as ISO 8601 or epoch milliseconds. */
 function timeOf(value: string | undefined, param: string): number | undefined {
@@ -59,16 +74,16 @@ export const adminRoutes =
       return reply.code(201).send(tenancy().store.upsertTenant(body.id, body.limits));
     });
 
-    app.put<{ Params: { id: string } }>('/admin/tenants/:id', admin, async (request) => {
+    app.put('/admin/tenants/:id', admin, async (request) => {
+      const { id } = parseQuery(tenantParams, request.params);
       const body = parseBody(tenantUpdate, request.body);
-      if (!tenancy().store.tenant(request.params.id))
-        throw new AutoglmError(404, 'not_found_error', 'tenant_not_found', `No tenant '${request.params.id}'.`, 'id');
-      return tenancy().store.upsertTenant(request.params.id, body.limits);
+      if (!tenancy().store.tenant(id)) throw new AutoglmError(404, 'not_found_error', 'tenant_not_found', `No tenant '${id}'.`, 'id');
+      return tenancy().store.upsertTenant(id, body.limits);
     });
 
-    app.get<{ Querystring: { tenant?: string } }>('/admin/keys', admin, async (request) => ({
+    app.get('/admin/keys', admin, async (request) => ({
       object: 'list',
-      data: tenancy().store.keys(request.query.tenant),
+      data: tenancy().store.keys(parseQuery(keysQuery, request.query).tenant),
     }));
 
     app.post('/admin/keys', admin, async (request, reply) => {
@@ -85,10 +100,10 @@ export const adminRoutes =
       return reply.code(201).send({ ...info, key });
     });
 
-    app.delete<{ Params: { id: string } }>('/admin/keys/:id', admin, async (request) => tenancy().store.revokeKey(request.params.id));
+    app.delete('/admin/keys/:id', admin, async (request) => tenancy().store.revokeKey(parseQuery(keyParams, request.params).id));
 
     app.get('/admin/usage', admin, async (request, reply) => {
-      const q = parseBody(usageQuery, request.query);
+      const q = parseQuery(usageQuery, request.query);
       const query = { tenant: q.tenant, fromMs: timeOf(q.from, 'from'), toMs: timeOf(q.to, 'to'), groupBy: parseGroupBy(q.group_by) };
       const ledger = tenancy().ledger;
       if (q.format === 'csv') {
@@ -118,12 +133,13 @@ export const adminRoutes =
         .map((r) => r.snapshot),
     }));
 
-    app.get<{ Params: { release: string } }>('/admin/rollouts/:release', admin, async (request) => rollout(request.params.release).snapshot);
+    app.get('/admin/rollouts/:release', admin, async (request) => rollout(parseQuery(releaseParams, request.params).release).snapshot);
 
     for (const action of ['promote', 'abort'] as const) {
-      app.post<{ Params: { release: string } }>(`/admin/rollouts/:release/${action}`, admin, async (request) => {
-        const r = rollout(request.params.release);
-        if (!r.canaryVersion) throw invalidRequest(`Release '${request.params.release}' has no canary to ${action}.`, 'release', 'no_canary');
+      app.post(`/admin/rollouts/:release/${action}`, admin, async (request) => {
+        const { release } = parseQuery(releaseParams, request.params);
+        const r = rollout(release);
+        if (!r.canaryVersion) throw invalidRequest(`Release '${release}' has no canary to ${action}.`, 'release', 'no_canary');
         r[action](by(request));
         return r.snapshot;
       });
