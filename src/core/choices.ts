@@ -1,5 +1,6 @@
 // n > 1: runs n single-choice streams side by side and merges them into one stream of indexed chunks.
 import type { CallContext, ChatChunk, ChatModel, ChatRequest, Usage } from './chat-model.js';
+import { AbortFanOut } from './abort-fan-out.js';
 import { collect, emptyUsage } from './chat-model.js';
 
 /** Wraps a model that serves n = 1 so it serves any n; each choice gets its own seed so choices differ. */
@@ -19,12 +20,12 @@ export function withChoices(inner: ChatModel): ChatModel {
 }
 
 async function* fanOut(inner: ChatModel, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-  const abort = new AbortController();
-  const onAbort = () => abort.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const childCtx: CallContext = { ...ctx, signal: abort.signal };
+  // A signal per choice: one shared by n choices would carry every choice's listeners at once.
+  const signals = new AbortFanOut(ctx.signal);
   const iterators = Array.from({ length: req.n }, (_, index) =>
-    inner.stream({ ...req, n: 1, seed: req.seed === undefined ? undefined : req.seed + index }, childCtx)[Symbol.asyncIterator](),
+    inner
+      .stream({ ...req, n: 1, seed: req.seed === undefined ? undefined : req.seed + index }, { ...ctx, signal: signals.child().signal })
+      [Symbol.asyncIterator](),
   );
   const pending = new Map(iterators.map((it, index) => [index, it.next().then((r) => ({ index, r }))]));
   const usage: Usage = emptyUsage();
@@ -56,8 +57,8 @@ async function* fanOut(inner: ChatModel, req: ChatRequest, ctx: CallContext): As
     }
     yield { type: 'usage', usage };
   } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    abort.abort();
+    signals.close();
+    signals.abortAll();
     // Choices still running are abandoned; their late failures must not surface as unhandled rejections.
     for (const next of pending.values()) next.catch(() => undefined);
     await Promise.allSettled(iterators.map((it) => it.return?.()));

@@ -3,6 +3,7 @@
 // which are gathered into the request's: the cache's word covers every call, not only the last one to finish.
 import { CACHE_HEADER } from '../cache/index.js';
 import {
+  AbortFanOut,
   complete,
   emptyUsage,
   estimateTokens,
@@ -27,10 +28,7 @@ export class StrategyCalls {
   readonly usage: Usage = emptyUsage();
   private looked = 0;
   private hits = 0;
-  private readonly running = new Set<AbortController>();
-  private readonly onAbort = () => {
-    for (const c of this.running) c.abort(this.ctx.signal.reason);
-  };
+  private readonly signals: AbortFanOut;
   /** Prompt tokens per estimated token, learnt from the usage of calls, for a model below that cannot count them. */
   private ratio = 1;
 
@@ -39,7 +37,7 @@ export class StrategyCalls {
     private readonly ctx: CallContext,
     private readonly budget: TokenBudget,
   ) {
-    ctx.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.signals = new AbortFanOut(ctx.signal);
   }
 
   /** The tokens a request's prompt takes: the model's own count when it can give one, an estimate otherwise. */
@@ -77,9 +75,7 @@ export class StrategyCalls {
     // sent never asks an upstream for more than its context holds.
     const room = (this.contextSize(req.model) ?? ASSUMED_CONTEXT_TOKENS) - prompt;
     const maxTokens = req.maxTokens !== undefined || grant.completionTokens < room ? grant.completionTokens : undefined;
-    const controller = new AbortController();
-    if (this.ctx.signal.aborted) controller.abort(this.ctx.signal.reason);
-    this.running.add(controller);
+    const controller = this.signals.child();
     const report: CallReport = { headers: {} };
     this.calls++;
     let used = 0;
@@ -100,14 +96,14 @@ export class StrategyCalls {
       return result;
     } finally {
       grant.settle(used);
-      this.running.delete(controller);
+      this.signals.release(controller);
       this.gather(report);
     }
   }
 
   /** Stops listening on the request's signal: the calls are over. */
   close(): void {
-    this.ctx.signal.removeEventListener('abort', this.onAbort);
+    this.signals.close();
   }
 
   /** hit when every call was answered from the cache, partial when some were, miss when none; undefined if never looked. */
