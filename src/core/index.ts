@@ -1,5 +1,6 @@
 // Door of the core room: the ChatModel contract, errors, and the wrappers every layer may use.
 export * from './chat-model.js';
+export * from './embedding-model.js';
 export * from './errors.js';
 export { withChoices } from './choices.js';
 export { AbortFanOut } from './abort-fan-out.js';

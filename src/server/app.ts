@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import { modelNotFound, type ChatModel, type ModelInfo } from '../core/index.js';
+import { modelNotFound, type ChatModel, type EmbeddingModel, type ModelInfo } from '../core/index.js';
 import { serverSettingsSchema, type ServerSettings } from '../config/index.js';
 import { boundOnce, type ServerMetrics } from '../observability/index.js';
 import { parseStrategyModel, unknownStrategyPrefix } from '../reasoning/index.js';
@@ -14,6 +14,7 @@ import { uiRoutes } from './routes/ui.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
+import { embeddingsRoutes } from './routes/embeddings.js';
 import { websocketRoutes } from './routes/websocket.js';
 import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
@@ -26,6 +27,8 @@ import { requestIdOf } from './streaming.js';
 /** What the routes serve. `model` is undefined while the engine is still loading (ready = false). */
 export interface ServingState {
   model?: ChatModel;
+  /** The models that make embeddings (/v1/embeddings), when any of those served can. */
+  embedder?: EmbeddingModel;
   /** Model used by /infer when the body names none. */
   defaultModel?: string;
   metrics: ServerMetrics;
@@ -164,6 +167,7 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
   await app.register(websocket, { options: { maxPayload: settings.bodyLimitBytes } });
   await app.register(healthRoutes(state));
   await app.register(openAIRoutes(state));
+  await app.register(embeddingsRoutes(state));
   await app.register(inferRoutes(state));
   await app.register(websocketRoutes(state, settings.streamQueueLimitBytes));
   await app.register(adminRoutes(state));

@@ -1,6 +1,6 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { withChoices, type ChatModel } from '../core/index.js';
+import { withChoices, withDimensions, type ChatModel, type EmbeddingModel } from '../core/index.js';
 import {
   serverSettingsSchema,
   modelPathsFromEnv,
@@ -22,6 +22,8 @@ import { buildApp, type ServingState } from './app.js';
 /** What a server serves once loaded. */
 export interface ServedModels {
   model: ChatModel;
+  /** What /v1/embeddings serves, when some served model makes embeddings. */
+  embedder?: EmbeddingModel;
   /** Used by /infer when the body names no model. */
   defaultModel: string;
   gauges: EngineGauges[];
@@ -84,6 +86,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval) : undefined;
   const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(reasoning), metrics);
+  if (served.embedder) state.embedder = withDimensions(served.embedder);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -102,6 +105,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       await app.close();
       clearTimeout(timer);
       state.model = undefined;
+      state.embedder = undefined;
       await served.dispose();
       await tenancy.close();
     },
@@ -138,6 +142,7 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
       return {
         engine,
         model: engine,
+        embedder: engine.embeddings,
         defaultModel: engine.description.name,
         gauges: [{ model: engine.description.name, stats: () => engine.stats }],
         dispose: () => engine.dispose(),

@@ -7,3 +7,4 @@ export { pickByLongestPrefix, reusableTokens, sharedPrefixLength } from './prefi
 export { StopBuffer } from './stop-buffer.js';
 export { ModelEngine, type GenerateOptions } from './model-engine.js';
 export { gpuBackends, type GpuBackends } from './gpu-backends.js';
+export { LlamaEmbedder, type LlamaEmbedderOptions } from './llama-embedder.js';

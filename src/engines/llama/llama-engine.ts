@@ -38,6 +38,7 @@ import { AnswerCheck, jsonSchemaGrammar } from './structured-output.js';
 import { LogprobReader, type SampledToken } from './token-logprobs.js';
 import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
+import { LlamaEmbedder } from './llama-embedder.js';
 
 /** A schema's cache key; one too deep to serialize is too deep to check or to build a grammar for. */
 function schemaKey(schema: Record<string, unknown>): string {
@@ -131,6 +132,13 @@ export class LlamaEngine implements ChatModel {
 
   get stats(): EngineStats {
     return { parallel: this.pool.size, busySequences: this.pool.busy, queueDepth: this.pool.queueDepth };
+  }
+
+  private embedder?: LlamaEmbedder;
+  /** Embeddings from the same LlamaModel (one GGUF serves both); its context is made on the first embeddings request. */
+  get embeddings(): LlamaEmbedder {
+    const { name, contextSize, settings } = this.description;
+    return (this.embedder ??= new LlamaEmbedder(this.model, { name, contextSize, threads: settings.threads }));
   }
 
   private listed?: ModelInfo[];

@@ -1,3 +1,4 @@
 // Door of the sim room: the simulator engine and its prefix cache.
 export { SimEngine, simTokenize, type SimStats } from './sim-engine.js';
 export { PrefixCache, blockHashes } from './prefix-cache.js';
+export { SimEmbedder, SIM_EMBEDDING_DIMENSIONS, SIM_EMBEDDING_MAX_TOKENS } from './sim-embedder.js';
