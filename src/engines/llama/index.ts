@@ -1,6 +1,19 @@
 // Door of the llama room: the embedded node-llama-cpp engine, model files and quantization.
 export { LlamaEngine, type EngineStats, type LoadedModelDescription } from './llama-engine.js';
-export { resolveModel, assertGguf, modelNameOf, type ResolvedModel } from './model-file.js';
+export {
+  resolveModel,
+  assertGguf,
+  modelNameOf,
+  parseHubSpec,
+  pullToCache,
+  cachePathOf,
+  type ResolvedModel,
+  type HubFile,
+  type PullResult,
+} from './model-file.js';
+export { loadCatalog, ModelCatalog, parseCatalogFile, userCatalogPath, type CatalogModel, type CatalogEntryInput } from './model-catalog.js';
+export { listLocalModels, notPulled, removeCachedModel, type LocalModel } from './local-models.js';
+export { ChecksumMismatchError } from './download.js';
 export { ModelUnavailableError } from '../../core/index.js';
 export { quantizeModel, quantizeCached, findLibllama, QuantizeError, type QuantizeProgress, type QuantizeResult } from './quantize.js';
 export { pickByLongestPrefix, reusableTokens, sharedPrefixLength } from './prefix-reuse.js';

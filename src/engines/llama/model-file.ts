@@ -1,10 +1,11 @@
-// Finding a GGUF model from what the user typed: a path, a bare name, or hf:owner/repo/file.gguf.
+// Finding a GGUF model from what the user typed: a path, a bare or catalog name, or hf:owner/repo/file.gguf.
 import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ModelPaths } from '../../config/index.js';
 import { ModelUnavailableError } from '../../core/index.js';
 import { downloadFile } from './download.js';
+import { HF_SPEC, loadCatalog, looksLikeCatalogName, type ModelCatalog } from './model-catalog.js';
 
 export interface ResolvedModel {
   /** Absolute path of the GGUF file. */
@@ -13,36 +14,113 @@ export interface ResolvedModel {
   name: string;
 }
 
-const HF_SPEC = /^hf:([^/\s]+)\/([^/\s]+)\/(.+\.gguf)$/i;
+export interface ResolveOptions {
+  /** The catalog that bare names are looked up in; by default the built-in one with the user's file over it. */
+  catalog?: ModelCatalog;
+  /** Where a download draws its progress bar. */
+  progressStream?: NodeJS.WritableStream;
+}
+
+/** A file in a Hugging Face repository. */
+export interface HubFile {
+  owner: string;
+  repo: string;
+  file: string;
+  sha256?: string;
+}
+
+export interface PullResult {
+  path: string;
+  /** False when the cache already had the file. */
+  downloaded: boolean;
+  verifiedSha256?: string;
+  resumedFrom: number;
+}
 
 export const modelNameOf = (path: string): string => basename(path).replace(/\.gguf$/i, '');
 
-/** Resolves a model spec to a checked GGUF file, downloading hf: specs into the cache when they are not mirrored. */
-export async function resolveModel(spec: string, paths: ModelPaths): Promise<ResolvedModel> {
+/** Where a hub file lives in the download cache. */
+export const cachePathOf = ({ owner, repo, file }: HubFile, paths: ModelPaths): string => join(paths.cacheDir, 'models', owner, repo, ...file.split('/'));
+
+const looksLikePath = (spec: string) => spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec);
+
+/**
+ * Resolves a model spec to a checked GGUF file: a path, a file in the mirrors or model folders, a catalog name, or
+ * hf:owner/repo/file.gguf. A catalog name or hf: spec found nowhere on disk is downloaded into the cache.
+ */
+export async function resolveModel(spec: string, paths: ModelPaths, options: ResolveOptions = {}): Promise<ResolvedModel> {
+  const hf = parseHubSpec(spec);
+  let resolved: ResolvedModel;
+  if (hf) {
+    const path = findInDirs(basename(hf.file), paths.mirrors) ?? (await fetchOrFail(hf, paths, options, (why) => `could not download ${hubName(hf)}: ${why}`));
+    resolved = { path, name: modelNameOf(path) };
+  } else resolved = await resolveByName(spec, paths, options);
+  await assertGguf(resolved.path);
+  return resolved;
+}
+
+/** hf:owner/repo/file.gguf as its parts; undefined for anything not starting hf:, an error for a malformed hf: spec. */
+export function parseHubSpec(spec: string): HubFile | undefined {
   const hf = HF_SPEC.exec(spec);
   if (!hf && /^hf:/i.test(spec)) {
     throw new ModelUnavailableError(
       `'${spec}' is not a Hugging Face model: expected hf:owner/repo/file.gguf (the repository's owner and name, then the path of a .gguf file in it)`,
     );
   }
-  const path = hf ? await resolveHuggingFace(hf[1]!, hf[2]!, hf[3]!, paths) : resolveLocal(spec, paths);
-  await assertGguf(path);
-  return { path, name: modelNameOf(path) };
+  return hf ? { owner: hf[1]!, repo: hf[2]!, file: hf[3]! } : undefined;
 }
 
-function resolveLocal(spec: string, paths: ModelPaths): string {
-  const looksLikePath = spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec);
-  if (looksLikePath && existsSync(spec)) return resolve(spec);
-  if (!looksLikePath || !spec.includes('/')) {
-    const found = findInDirs(basename(spec), [...paths.mirrors, ...paths.modelDirs]);
-    if (found) return found;
+const hubName = ({ owner, repo, file }: HubFile) => `${owner}/${repo}/${file}`;
+
+async function resolveByName(spec: string, paths: ModelPaths, options: ResolveOptions): Promise<ResolvedModel> {
+  const local = [...paths.mirrors, ...paths.modelDirs];
+  if (looksLikePath(spec)) {
+    if (existsSync(spec)) return named(resolve(spec));
+    if (!spec.includes('/') && !spec.includes('\\')) {
+      const found = findInDirs(basename(spec), local);
+      if (found) return named(found);
+    }
+    throw new ModelUnavailableError(`model file not found: ${spec}`);
   }
-  const searched = [...paths.mirrors, ...paths.modelDirs].join(', ') || '(none)';
-  throw new ModelUnavailableError(
-    looksLikePath
-      ? `model file not found: ${spec}`
-      : `model '${spec}' not found in ${searched}; pass a .gguf path, set AUTOGLM_MODEL_MIRROR, or use hf:owner/repo/file.gguf`,
-  );
+  const found = findInDirs(spec, local);
+  if (found) return named(found);
+  const searched = local.join(', ') || '(none)';
+  const entry = looksLikeCatalogName(spec) ? (options.catalog ?? (await loadCatalog())).lookup(spec) : undefined;
+  if (!entry) {
+    throw new ModelUnavailableError(
+      `model '${spec}' not found in ${searched}; pass a .gguf path, a catalog name (autoglm models lists them), set AUTOGLM_MODEL_MIRROR, or use hf:owner/repo/file.gguf`,
+    );
+  }
+  // Local first: the same file in a mirror or model folder, then the cache, and only then the network.
+  const path =
+    findInDirs(basename(entry.file), local) ??
+    (await fetchOrFail(
+      entry,
+      paths,
+      options,
+      (why) => `model '${spec}' is not in ${searched} nor the cache, and downloading ${hubName(entry)} from ${paths.hfEndpoint} failed: ${why}`,
+    ));
+  return { path, name: spec };
+}
+
+const named = (path: string): ResolvedModel => ({ path, name: modelNameOf(path) });
+
+async function fetchOrFail(hub: HubFile, paths: ModelPaths, options: ResolveOptions, message: (why: string) => string): Promise<string> {
+  try {
+    return (await pullToCache(hub, paths, options)).path;
+  } catch (err) {
+    throw new ModelUnavailableError(message((err as Error).message.split('\n')[0]!));
+  }
+}
+
+/** Downloads a hub file into the cache unless it is already there; verified, resumable, with a progress bar. */
+export async function pullToCache(hub: HubFile, paths: ModelPaths, options: Pick<ResolveOptions, 'progressStream'> = {}): Promise<PullResult> {
+  const target = cachePathOf(hub, paths);
+  if (existsSync(target)) return { path: target, downloaded: false, resumedFrom: 0 };
+  const url = `${paths.hfEndpoint}/${hub.owner}/${hub.repo}/resolve/main/${hub.file.split('/').map(encodeURIComponent).join('/')}`;
+  const headers: Record<string, string> = paths.hfToken ? { authorization: `Bearer ${paths.hfToken}` } : {};
+  const result = await downloadFile(url, target, { headers, label: basename(hub.file), sha256: hub.sha256, progressStream: options.progressStream });
+  return { path: target, downloaded: true, ...result };
 }
 
 function findInDirs(name: string, dirs: readonly string[]): string | undefined {
@@ -54,21 +132,6 @@ function findInDirs(name: string, dirs: readonly string[]): string | undefined {
     }
   }
   return undefined;
-}
-
-async function resolveHuggingFace(owner: string, repo: string, file: string, paths: ModelPaths): Promise<string> {
-  const mirrored = findInDirs(basename(file), paths.mirrors);
-  if (mirrored) return mirrored;
-  const target = join(paths.cacheDir, 'models', owner, repo, file);
-  if (existsSync(target)) return target;
-  const url = `${paths.hfEndpoint}/${owner}/${repo}/resolve/main/${file.split('/').map(encodeURIComponent).join('/')}`;
-  const headers: Record<string, string> = paths.hfToken ? { authorization: `Bearer ${paths.hfToken}` } : {};
-  try {
-    await downloadFile(url, target, { headers, label: basename(file) });
-  } catch (err) {
-    throw new ModelUnavailableError(`could not download ${owner}/${repo}/${file}: ${(err as Error).message}`);
-  }
-  return target;
 }
 
 /** A GGUF file starts with the magic "GGUF" and a format version; anything else would crash llama.cpp later. */
