@@ -13,9 +13,33 @@ type JsonSchemaInput = Parameters<Llama['createGrammarForJsonSchema']>[0];
 const INTEGER_RULE = /^integer-number-rule ::= .*$/m;
 const PLAIN_INTEGER_RULE = 'integer-number-rule ::= "0" | "-"? [1-9] [0-9]{0,15}';
 
+/**
+ * node-llama-cpp does not refuse a schema part it cannot enforce (a $ref outside #/$defs, maxLength below minLength,
+ * ...): it prints a warning to the terminal and enforces less. It writes the grammar synchronously, within the call,
+ * so the warnings caught there are all of this schema's, and they become the caller's 400 instead.
+ */
+function grammarRefusingWarnings(llama: Llama, schema: Record<string, unknown>): Promise<LlamaGrammar> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (_prefix: unknown, ...message: unknown[]) => warnings.push(message.join(' '));
+  let generated: Promise<LlamaGrammar>;
+  try {
+    generated = llama.createGrammarForJsonSchema(schema as JsonSchemaInput);
+  } finally {
+    console.warn = warn;
+  }
+  if (warnings.length > 0) {
+    // Only the first sentence: the rest says what node-llama-cpp would enforce instead, which it will not be asked to.
+    const why = warnings.map((w) => w.split('. ')[0]).join('; ');
+    generated.catch(() => undefined);
+    throw invalidRequest(`response_format.json_schema.schema is not supported: ${why}.`, 'response_format.json_schema.schema');
+  }
+  return generated;
+}
+
 /** The grammar of JSON that follows `schema`, with integers written as integers. */
 export async function jsonSchemaGrammar(llama: Llama, schema: Record<string, unknown>): Promise<LlamaGrammar> {
-  const generated = await llama.createGrammarForJsonSchema(schema as JsonSchemaInput);
+  const generated = await grammarRefusingWarnings(llama, schema);
   if (!INTEGER_RULE.test(generated.grammar)) return generated;
   return llama.createGrammar({
     grammar: generated.grammar.replace(INTEGER_RULE, PLAIN_INTEGER_RULE),
