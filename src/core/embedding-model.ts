@@ -85,15 +85,10 @@ export function withDimensions(inner: EmbeddingModel): EmbeddingModel {
   };
 }
 
-/** Several EmbeddingModels as one, by model name (the first that lists a name serves it). */
-export function embeddingModelsOf(parts: readonly EmbeddingModel[]): EmbeddingModel {
-  const owner = (name: string) => parts.find((p) => p.models().some((m) => m.id === name));
-  return {
-    models: () => parts.flatMap((p) => p.models()),
-    embed(req, ctx) {
-      const part = owner(req.model);
-      if (!part) throw invalidRequest(`The model '${req.model}' does not embed.`, 'model', 'model_not_found');
-      return part.embed(req, ctx);
-    },
-  };
+/** An engine that can embed as well as chat offers its EmbeddingModel here (sharing its model and connections). */
+export interface EmbeddingCapable {
+  readonly embeddings: EmbeddingModel;
 }
+
+/** The EmbeddingModel an engine offers, if it offers one. */
+export const embeddingsOf = (engine: object): EmbeddingModel | undefined => ('embeddings' in engine ? (engine as EmbeddingCapable).embeddings : undefined);

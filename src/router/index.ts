@@ -9,3 +9,5 @@ export { retryDelay, countsAgainstReplica, DEFAULT_RETRY, type RetryOptions } fr
 export * from './policies/index.js';
 export { LiveGateway, type Generation } from './live-gateway.js';
 export * from './releases/index.js';
+export { EmbeddingPool, type EmbeddingPoolOptions } from './embedding-pool.js';
+export { liveEmbeddings, type PoolSource, type EmbeddingRouterOptions } from './embedding-router.js';

@@ -16,6 +16,7 @@ import {
   type ModelInfo,
   type Usage,
 } from '../../core/index.js';
+import { OpenAIEmbedder } from './openai-embedder.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
 import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
@@ -79,6 +80,14 @@ export class OpenAIEngine implements ChatModel {
 
   models(): ModelInfo[] {
     return [{ id: this.options.model, ownedBy: this.replica, created: 0 }];
+  }
+
+  private embedder?: OpenAIEmbedder;
+  /** The upstream's /v1/embeddings, over this engine's connections. */
+  get embeddings(): OpenAIEmbedder {
+    const { model, upstreamModel, totalTimeoutMs } = this.options;
+    const endpoint = { dispatcher: this.dispatcher, basePath: this.basePath, headers: this.headers, replica: this.replica, model };
+    return (this.embedder ??= new OpenAIEmbedder({ ...endpoint, upstreamModel: upstreamModel ?? model, timeoutMs: totalTimeoutMs ?? 600_000 }));
   }
 
   /** Active health check: the upstream answers its model list. */

@@ -24,6 +24,7 @@ import { BoundedPool } from '../../scheduler/index.js';
 import { SimSolver } from './solver.js';
 import { PrefixCache } from './prefix-cache.js';
 import { argumentPieces, simulatedToolCall } from './sim-tools.js';
+import { SimEmbedder } from './sim-embedder.js';
 
 const WORDS = ['the', 'model', 'answer', 'is', 'a', 'small', 'story', 'about', 'cache', 'and', 'time', 'we', 'see', 'token', 'light', 'river'];
 
@@ -93,6 +94,12 @@ export class SimEngine implements ChatModel {
     this.slots = new BoundedPool(slots, { maxQueue: this.settings.maxQueue, choose: (free) => free[free.length - 1]! });
     this.cache = new PrefixCache(this.settings.blockSize, this.settings.cacheBlocks);
     if (this.settings.solver) this.solver = new SimSolver(this.settings.solver);
+  }
+
+  private embedder?: SimEmbedder;
+  /** Embeddings too: a hashed bag of words, so texts that share words lie close. */
+  get embeddings(): SimEmbedder {
+    return (this.embedder ??= new SimEmbedder(this.settings.model));
   }
 
   get stats(): SimStats {
