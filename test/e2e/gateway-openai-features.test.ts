@@ -175,10 +175,16 @@ describe('tool calls, images and logprobs through the gateway', () => {
     assert.equal(badName.status, 400);
     assert.equal(badName.error.param, 'tools[0].function.name');
 
-    const local = await post({ model: 'local', messages, tools: [weatherTool] });
-    assert.equal(local.status, 400);
-    assert.equal(local.error.code, 'tools_unsupported');
-    assert.equal(local.error.param, 'tools');
+    // A local model calls tools too: the embedded engine writes the call under a grammar.
+    const local = await client.chat.completions.create({
+      model: 'local',
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
+    assert.equal(local.choices[0]!.finish_reason, 'tool_calls');
+    assert.equal(local.choices[0]!.message.tool_calls?.length, 1);
 
     const reasoned = await post({ model: 'agent', messages, tools: [weatherTool], reasoning: { strategy: 'sc' } });
     assert.equal(reasoned.status, 400);

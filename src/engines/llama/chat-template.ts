@@ -1,4 +1,4 @@
-// Turns chat messages into prompt tokens with the model's template, or ChatML when the model has none.
+// Turns chat messages (tool turns too) into prompt tokens with the model's template, or ChatML when the model has none.
 import {
   ChatMLChatWrapper,
   GeneralChatWrapper,
@@ -7,12 +7,14 @@ import {
   SpecialTokensText,
   resolveChatWrapper,
   type ChatHistoryItem,
+  type ChatModelResponse,
   type ChatWrapper,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
-import type { ChatMessage } from '../../core/index.js';
+import type { ChatMessage, ToolDefinition } from '../../core/index.js';
 import type { EngineSettings } from '../../config/index.js';
+import { wrapperFunctions } from './tool-calls.js';
 
 export function chatWrapperFor(model: LlamaModel, choice: EngineSettings['chatTemplate']): ChatWrapper {
   switch (choice) {
@@ -42,25 +44,62 @@ export interface RenderedPrompt {
   continues: Token[];
 }
 
-export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: readonly ChatMessage[]): RenderedPrompt {
-  const chatHistory: ChatHistoryItem[] = messages.map((m) => {
-    switch (m.role) {
-      case 'system':
-        return { type: 'system', text: m.content };
-      case 'assistant':
-        return { type: 'model', response: [m.content] };
-      default:
-        // user turns, and tool results, which a template without tool syntax can only show as the user's text
-        return { type: 'user', text: m.content };
-    }
-  });
+export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): RenderedPrompt {
+  const chatHistory = chatHistoryOf(messages);
   chatHistory.push({ type: 'model', response: [] });
-  const state = wrapper.generateContextState({ chatHistory });
+  const state = wrapper.generateContextState({
+    chatHistory,
+    ...(tools?.length && { availableFunctions: wrapperFunctions(tools), documentFunctionParams: true }),
+  });
   return {
     tokens: state.contextText.tokenize(model.tokenizer),
     stopTexts: state.stopGenerationTriggers.map(triggerText).filter((t): t is string => Boolean(t)),
     continues: [],
   };
+}
+
+/** A call's arguments as the wrapper renders them: parsed JSON, or the text as it was when it is not JSON. */
+function callParams(args: string): unknown {
+  try {
+    return JSON.parse(args);
+  } catch {
+    return args;
+  }
+}
+
+/**
+ * The conversation as the wrapper's history: an assistant turn's tool calls become its function-call items, each
+ * carrying the result of the `tool` message that answers it, so the template renders tool turns in its own syntax.
+ */
+function chatHistoryOf(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const results = new Map<string, string>();
+  for (const m of messages) if (m.role === 'tool' && m.toolCallId !== undefined) results.set(m.toolCallId, m.content);
+  const answered = new Set<string>();
+  const history: ChatHistoryItem[] = [];
+  for (const m of messages) {
+    switch (m.role) {
+      case 'system':
+        history.push({ type: 'system', text: m.content });
+        break;
+      case 'assistant': {
+        const response: ChatModelResponse['response'] = m.content ? [m.content] : [];
+        for (const call of m.toolCalls ?? []) {
+          const result = results.get(call.id);
+          if (result !== undefined) answered.add(call.id);
+          response.push({ type: 'functionCall', name: call.name, params: callParams(call.arguments), result: result === undefined ? '' : callParams(result) });
+        }
+        history.push({ type: 'model', response });
+        break;
+      }
+      case 'tool':
+        // A result already carried by its call is not said again; one whose call is not in the history is shown as text.
+        if (m.toolCallId === undefined || !answered.has(m.toolCallId)) history.push({ type: 'user', text: m.content });
+        break;
+      default:
+        history.push({ type: 'user', text: m.content });
+    }
+  }
+  return history;
 }
 
 /** Raw text for /v1/completions: no template, BOS first when the model expects one. */

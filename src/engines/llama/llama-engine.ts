@@ -17,11 +17,11 @@ import {
   invalidRequest,
   modelNotFound,
   ModelUnavailableError,
-  toolsUnsupported,
   type CallContext,
   type ChatChunk,
   type ChatModel,
   type ChatRequest,
+  emptyUsage,
   type FinishReason,
   type ModelInfo,
   type TokenLogprob,
@@ -38,6 +38,7 @@ import { AnswerCheck, jsonSchemaGrammar } from './structured-output.js';
 import { LogprobReader, type SampledToken } from './token-logprobs.js';
 import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
+import { ToolPlan } from './tool-calls.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 
 /** A schema's cache key; one too deep to serialize is too deep to check or to build a grammar for. */
@@ -54,7 +55,7 @@ interface GrammarState {
   state: LlamaGrammarEvaluationState;
   stops: string[];
   trimEnd: boolean;
-  check: AnswerCheck;
+  check: Pick<AnswerCheck, 'problem' | 'failure'>;
 }
 
 interface Slot {
@@ -84,6 +85,8 @@ const PENALTY_WINDOW = 64;
 
 export class LlamaEngine implements ChatModel {
   private readonly grammars = new LRUCache<string, Promise<{ grammar: LlamaGrammar; check: AnswerCheck }>>({ max: 64 });
+  /** Tool grammars by their tools, choice and parallelism: agents send the same tools with every turn. */
+  private readonly toolPlans = new LRUCache<string, Promise<ToolPlan>>({ max: 64 });
   private readonly steps = new DecodeSteps();
   private readonly created = Math.floor(Date.now() / 1000);
 
@@ -155,15 +158,16 @@ export class LlamaEngine implements ChatModel {
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
     if (req.model !== this.description.name) throw modelNotFound(req.model);
     if (req.n !== 1) throw invalidRequest('the llama engine generates one choice per call; wrap it with withChoices for n > 1', 'n');
-    // A call that offers tools but forbids them (tool_choice 'none') is an ordinary call.
-    if (req.tools && req.toolChoice !== 'none') throw toolsUnsupported(req.model);
     if (hasImages(req)) throw imagesUnsupported(req.model);
+    // A call that offers tools but forbids them (tool_choice 'none') is an ordinary call: it takes the tool-free path.
+    const tools = req.tools?.length && req.toolChoice !== 'none' ? await this.toolPlan(req) : undefined;
     const prompt = this.render(req);
     const maxTokens = this.completionBudget(prompt.tokens.length, req.maxTokens, req.input.type);
     const grammar = await this.grammarState(req);
     const slot = await this.pool.acquire(prompt.tokens, ctx.signal, ctx.priority);
     try {
-      yield* this.generate(slot, prompt, maxTokens, req, grammar, ctx.signal);
+      if (tools) yield* this.generateCalls(slot, prompt, maxTokens, req, grammar, tools, ctx.signal);
+      else yield* this.generate(slot, prompt, maxTokens, req, grammar, ctx.signal);
     } finally {
       this.pool.release(slot);
     }
@@ -176,7 +180,7 @@ export class LlamaEngine implements ChatModel {
     req: ChatRequest,
     grammar: GrammarState | undefined,
     signal: AbortSignal,
-  ): AsyncGenerator<ChatChunk> {
+  ): AsyncGenerator<ChatChunk, string | undefined> {
     const { sequence } = slot;
     const reused = reusableTokens(sequence.contextTokens, prompt.tokens);
     if (sequence.nextTokenIndex > reused) {
@@ -268,7 +272,7 @@ export class LlamaEngine implements ChatModel {
     const rest = emit(stops.flush());
     // Tokens of a stop sequence that was cut off are not part of the answer, and neither are their probabilities.
     if (rest) yield textDelta(rest);
-    if (reason === 'abort') return;
+    if (reason === 'abort') return undefined;
     const usage: ChatChunk = { type: 'usage', usage: { promptTokens: prompt.tokens.length, completionTokens, cachedPromptTokens: reused } };
     // A finished structured answer must keep its format. One cut by the caller's own stop string is what they asked
     // for, and one cut by max_tokens says 'length'; any other that breaks it ends in an error, not a finish: the text
@@ -277,14 +281,121 @@ export class LlamaEngine implements ChatModel {
     if (problem !== undefined) {
       yield usage;
       yield { type: 'error', error: grammar!.check.failure(problem) };
-      return;
+      return undefined;
     }
     yield { type: 'finish', index: 0, reason };
     yield usage;
+    return stoppedBy;
+  }
+
+  /**
+   * An answer that may call tools. 'required' or a named function: the whole answer is written under the call
+   * grammar. 'auto': the model writes freely, and if it starts a call (the syntax's opening, caught as a stop string)
+   * the answer goes on under the call grammar from the text it wrote, in the same slot (its tokens are reused). The
+   * text is read back as tool-call deltas; a finished call ends with reason 'tool_calls'.
+   */
+  private async *generateCalls(
+    slot: Slot,
+    prompt: RenderedPrompt,
+    maxTokens: number,
+    req: ChatRequest,
+    grammar: GrammarState | undefined,
+    plan: ToolPlan,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatChunk> {
+    let used = emptyUsage();
+    let callPrompt = prompt;
+    let budget = maxTokens;
+    if (req.toolChoice === undefined || req.toolChoice === 'auto') {
+      const starts = plan.callStarts;
+      const free = { ...prompt, stopTexts: [...prompt.stopTexts, ...starts] };
+      let text = '';
+      const held: ChatChunk[] = [];
+      const run = this.generate(slot, free, maxTokens, req, grammar, signal);
+      let step = await run.next();
+      for (; !step.done; step = await run.next()) {
+        const chunk = step.value;
+        if (chunk.type === 'text-delta') {
+          text += chunk.text;
+          yield chunk;
+        } else if (chunk.type === 'finish' || chunk.type === 'usage') held.push(chunk);
+        else yield chunk;
+      }
+      if (step.value === undefined || !starts.includes(step.value)) {
+        yield* held;
+        return;
+      }
+      used = (held.find((c) => c.type === 'usage') as Extract<ChatChunk, { type: 'usage' }> | undefined)?.usage ?? used;
+      budget -= used.completionTokens;
+      if (budget < 1) {
+        yield { type: 'finish', index: 0, reason: 'length' };
+        yield { type: 'usage', usage: used };
+        return;
+      }
+      const written = text ? this.model.tokenize(text, false, 'trimLeadingSpace') : [];
+      callPrompt = { tokens: [...prompt.tokens, ...written], stopTexts: prompt.stopTexts, continues: [] };
+    }
+    const reader = plan.reader();
+    const callGrammar: GrammarState = {
+      state: new LlamaGrammarEvaluationState({ model: this.model, grammar: plan.grammar }),
+      stops: [],
+      trimEnd: false,
+      check: plan.check(),
+    };
+    // The evaluation ends when the grammar is complete (before any end token), which generate reports as 'length':
+    // the finish is decided here from the calls read, once their usage is known.
+    let finish: FinishReason | undefined;
+    for await (const chunk of this.generate(slot, callPrompt, budget, { ...req, responseFormat: { type: 'text' } }, callGrammar, signal)) {
+      if (chunk.type === 'text-delta') yield* reader.push(chunk.text);
+      else if (chunk.type === 'finish') finish = chunk.reason;
+      else if (chunk.type === 'usage') {
+        const u = chunk.usage;
+        const usage: ChatChunk = {
+          type: 'usage',
+          usage: {
+            promptTokens: prompt.tokens.length,
+            completionTokens: used.completionTokens + u.completionTokens,
+            cachedPromptTokens: Math.min(prompt.tokens.length, used.cachedPromptTokens || u.cachedPromptTokens),
+          },
+        };
+        if (finish === undefined) {
+          yield usage;
+          continue;
+        }
+        const problem = reader.problem();
+        if (problem === undefined) yield { type: 'finish', index: 0, reason: 'tool_calls' };
+        else if (reader.cutShort) yield { type: 'finish', index: 0, reason: finish };
+        else {
+          yield usage;
+          yield { type: 'error', error: callGrammar.check.failure(problem) };
+          return;
+        }
+        yield usage;
+      } else yield chunk;
+    }
+  }
+
+  /** The grammar and checks of the request's tools, built once for the same tools, choice and parallelism. */
+  private async toolPlan(req: ChatRequest): Promise<ToolPlan> {
+    const tools = req.tools!;
+    const parallel = req.parallelToolCalls !== false;
+    const key = JSON.stringify([tools, req.toolChoice ?? 'auto', parallel]);
+    let plan = this.toolPlans.get(key);
+    if (!plan) {
+      plan = ToolPlan.build(this.llama, this.chatWrapper, tools, req.toolChoice, parallel);
+      this.toolPlans.set(key, plan);
+    }
+    try {
+      return await plan;
+    } catch (err) {
+      this.toolPlans.delete(key);
+      if (err instanceof AutoglmError) throw err;
+      throw invalidRequest(`tools are not supported: ${(err as Error).message}`, 'tools');
+    }
   }
 
   private render(req: ChatRequest): RenderedPrompt {
-    return req.input.type === 'messages' ? renderChat(this.chatWrapper, this.model, req.input.messages) : renderText(this.model, req.input.text);
+    return req.input.type === 'messages' ? renderChat(this.chatWrapper, this.model, req.input.messages, req.tools) : renderText(this.model, req.input.text);
   }
 
   /** Tokens the completion may use; a prompt that leaves no room is the caller's mistake (400), as with OpenAI. */
