@@ -13,6 +13,13 @@ import { registerIndex } from './index-command.js';
 import { registerBench } from './bench-command.js';
 import { registerTune } from './tune-command.js';
 
+// A reader that closes early (`autoglm eval --classifier | head`) has all it wanted: stop quietly, as Unix tools do,
+// rather than die of EPIPE with a stack trace. Node ignores SIGPIPE, so the closed pipe arrives as this error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command()
   .name('autoglm')
   .description('Open-AutoGLM: self-hosted LLM serving with an OpenAI-compatible API')
