@@ -5,3 +5,4 @@ export { reportsFirstToken } from './first-token.js';
 export { GatewayMetrics, type ReplicaGaugeSource, type BreakerStateName } from './gateway-metrics.js';
 export * from './alerts/index.js';
 export { LiveStats, type LiveSnapshot } from './live-stats.js';
+export { withEmbeddingMetrics } from './metered-embeddings.js';

@@ -11,12 +11,12 @@ import {
   type ReasoningConfig,
   reasoningConfigSchema,
 } from '../config/index.js';
-import { MemoryCacheStore, RedisCacheStore, withResponseCache } from '../cache/index.js';
+import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCache, type CacheStore } from '../cache/index.js';
 import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';
-import { Tenancy } from '../tenancy/index.js';
+import { Tenancy, withEmbeddingTenancy } from '../tenancy/index.js';
 import type { LlamaEngine } from '../engines/llama/index.js';
-import { reportsFirstToken, ServerMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
+import { reportsFirstToken, ServerMetrics, withEmbeddingMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
 
 /** What a server serves once loaded. */
@@ -84,9 +84,10 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   gauges.push(...served.gauges);
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval) : undefined;
-  const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy), reasoningConfig, retriever);
+  const store = cacheStore(tenancy);
+  const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy, store), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(reasoning), metrics);
-  if (served.embedder) state.embedder = withDimensions(served.embedder);
+  if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, store);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -112,12 +113,23 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   };
 }
 
-/** The response cache, when the settings ask for one: in Redis when Redis is configured, else in memory. */
-function withCache(model: ChatModel, tenancy: Tenancy): ChatModel {
+/** Where the response cache keeps answers, when the settings ask for one: in Redis when configured, else in memory. */
+function cacheStore(tenancy: Tenancy): CacheStore | undefined {
   const cache = tenancy.settings.cache;
-  if (!cache?.enabled) return model;
-  const store = tenancy.redis ? new RedisCacheStore(tenancy.redis) : new MemoryCacheStore(cache);
-  return withResponseCache(model, store, cache);
+  if (!cache?.enabled) return undefined;
+  return tenancy.redis ? new RedisCacheStore(tenancy.redis) : new MemoryCacheStore(cache);
+}
+
+/** The response cache, when there is a store for it. */
+function withCache(model: ChatModel, tenancy: Tenancy, store: CacheStore | undefined): ChatModel {
+  return store && tenancy.settings.cache ? withResponseCache(model, store, tenancy.settings.cache) : model;
+}
+
+/** Embeddings get the layers chat gets that make sense for them: metrics, tenancy (limits, ledger), the cache. */
+function withEmbeddingLayers(embedder: EmbeddingModel, tenancy: Tenancy, metrics: ServerMetrics, store: CacheStore | undefined): EmbeddingModel {
+  const shaped = withDimensions(embedder);
+  const cached = store && tenancy.settings.cache ? withEmbeddingCache(shaped, store, tenancy.settings.cache) : shaped;
+  return withEmbeddingMetrics(withEmbeddingTenancy(cached, { store: tenancy.store, limits: tenancy.limits, ledger: tenancy.ledger }), metrics);
 }
 
 export interface ServeOptions {

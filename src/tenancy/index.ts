@@ -6,3 +6,4 @@ export { RateLimits, LimitRefusal, resetText, type Admission, type LimitSubject 
 export { withTenancy, ANONYMOUS_TENANT } from './tenancy-model.js';
 export { openDatabase } from './database.js';
 export { redactKey } from './api-keys.js';
+export { withEmbeddingTenancy } from './embedding-tenancy.js';
