@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, gatewayJsonSchema, loadGatewayConfig, type GatewayConfig } from '../config/index.js';
+import { apiKeyEnvOf } from '../engines/openai/index.js';
 import { fail } from './errors.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -19,8 +20,10 @@ function warnings(config: GatewayConfig, file: string, env: NodeJS.ProcessEnv = 
   const unset: { path: (string | number)[]; name: string; what: string }[] = [];
   for (const [model, m] of Object.entries(config.models)) {
     m.replicas.forEach((r, i) => {
-      if (r.type === 'openai' && r.apiKeyEnv)
-        unset.push({ path: ['models', model, 'replicas', i, 'apiKeyEnv'], name: r.apiKeyEnv, what: 'calls to this replica will carry no API key' });
+      const name = r.type === 'openai' ? apiKeyEnvOf(r) : undefined;
+      // Named where the config says it: the replica's own apiKeyEnv, or else the preset that brings one.
+      const key = r.type === 'openai' && r.apiKeyEnv ? 'apiKeyEnv' : 'preset';
+      if (name) unset.push({ path: ['models', model, 'replicas', i, key], name, what: 'calls to this replica will carry no API key' });
     });
   }
   const embeddings = config.reasoning.retrieval?.embeddings;

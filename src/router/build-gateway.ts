@@ -1,7 +1,7 @@
 // Builds the gateway from its config: engines for every replica, a pool per model, health checks, one router.
 import { seededRandom, systemClock, type ChatModel, type Clock } from '../core/index.js';
 import { modelPathsFromEnv, type GatewayConfig, type ModelPaths, type ReplicaConfig } from '../config/index.js';
-import { OpenAIEngine } from '../engines/openai/index.js';
+import { apiKeyEnvOf, OpenAIEngine } from '../engines/openai/index.js';
 import { SimEngine } from '../engines/sim/index.js';
 import type { EngineGauges, GatewayMetrics } from '../observability/index.js';
 import { HealthChecker } from './health-checker.js';
@@ -43,7 +43,8 @@ async function engineFor(
     }
     case 'openai': {
       const env = options.env ?? process.env;
-      const apiKey = config.apiKeyEnv ? env[config.apiKeyEnv] : undefined;
+      const keyEnv = apiKeyEnvOf(config);
+      const apiKey = keyEnv ? env[keyEnv] : undefined;
       const replicaId = config.id ?? (config.baseUrl ? new URL(config.baseUrl).host : `${config.preset}-${index}`);
       const engine = new OpenAIEngine({
         model,

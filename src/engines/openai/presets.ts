@@ -20,4 +20,10 @@ export const UPSTREAM_PRESETS = {
 } satisfies Record<(typeof UPSTREAM_PRESET_CHOICES)[number], UpstreamPreset>;
 
 export type UpstreamPresetName = keyof typeof UPSTREAM_PRESETS;
+
+/** The variable that holds a replica's API key: the replica's own apiKeyEnv, else its preset's (zhipu, openai). */
+export function apiKeyEnvOf(replica: { preset?: UpstreamPresetName; apiKeyEnv?: string }): string | undefined {
+  const preset: UpstreamPreset = UPSTREAM_PRESETS[replica.preset ?? 'vllm'];
+  return replica.apiKeyEnv ?? preset.apiKeyEnv;
+}
 export const UPSTREAM_PRESET_NAMES = Object.keys(UPSTREAM_PRESETS) as [UpstreamPresetName, ...UpstreamPresetName[]];
