@@ -9,7 +9,7 @@ import {
   type EngineSettingsInput,
   type ServerSettings,
 } from '../config/index.js';
-import type { LlamaEngine } from '../engines/llama/index.js';
+import type { EmbeddingsOnlyEngine, LlamaEngine } from '../engines/llama/index.js';
 import {
   LOG_FORMATS,
   serveGateway,
@@ -38,6 +38,7 @@ interface ServeFlags {
   quantize?: string;
   maxQueue?: number;
   chatTemplate?: string;
+  embeddingsOnly?: boolean;
   bodyLimit?: number;
   drainSeconds?: number;
   auth?: boolean;
@@ -73,6 +74,7 @@ export function registerServe(program: Command): void {
     .option('-q, --quantize <type>', 'quantize once into the cache, then serve (q8_0, q4_k_m, ...)')
     .option('--max-queue <n>', 'requests that may wait for a sequence before 429', anyNumber)
     .option('--chat-template <name>', 'auto | chatml | llama2 | general')
+    .option('--embeddings-only', 'serve /v1/embeddings only: load no chat context')
     .option('--body-limit <size>', 'largest request body accepted: bytes, or a size such as 4MiB, 512k, 4 MB', byteSize)
     .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', anyNumber)
     .option('--auth', 'require API keys (create them with `autoglm keys create`)')
@@ -137,6 +139,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     quantize: flags.quantize as EngineSettingsInput['quantize'],
     maxQueue: flags.maxQueue,
     chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
+    embeddingsOnly: flags.embeddingsOnly,
   };
   const engine = engineSettingsSchema.parse(engineInput);
   const server = serverSettingsSchema.parse(serverFlags(flags));
@@ -213,7 +216,7 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
   ];
 }
 
-function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine }>, index: string | undefined): void {
+function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>, index: string | undefined): void {
   const {
     url,
     served: { engine },
@@ -228,7 +231,9 @@ function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
       `  limits   body ${formatBytes(settings.bodyLimitBytes)}, drain ${settings.drainSeconds}s`,
       ...(index ? [`  index    ${index}`] : []),
-      `  routes   /v1/chat/completions /v1/completions /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
+      d.settings.embeddingsOnly
+        ? `  routes   /v1/embeddings (embeddings only: no chat context loaded) /v1/models /admin /health /ready /metrics /ui`
+        : `  routes   /v1/chat/completions /v1/completions /v1/embeddings /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
       ...tenancyLines(running),
       '',
       `Try it:`,

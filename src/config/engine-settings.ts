@@ -43,6 +43,7 @@ export const engineSettingsSchema = z.object({
     .enum(['auto', 'chatml', 'llama2', 'general'])
     .default('auto')
     .describe("Chat template; auto uses the model's own, or ChatML when it has none"),
+  embeddingsOnly: z.boolean().default(false).describe('Serve /v1/embeddings only: load no chat context (no sequences, no KV cache for chat)'),
 });
 
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;

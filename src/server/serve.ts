@@ -15,7 +15,7 @@ import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCach
 import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';
 import { Tenancy, withEmbeddingTenancy } from '../tenancy/index.js';
-import type { LlamaEngine } from '../engines/llama/index.js';
+import type { EmbeddingsOnlyEngine, LlamaEngine } from '../engines/llama/index.js';
 import { reportsFirstToken, ServerMetrics, withEmbeddingMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
 
@@ -142,15 +142,16 @@ export interface ServeOptions {
 }
 
 /** The one-model case: an embedded llama.cpp engine behind the API. */
-export async function serveModel(options: ServeOptions): Promise<RunningServer<ServedModels & { engine: LlamaEngine }>> {
+export async function serveModel(options: ServeOptions): Promise<RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>> {
   return startServer({
     server: options.server,
     logger: options.logger,
     tenancy: options.tenancy,
     reasoning: options.reasoning,
     load: async () => {
-      const { LlamaEngine } = await import('../engines/llama/index.js');
-      const engine = await LlamaEngine.load(options.engine, options.paths ?? modelPathsFromEnv());
+      const { LlamaEngine, EmbeddingsOnlyEngine } = await import('../engines/llama/index.js');
+      const paths = options.paths ?? modelPathsFromEnv();
+      const engine = options.engine.embeddingsOnly ? await EmbeddingsOnlyEngine.load(options.engine, paths) : await LlamaEngine.load(options.engine, paths);
       return {
         engine,
         model: engine,

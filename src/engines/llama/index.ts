@@ -21,3 +21,4 @@ export { StopBuffer } from './stop-buffer.js';
 export { ModelEngine, type GenerateOptions } from './model-engine.js';
 export { gpuBackends, type GpuBackends } from './gpu-backends.js';
 export { LlamaEmbedder, type LlamaEmbedderOptions } from './llama-embedder.js';
+export { EmbeddingsOnlyEngine } from './embeddings-only-engine.js';
