@@ -40,6 +40,7 @@ export async function serveSim(sim: SimSettingsInput, server: Partial<ServerSett
     load: async () => ({
       engine,
       model: engine,
+      embedder: engine.embeddings,
       defaultModel: engine.settings.model,
       gauges: [
         {

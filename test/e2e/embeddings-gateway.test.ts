@@ -1,5 +1,5 @@
 // /v1/embeddings through the gateway: sim replicas (a hashed bag of words, so shared words mean nearby vectors) and
-// an OpenAI-compatible replica passed through to another gateway's /v1/embeddings, with a dead replica failed over.
+// an OpenAI-compatible replica passed through to `autoglm sim`'s /v1/embeddings, with a dead replica failed over.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -10,32 +10,20 @@ import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
 // Every server's ledger goes to a fresh folder.
-import '../support/server.js';
+import { startSim, type CliProcess } from '../support/processes.js';
+import { storiesPath } from '../support/server.js';
 
 const norm = (v: readonly number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 const f32 = (v: readonly number[]) => v.map(Math.fround);
 
 describe('POST /v1/embeddings through the gateway', () => {
-  let upstream: GatewayServer;
+  let upstream: CliProcess & { url: string };
   let gateway: GatewayServer;
   let client: OpenAI;
 
   before(async () => {
-    upstream = await serveGateway(
-      // A stand-in for someone else's server: its ledger stays in memory, apart from the gateway's.
-      parseGatewayConfig(
-        [
-          'database: ":memory:"',
-          'models:',
-          '  vectors:',
-          '    replicas:',
-          '      - { type: sim, preset: instant }',
-          '      - { type: sim, preset: instant }',
-        ].join('\n'),
-      ),
-      { serverOverrides: { port: 0 }, seed: 3 },
-    );
+    upstream = await startSim(['--preset', 'instant', '--model', 'vectors', '--port', '0']);
     const yaml = [
       'models:',
       '  local:',
@@ -50,6 +38,8 @@ describe('POST /v1/embeddings through the gateway', () => {
       // Nothing listens on port 9 of the loopback: every call to it fails to connect.
       '      - { type: openai, id: dead, preset: autoglm, baseUrl: "http://127.0.0.1:9/v1", connectTimeoutMs: 500 }',
       `      - { type: openai, id: alive, preset: autoglm, baseUrl: "${upstream.url}/v1", upstreamModel: vectors }`,
+      '  stories:',
+      `    replicas: [{ type: llama, model: "${storiesPath}", threads: 1, parallel: 1 }]`,
     ].join('\n');
     gateway = await serveGateway(parseGatewayConfig(yaml), { serverOverrides: { port: 0 }, seed: 7 });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
@@ -57,7 +47,8 @@ describe('POST /v1/embeddings through the gateway', () => {
 
   after(async () => {
     await gateway?.close();
-    await upstream?.close();
+    upstream?.child.kill('SIGTERM');
+    await upstream?.exited;
   });
 
   it('answers the openai SDK as floats and as base64, and texts that share words lie closer', async () => {
@@ -146,6 +137,18 @@ describe('POST /v1/embeddings through the gateway', () => {
       many.embeddings.map(f32),
       reference.data.map((d) => f32(d.embedding)),
     );
+  });
+
+  it('embeds with an embedded llama replica, the GGUF that serves its chat', async () => {
+    const res = await client.embeddings.create({ model: 'stories', input: ['Once upon a time', 'The end.'], encoding_format: 'float' });
+    assert.equal(res.model, 'stories');
+    assert.deepEqual(
+      res.data.map((d) => d.embedding.length),
+      [64, 64],
+    );
+    assert.ok(Math.abs(norm(res.data[0]!.embedding) - 1) < 1e-6, 'unit length');
+    const chat = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 });
+    assert.equal(chat.choices.length, 1);
   });
 
   it('answers a model it does not serve with 404 model_not_found', async () => {
