@@ -111,4 +111,13 @@ describe('embeddings through tenancy, the ledger, the cache and the metrics', ()
     assert.ok(prompt >= 6, `prompt tokens counted: ${prompt}`);
     assert.match(text, /^autoglm_request_duration_seconds_count\{model="vec",outcome="ok"\} \d+/m);
   });
+
+  it('follows a reloaded config: a model added by the reload embeds at once', async () => {
+    const before = await call(keys.acme!, { model: 'later', input: 'a' });
+    assert.equal(before.status, 404);
+    await gateway.served.runtime.reload(parseGatewayConfig(`${yaml}  later:\n    replicas:\n      - { type: sim, preset: instant }\n`));
+    const after = await call(keys.acme!, { model: 'later', input: 'a river' });
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    assert.equal(after.body.data?.[0]?.embedding.length, 256);
+  });
 });
