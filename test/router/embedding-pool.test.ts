@@ -22,7 +22,7 @@ function replica(id: string, embed?: () => Promise<number[]>) {
       return { vectors: await Promise.all(req.inputs.map(() => embed())), usage: { promptTokens: req.inputs.length } };
     },
   };
-  const engine: ReplicaEngine = embeddings ? { ...chat, embeddings } : chat;
+  const engine: ReplicaEngine & { embeddings?: EmbeddingModel } = embeddings ? { ...chat, embeddings } : chat;
   return { replica: new Replica(id, engine, 1, { failureThreshold: 2, openMs: 60_000 }, systemClock), calls };
 }
 
