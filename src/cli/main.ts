@@ -12,6 +12,9 @@ import { registerEval } from './eval-command.js';
 import { registerIndex } from './index-command.js';
 import { registerBench } from './bench-command.js';
 import { registerTune } from './tune-command.js';
+import { registerPull } from './pull-command.js';
+import { registerModels } from './models-command.js';
+import { registerRm } from './rm-command.js';
 
 // A reader that closes early (`autoglm eval --classifier | head`) has all it wanted: stop quietly, as Unix tools do,
 // rather than die of EPIPE with a stack trace. Node ignores SIGPIPE, so the closed pipe arrives as this error.
@@ -38,5 +41,8 @@ registerEval(program);
 registerIndex(program);
 registerBench(program);
 registerTune(program);
+registerPull(program);
+registerModels(program);
+registerRm(program);
 
 await program.parseAsync();

@@ -119,6 +119,9 @@ async function fetchInto(url: string, target: string, options: DownloadOptions):
       format: `${options.label} [{bar}] {percentage}% | {value}/{total} MB | {speed} MB/s`,
       stream: options.progressStream ?? process.stderr,
       hideCursor: true,
+      // Piped or logged, the bar still reports: one line every 10 s and one at the end, not a redraw per chunk.
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
     },
     Presets.shades_classic,
   );
