@@ -6,11 +6,13 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateText, tool } from 'ai';
 import { Ajv } from 'ajv';
-import { ChatMLChatWrapper, getLlama } from 'node-llama-cpp';
+import { ChatMLChatWrapper, type ChatWrapper, getLlama } from 'node-llama-cpp';
 import type OpenAI from 'openai';
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
+import { type ChatChunk, gather } from '../../src/core/index.js';
 import { renderChat } from '../../src/engines/llama/chat-template.js';
+import { LlamaEngine } from '../../src/engines/llama/index.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { openaiClient, startServer, storiesPath } from '../support/server.js';
 
@@ -249,6 +251,53 @@ describe('tool turns in the prompt', () => {
       assert.match(text, /get_weather/, 'the function is documented');
     } finally {
       await model.dispose();
+    }
+  });
+});
+
+describe("tool_choice 'auto' on the embedded engine", () => {
+  it('lets the model start a call in free text: the text before it is the content, the call goes on under the grammar', async () => {
+    const engine = await LlamaEngine.load({ model: storiesPath, alias: 'stories260K', threads: 1 });
+    // A call syntax whose opening is words the model writes on its own, so that it chooses to call.
+    class WordCallWrapper extends ChatMLChatWrapper {
+      override readonly settings = {
+        ...new ChatMLChatWrapper().settings,
+        functions: {
+          ...ChatMLChatWrapper.defaultSettings.functions,
+          call: { ...ChatMLChatWrapper.defaultSettings.functions.call, prefix: 'the ', prefixAlternateMatches: [] },
+        },
+      };
+    }
+    (engine as unknown as { chatWrapper: ChatWrapper }).chatWrapper = new WordCallWrapper();
+    try {
+      const chunks: ChatChunk[] = [];
+      const req = {
+        model: 'stories260K',
+        input: { type: 'messages' as const, messages: [{ role: 'user' as const, content: 'Tell me a story.' }] },
+        stop: [],
+        responseFormat: { type: 'text' as const },
+        n: 1,
+        seed: 2,
+        tools: [{ name: 'get_weather', parameters: weatherParameters }],
+        toolChoice: 'auto' as const,
+        parallelToolCalls: false,
+      };
+      for await (const chunk of engine.stream(req, { signal: new AbortController().signal, requestId: 'auto' })) chunks.push(chunk);
+      const result = gather(chunks);
+      const choice = result.choices[0]!;
+      assert.equal(choice.finishReason, 'tool_calls', JSON.stringify(choice));
+      assert.ok(choice.text.length > 0 && !choice.text.includes('the '), `the content is the text before the call: ${JSON.stringify(choice.text)}`);
+      assert.equal(choice.toolCalls?.length, 1);
+      assert.equal(choice.toolCalls![0]!.name, 'get_weather');
+      assert.ok(validWeather(JSON.parse(choice.toolCalls![0]!.arguments)), 'valid arguments');
+      assert.ok(result.usage.completionTokens > 0, 'usage counts both parts');
+      const firstCall = chunks.findIndex((c) => c.type === 'tool-call-delta');
+      assert.ok(
+        chunks.slice(0, firstCall).some((c) => c.type === 'text-delta'),
+        'the text streams before the call',
+      );
+    } finally {
+      await engine.dispose();
     }
   });
 });
