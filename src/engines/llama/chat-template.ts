@@ -47,15 +47,23 @@ export interface RenderedPrompt {
 export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): RenderedPrompt {
   const chatHistory = chatHistoryOf(messages);
   chatHistory.push({ type: 'model', response: [] });
-  const state = wrapper.generateContextState({
-    chatHistory,
-    ...(tools?.length && { availableFunctions: wrapperFunctions(tools), documentFunctionParams: true }),
-  });
+  const state = contextState(wrapper, chatHistory, tools);
   return {
     tokens: state.contextText.tokenize(model.tokenizer),
     stopTexts: state.stopGenerationTriggers.map(triggerText).filter((t): t is string => Boolean(t)),
     continues: [],
   };
+}
+
+/** The wrapper's rendering, with the tools documented; parameters it cannot describe leave their documentation out. */
+function contextState(wrapper: ChatWrapper, chatHistory: ChatHistoryItem[], tools: readonly ToolDefinition[] | undefined) {
+  if (!tools?.length) return wrapper.generateContextState({ chatHistory });
+  const availableFunctions = wrapperFunctions(tools);
+  try {
+    return wrapper.generateContextState({ chatHistory, availableFunctions, documentFunctionParams: true });
+  } catch {
+    return wrapper.generateContextState({ chatHistory, availableFunctions, documentFunctionParams: false });
+  }
 }
 
 /** A call's arguments as the wrapper renders them: parsed JSON, or the text as it was when it is not JSON. */

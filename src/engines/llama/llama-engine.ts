@@ -355,7 +355,8 @@ export class LlamaEngine implements ChatModel {
           usage: {
             promptTokens: prompt.tokens.length,
             completionTokens: used.completionTokens + u.completionTokens,
-            cachedPromptTokens: Math.min(prompt.tokens.length, used.cachedPromptTokens || u.cachedPromptTokens),
+            // The prompt was read by the first part when there was one; the second reads only the text it wrote.
+            cachedPromptTokens: callPrompt === prompt ? u.cachedPromptTokens : used.cachedPromptTokens,
           },
         };
         if (finish === undefined) {
