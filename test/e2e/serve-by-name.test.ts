@@ -1,7 +1,6 @@
 // `autoglm serve --model NAME` pulling a catalog model on first use, and the one-line refusals of names and catalogs
 // that lead nowhere, as a user runs them against a local stand-in for the hub.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { modelCli, type Run, until } from '../support/model-cli.js';
 import { startModelHub, type ModelHub } from '../support/model-hub.js';
-import { modelMirror, storiesPath } from '../support/server.js';
 
 let hub: ModelHub;
 let home: string;
@@ -42,19 +40,6 @@ describe('bad names', { timeout: 600_000 }, () => {
     await refused(['models'], cache, new RegExp(`${bad.replace(/[.]/g, '\\.')}:4:11: models\\.mine\\.role: 'chatty' is not one of chat, embedding`), {
       AUTOGLM_CATALOG: bad,
     });
-  });
-
-  it('rm refuses a file outside the cache, by path or by a name that only a mirror has', async () => {
-    await refused(['rm', storiesPath], cache, /^autoglm: error: refusing to delete .*stories260K\.gguf: it is outside the model cache/);
-    await refused(
-      ['rm', 'stories260K'],
-      cache,
-      /^autoglm: error: 'stories260K' is .*stories260K\.gguf, outside the model cache .*; autoglm rm deletes only pulled models$/,
-      {
-        AUTOGLM_MODEL_MIRROR: modelMirror,
-      },
-    );
-    assert.ok(existsSync(storiesPath), 'the mirror is untouched');
   });
 });
 
