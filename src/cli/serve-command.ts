@@ -89,7 +89,7 @@ export function registerServe(program: Command): void {
     .option('--max-header-size <size>', 'largest header section accepted (default 16 KiB; 431 above)', byteSize)
     .option('--stream-stall-timeout <s>', 'seconds a stream waits on a client that reads nothing before it is cut (default 60)', positiveNumber)
     .option('--stream-queue-limit <size>', 'bytes a stream may queue for a slow client before it is cut (default 8 MiB)', byteSize)
-    .option('--log-level <level>', 'fatal | error | warn | info (one line per request) | debug', 'warn')
+    .option('--log-level <level>', 'fatal | error | warn (failures only) | info (one line per request) | debug', 'info')
     .addOption(new Option('--log-format <format>', 'json, or pretty: one readable line per event (default: pretty on a terminal)').choices(LOG_FORMATS))
     .action(async (flags: ServeFlags) => {
       try {
@@ -150,7 +150,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   // A missing index is refused before the model loads, rather than served as a rag with no sources.
   const index = reasoning.retrieval ? indexSummary(reasoning.retrieval.index) : undefined;
   const running = await serveModel({ engine, server, logger, tenancy, reasoning });
-  printBanner(running, index);
+  printBanner(running, index, flags.logLevel);
   handleShutdown(running);
 }
 
@@ -185,6 +185,7 @@ async function runGateway(flags: ServeFlags): Promise<void> {
       '',
       ...(index ? [`  index    ${index}`] : []),
       ...tenancyLines(running),
+      logLine(flags.logLevel),
       '',
       'Try it:',
       tryIt(running, runtime.releases.rollouts()[0]?.snapshot.release ?? [...runtime.pools.keys()][0]!),
@@ -195,6 +196,12 @@ async function runGateway(flags: ServeFlags): Promise<void> {
     ].join('\n'),
   );
   handleShutdown(running);
+}
+
+/** Where the log goes and how much of it, so a person knows what the lines after the banner are. */
+function logLine(level: string): string {
+  const perRequest = ['info', 'debug', 'trace'].includes(level);
+  return `  log      ${level} on stderr: ${perRequest ? 'one line per request (--log-level warn for failures only)' : 'failures only (--log-level info for one line per request)'}`;
 }
 
 /** A curl command that works as pasted: the first model, the key header when auth is on. */
@@ -216,7 +223,7 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
   ];
 }
 
-function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>, index: string | undefined): void {
+function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>, index: string | undefined, logLevel: string): void {
   const {
     url,
     served: { engine },
@@ -235,6 +242,7 @@ function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine
         ? `  routes   /v1/embeddings (embeddings only: no chat context loaded) /v1/models /admin /health /ready /metrics /ui`
         : `  routes   /v1/chat/completions /v1/completions /v1/embeddings /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
       ...tenancyLines(running),
+      logLine(logLevel),
       '',
       `Try it:`,
       tryIt(running, d.name),
