@@ -6,13 +6,24 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateText, tool } from 'ai';
 import { Ajv } from 'ajv';
-import { ChatMLChatWrapper, type ChatWrapper, getLlama } from 'node-llama-cpp';
+import {
+  ChatMLChatWrapper,
+  type ChatWrapper,
+  FunctionaryChatWrapper,
+  Gemma4ChatWrapper,
+  getLlama,
+  Llama3_1ChatWrapper,
+  type LlamaModel,
+  MistralChatWrapper,
+  QwenChatWrapper,
+} from 'node-llama-cpp';
 import type OpenAI from 'openai';
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { type ChatChunk, gather } from '../../src/core/index.js';
 import { renderChat } from '../../src/engines/llama/chat-template.js';
 import { LlamaEngine } from '../../src/engines/llama/index.js';
+import { callSyntax } from '../../src/engines/llama/tool-calls.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { openaiClient, startServer, storiesPath } from '../support/server.js';
 
@@ -248,6 +259,7 @@ describe('tool turns in the prompt', () => {
       assert.match(text, /\|\|call: ?get_weather ?\(\{"city": ?"Paris", ?"unit": ?"celsius"\} ?\)/, text);
       assert.match(text, /\|\|result: ?\{"temperature": ?21\}/, text);
       assert.doesNotMatch(text, /user\n\{"temperature"/, 'the result is not a user turn');
+      assert.match(text, /\|\|result: ?\{"temperature": ?21\}\s*$/, 'the answer goes on in the turn that made the call');
       assert.match(text, /get_weather/, 'the function is documented');
     } finally {
       await model.dispose();
@@ -296,6 +308,51 @@ describe("tool_choice 'auto' on the embedded engine", () => {
         chunks.slice(0, firstCall).some((c) => c.type === 'text-delta'),
         'the text streams before the call',
       );
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+describe('the call syntax of templates that know tools', () => {
+  it('Qwen, Llama 3.1, Mistral, Functionary and Gemma 4 wrappers each get calls in their own syntax, read back as tool_calls', async () => {
+    const engine = await LlamaEngine.load({ model: storiesPath, alias: 'stories260K', threads: 1 });
+    const wrappers = [new QwenChatWrapper(), new Llama3_1ChatWrapper(), new MistralChatWrapper(), new FunctionaryChatWrapper(), new Gemma4ChatWrapper()];
+    try {
+      for (const wrapper of wrappers) {
+        const name = wrapper.constructor.name;
+        const syntax = callSyntax(wrapper);
+        assert.notEqual(syntax.prefix, callSyntax(new ChatMLChatWrapper()).prefix, `${name} has a call syntax of its own`);
+        (engine as unknown as { chatWrapper: ChatWrapper; toolPlans: Map<string, unknown> }).chatWrapper = wrapper;
+        (engine as unknown as { toolPlans: Map<string, unknown> }).toolPlans.clear();
+        const history = [
+          { role: 'user' as const, content: 'What time is it in Paris?' },
+          { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' }] },
+          { role: 'tool' as const, content: '{"temperature":21}', toolCallId: 'c1' },
+        ];
+        const llamaModel = (engine as unknown as { model: LlamaModel }).model;
+        const prompt = llamaModel.detokenize(renderChat(wrapper, llamaModel, history, [{ name: 'get_weather', parameters: weatherParameters }]).tokens, true);
+        const bare = (text: string) => text.replace(/\s/g, '');
+        assert.ok(bare(prompt).includes(bare(`${syntax.prefix}get_weather`)), `${name}: the history's call is in the template's syntax: ${prompt}`);
+        const chunks: ChatChunk[] = [];
+        const req = {
+          model: 'stories260K',
+          input: { type: 'messages' as const, messages: history },
+          stop: [],
+          responseFormat: { type: 'text' as const },
+          n: 1,
+          seed: 4,
+          maxTokens: 300,
+          tools: [{ name: 'get_weather', parameters: weatherParameters }],
+          toolChoice: 'required' as const,
+          parallelToolCalls: false,
+        };
+        for await (const chunk of engine.stream(req, { signal: new AbortController().signal, requestId: name })) chunks.push(chunk);
+        const choice = gather(chunks).choices[0]!;
+        assert.equal(choice.finishReason, 'tool_calls', `${name}: ${JSON.stringify(choice)}`);
+        assert.equal(choice.toolCalls?.length, 1, name);
+        assert.ok(validWeather(JSON.parse(choice.toolCalls![0]!.arguments)), `${name}: valid arguments ${choice.toolCalls![0]!.arguments}`);
+      }
     } finally {
       await engine.dispose();
     }

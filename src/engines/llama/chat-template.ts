@@ -5,6 +5,7 @@ import {
   Llama2ChatWrapper,
   LlamaText,
   SpecialTokensText,
+  isChatModelResponseFunctionCall,
   resolveChatWrapper,
   type ChatHistoryItem,
   type ChatModelResponse,
@@ -46,7 +47,10 @@ export interface RenderedPrompt {
 
 export function renderChat(wrapper: ChatWrapper, model: LlamaModel, messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): RenderedPrompt {
   const chatHistory = chatHistoryOf(messages);
-  chatHistory.push({ type: 'model', response: [] });
+  // After a turn's calls and their results the model goes on with that same turn, as templates with tools expect.
+  const last = chatHistory.at(-1);
+  const continuesCalls = last?.type === 'model' && isChatModelResponseFunctionCall(last.response.at(-1));
+  if (!continuesCalls) chatHistory.push({ type: 'model', response: [] });
   const state = contextState(wrapper, chatHistory, tools);
   return {
     tokens: state.contextText.tokenize(model.tokenizer),

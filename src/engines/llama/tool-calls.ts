@@ -40,10 +40,12 @@ export interface CallSyntax {
 function plain(value: TextLike | undefined): string | undefined {
   if (value === undefined) return '';
   let text = '';
-  for (const part of LlamaText(value).values) {
+  const parts = LlamaText(value).values;
+  for (const [i, part] of parts.entries()) {
     if (typeof part === 'string') text += part;
     else if (part instanceof SpecialTokensText) text += part.value;
-    else return undefined;
+    // A builtin token that ends the syntax (Mistral's EOS after its calls) ends the answer anyway: generation stops there.
+    else if (i !== parts.length - 1) return undefined;
   }
   return text;
 }
