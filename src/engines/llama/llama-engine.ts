@@ -312,14 +312,20 @@ export class LlamaEngine implements ChatModel {
       let text = '';
       const held: ChatChunk[] = [];
       const run = this.generate(slot, free, maxTokens, req, grammar, signal);
-      let step = await run.next();
-      for (; !step.done; step = await run.next()) {
-        const chunk = step.value;
-        if (chunk.type === 'text-delta') {
-          text += chunk.text;
-          yield chunk;
-        } else if (chunk.type === 'finish' || chunk.type === 'usage') held.push(chunk);
-        else yield chunk;
+      let step: IteratorResult<ChatChunk, string | undefined>;
+      try {
+        // Read by hand for its return value (the stop string that ended it); closed in any case, so a caller that
+        // leaves early stops the evaluation before the slot is released.
+        for (step = await run.next(); !step.done; step = await run.next()) {
+          const chunk = step.value;
+          if (chunk.type === 'text-delta') {
+            text += chunk.text;
+            yield chunk;
+          } else if (chunk.type === 'finish' || chunk.type === 'usage') held.push(chunk);
+          else yield chunk;
+        }
+      } finally {
+        await run.return(undefined);
       }
       if (step.value === undefined || !starts.includes(step.value)) {
         yield* held;
