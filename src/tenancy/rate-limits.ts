@@ -108,10 +108,11 @@ export class RateLimits {
     if (!limiter) {
       const duration = kind === 'concurrent' ? CONCURRENCY_TTL_SECONDS : kind === 'day' ? 2 * 86_400 : kind === 'month' ? 32 * 86_400 : MINUTE;
       const settings = { keyPrefix: `autoglm:${kind}`, points, duration };
+      // Budget counters are keyed by their UTC day or month, so in memory they need no expiry; a memory counter's expiry
+      // is a Node timer, which cannot wait 32 days (past 2^31 ms it fires at once and would drop the month's count).
+      const memory = new RateLimiterMemory(kind === 'month' ? { ...settings, duration: 0 } : settings);
       // If Redis fails, each process falls back to its own counters instead of failing requests.
-      limiter = this.options.redis
-        ? new (loadRedisLimiter())({ ...settings, storeClient: this.options.redis, insuranceLimiter: new RateLimiterMemory(settings) })
-        : new RateLimiterMemory(settings);
+      limiter = this.options.redis ? new (loadRedisLimiter())({ ...settings, storeClient: this.options.redis, insuranceLimiter: memory }) : memory;
       this.limiters.set(id, limiter);
     }
     return limiter;
