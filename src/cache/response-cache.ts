@@ -44,6 +44,18 @@ function finishedCleanly(chunks: ChatChunk[]): boolean {
   return finishes.length > 0 && finishes.every((c) => c.type === 'finish' && (c.reason === 'stop' || c.reason === 'length' || c.reason === 'tool_calls'));
 }
 
+/** A cached answer: its chunks, and the model version that answered when a release name was asked for. */
+interface CacheEntry {
+  chunks: ChatChunk[];
+  model?: string;
+}
+
+/** Entries written before the version was kept are bare chunk arrays. */
+function readEntry(stored: string): CacheEntry {
+  const parsed = JSON.parse(stored) as CacheEntry | ChatChunk[];
+  return Array.isArray(parsed) ? { chunks: parsed } : parsed;
+}
+
 export function withResponseCache(inner: ChatModel, store: CacheStore, options: { ttlSeconds: number }): ChatModel {
   const ttlMs = options.ttlSeconds * 1000;
 
@@ -52,16 +64,21 @@ export function withResponseCache(inner: ChatModel, store: CacheStore, options: 
     const key = cacheKey(req, ctx.tenant ?? '');
     // A cache that is down must not take the API with it: a failed read is a miss.
     const stored = await store.get(key).catch(() => undefined);
-    const hit = stored === undefined ? undefined : (JSON.parse(stored) as ChatChunk[]);
+    const hit = stored === undefined ? undefined : readEntry(stored);
     if (ctx.report) {
       ctx.report.cache = hit ? 'hit' : 'miss';
       ctx.report.headers[CACHE_HEADER] = ctx.report.cache;
+      // The version of a release that gave the answer is still the one that answered it.
+      if (hit?.model !== undefined) ctx.report.model = hit.model;
     }
-    return { key, hit };
+    return { key, hit: hit?.chunks };
   }
 
-  const save = (key: string, chunks: ChatChunk[]) =>
-    finishedCleanly(chunks) ? store.set(key, JSON.stringify(chunks), ttlMs).catch(() => undefined) : undefined;
+  const save = (key: string, chunks: ChatChunk[], ctx: CallContext) => {
+    if (!finishedCleanly(chunks)) return undefined;
+    const entry: CacheEntry = { chunks, ...(ctx.report?.model !== undefined && { model: ctx.report.model }) };
+    return store.set(key, JSON.stringify(entry), ttlMs).catch(() => undefined);
+  };
 
   return {
     models: () => inner.models(),
@@ -82,14 +99,14 @@ export function withResponseCache(inner: ChatModel, store: CacheStore, options: 
         seen.push(chunk);
         yield chunk;
       }
-      await save(cached.key, seen);
+      await save(cached.key, seen, ctx);
     },
 
     async complete(req, ctx) {
       const cached = await lookup(req, ctx);
       if (cached?.hit) return gather(cached.hit);
       const result = await complete(inner, req, ctx);
-      if (cached) await save(cached.key, completionChunks(result));
+      if (cached) await save(cached.key, completionChunks(result), ctx);
       return result;
     },
   };

@@ -1,0 +1,57 @@
+// A release behind the response cache: the response's `model` names the version that answered, on a cache miss and
+// on a hit, for a whole answer and for a stream, as the OpenAI SDK sees it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { parseGatewayConfig } from '../../src/config/index.js';
+import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+
+const config = `
+models:
+  chat@v1: { replicas: [{ type: sim, preset: instant, outputTokens: 4 }] }
+releases:
+  chat: { stable: v1 }
+cache: {}
+`;
+
+describe('release model names through the response cache', () => {
+  let gateway: GatewayServer;
+  let client: OpenAI;
+
+  before(async () => {
+    gateway = await serveGateway(parseGatewayConfig(config), { serverOverrides: { port: 0 }, seed: 1 });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+  });
+
+  it('names the version on a whole answer, miss then hit', async () => {
+    const ask = () =>
+      client.chat.completions
+        .create({ model: 'chat', temperature: 0, max_tokens: 4, messages: [{ role: 'user', content: 'whole answer' }] })
+        .withResponse()
+        .then(({ data, response }) => ({ model: data.model, cache: response.headers.get('x-autoglm-cache') }));
+    assert.deepEqual(await ask(), { model: 'chat@v1', cache: 'miss' });
+    assert.deepEqual(await ask(), { model: 'chat@v1', cache: 'hit' });
+  });
+
+  it('names the version in every chunk of a stream, miss then hit, sampled or not', async () => {
+    const models = async (temperature: number) => {
+      const stream = await client.chat.completions.create({
+        model: 'chat',
+        temperature,
+        max_tokens: 4,
+        stream: true,
+        messages: [{ role: 'user', content: 'streamed answer' }],
+      });
+      const seen = new Set<string>();
+      for await (const chunk of stream) seen.add(chunk.model);
+      return [...seen];
+    };
+    assert.deepEqual(await models(0), ['chat@v1'], 'a temperature-0 stream on a miss');
+    assert.deepEqual(await models(0), ['chat@v1'], 'a temperature-0 stream on a hit');
+    assert.deepEqual(await models(1), ['chat@v1'], 'a sampled stream');
+  });
+});
