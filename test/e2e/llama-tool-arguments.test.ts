@@ -61,7 +61,7 @@ const CALLS = 200;
 for (const file of ['stories260K.gguf', 'llama-2-tiny-random.gguf']) {
   describe(`tool arguments on ${file}`, () => {
     it(`${CALLS} seeded required calls at temperature 1: every call names an offered function with valid arguments`, async () => {
-      const server = await startServer({ model: resolve(modelMirror, file), alias: 'm', parallel: 2 });
+      const server = await startServer({ model: resolve(modelMirror, file), alias: 'm', parallel: 4 });
       const client = openaiClient(server);
       let checked = 0;
       const started = Date.now();
@@ -91,8 +91,8 @@ for (const file of ['stories260K.gguf', 'llama-2-tiny-random.gguf']) {
         }
       };
       try {
-        // Two at a time, as the server has two sequences.
-        for (let seed = 1; seed <= CALLS; seed += 2) await Promise.all([call(seed), call(seed + 1)]);
+        // Four at a time, as the server has four sequences (decoded as one batch).
+        for (let seed = 1; seed <= CALLS; seed += 4) await Promise.all([0, 1, 2, 3].map((i) => call(seed + i)));
       } finally {
         await server.close();
       }
