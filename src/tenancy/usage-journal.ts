@@ -1,4 +1,5 @@
 // The ledger's journal on disk: segments of JSON lines, one row each, and how a segment becomes SQLite rows.
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Db } from './database.js';
@@ -93,8 +94,14 @@ const alive = (pid: number) => {
   }
 };
 
-/** `<db>.usage-<pid>-<segment>.journal` (and `<db>.usage-<pid>.journal` from older versions). */
-const JOURNAL_NAME = /^usage-(\d+)(?:-\d+)?\.journal$/;
+/**
+ * `<db>.usage-<pid>-<ledger>-<segment>.journal`, the ledger an id of its own so two ledgers of one process on one
+ * database keep apart files (and `<db>.usage-<pid>-<segment>.journal`, `<db>.usage-<pid>.journal` from older versions).
+ */
+const JOURNAL_NAME = /^usage-(\d+)(?:-([0-9a-f]{8})-\d+|-\d+)?\.journal$/;
+
+/** The ids of this process's open journals: their segments belong to a ledger still running. */
+const openLedgers = new Set<string>();
 
 /** Journal segments left behind by processes that are gone (or by an earlier process with this pid). */
 export function deadJournals(databasePath: string): string[] {
@@ -104,7 +111,8 @@ export function deadJournals(databasePath: string): string[] {
     const match = name.startsWith(prefix) ? JOURNAL_NAME.exec(name.slice(prefix.length)) : null;
     if (!match) return [];
     const pid = Number(match[1]);
-    return pid === process.pid || !alive(pid) ? [join(dir, name)] : [];
+    if (pid === process.pid) return match[2] && openLedgers.has(match[2]) ? [] : [join(dir, name)];
+    return alive(pid) ? [] : [join(dir, name)];
   });
 }
 
@@ -116,14 +124,16 @@ export class JournalSegments {
   private closed = false;
   private path: string;
   private fd: number;
+  private readonly id = randomBytes(4).toString('hex');
 
   constructor(private readonly databasePath: string) {
+    openLedgers.add(this.id);
     this.path = this.pathOf(0);
     this.fd = openSync(this.path, 'a');
   }
 
   private pathOf(segment: number): string {
-    return `${this.databasePath}.usage-${process.pid}-${segment}.journal`;
+    return `${this.databasePath}.usage-${process.pid}-${this.id}-${segment}.journal`;
   }
 
   /** A call that ends after shutdown closed the journal finds nothing to write to, and must not crash the exit. */
@@ -146,6 +156,7 @@ export class JournalSegments {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    openLedgers.delete(this.id);
     closeSync(this.fd);
     unlinkSync(this.path);
   }

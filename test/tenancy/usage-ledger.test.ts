@@ -103,4 +103,52 @@ describe('usage ledger', () => {
     again.close();
     db.close();
   });
+
+  it('two ledgers of one process on one database (a model server and a gateway) both record and close cleanly', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-')), 'shared.db');
+    const [dbA, dbB] = [openDatabase(path), openDatabase(path)];
+    const a = new UsageLedger(dbA, path);
+    await Promise.all([1, 2, 3].map((i) => a.record(record(i))));
+    const b = new UsageLedger(dbB, path);
+    await Promise.all([4, 5].map((i) => b.record(record(i, { tenant: 'beta' }))));
+    await a.record(record(6));
+    a.close();
+    b.close();
+    assert.deepEqual(
+      readdirSync(join(path, '..')).filter((f) => f.endsWith('.journal')),
+      [],
+      'no journal is left after both close',
+    );
+    const reopened = new UsageLedger(dbA, path);
+    assert.equal(
+      reopened
+        .aggregate({ groupBy: ['tenant'] })
+        .map((g) => g.requests)
+        .join(','),
+      '4,2',
+      'every row of both is in SQLite',
+    );
+    reopened.close();
+    dbA.close();
+    dbB.close();
+  });
+
+  it('a restart replays the journals of both ledgers of a process that died', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-'));
+    const path = join(dir, 'd.db');
+    const row = (uid: string) => JSON.stringify([uid, Date.now(), uid, 'acme', null, 'm', null, 1, 2, 0, 200, 1, 0]);
+    writeFileSync(join(dir, `d.db.usage-${DEAD_PID}-0a1b2c3d-0.journal`), `${row('a0')}\n${row('a1')}\n`);
+    writeFileSync(join(dir, `d.db.usage-${DEAD_PID}-0a1b2c3d-1.journal`), `${row('a2')}\n`);
+    writeFileSync(join(dir, `d.db.usage-${DEAD_PID}-99887766-0.journal`), `${row('b0')}\n`);
+    const db = openDatabase(path);
+    const ledger = new UsageLedger(db, path);
+    assert.equal(ledger.aggregate({})[0]!.requests, 4);
+    ledger.close();
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.journal')),
+      [],
+      'replayed journals are removed',
+    );
+    db.close();
+  });
 });
