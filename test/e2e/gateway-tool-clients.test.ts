@@ -35,6 +35,7 @@ describe('tool-calling clients through the gateway', () => {
           type: 'function',
           function: {
             name: 'get_weather',
+            description: 'The weather in a city',
             parameters: weatherParameters,
             parse: (text: string) => JSON.parse(text) as { city: string },
             function: (args: { city: string }) => {

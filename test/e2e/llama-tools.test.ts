@@ -154,7 +154,7 @@ describe('tool calls on the embedded engine', () => {
   it('calls at most one function when parallel_tool_calls is false, and may call several otherwise', async () => {
     let most = 0;
     for (let seed = 1; seed <= 6; seed++) {
-      const one = await client.chat.completions.create({
+      const one: OpenAI.ChatCompletion = await client.chat.completions.create({
         model: 'stories260K',
         messages,
         seed,
