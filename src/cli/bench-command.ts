@@ -7,7 +7,7 @@ import { DATASETS, type DatasetName } from '../datasets/index.js';
 import type { BenchResult } from '../loadgen/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
-import { nonNegativeNumber, positiveInteger } from './number-options.js';
+import { nonNegativeNumber, positiveInteger, positiveNumber } from './number-options.js';
 
 interface BenchFlags {
   url: string;
@@ -35,13 +35,39 @@ interface BenchFlags {
   quiet?: boolean;
 }
 
-/** The model to load: the one named, else the first the server lists. */
+/** What a server said in an answer that was not a success: its OpenAI-shaped message, else the start of its text. */
+function answerText(status: number, text: string): string {
+  let message: string | undefined;
+  try {
+    message = (JSON.parse(text) as { error?: { message?: string } }).error?.message;
+  } catch {
+    // Not JSON: the text itself says it.
+  }
+  return `HTTP ${status}: ${(message ?? text).replace(/\s+/g, ' ').trim().slice(0, 200) || 'no body'}`;
+}
+
+/** The model to load: the one named, else the first the server lists; a refusal is reported as the server gave it. */
 async function firstModel(url: string, apiKey?: string): Promise<string> {
   const { request } = await import('undici');
-  const res = await request(`${url.replace(/\/+$/, '')}/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
-  const body = (await res.body.json()) as { data?: { id: string }[] };
-  const id = body.data?.[0]?.id;
-  if (!id) throw new Error(`${url}/models lists no model; pass --model`);
+  const modelsUrl = `${url.replace(/\/+$/, '')}/models`;
+  const res = await request(modelsUrl, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) {
+    const hint =
+      res.statusCode === 401
+        ? '; pass --api-key or set AUTOGLM_API_KEY'
+        : res.statusCode === 404 && !/\/v1\/*$/.test(url)
+          ? '; is --url the base URL with /v1?'
+          : '';
+    throw new Error(`${modelsUrl} answered ${answerText(res.statusCode, text)}${hint}`);
+  }
+  let id: string | undefined;
+  try {
+    id = (JSON.parse(text) as { data?: { id: string }[] }).data?.[0]?.id;
+  } catch {
+    throw new Error(`${modelsUrl} did not answer with JSON; is --url the base URL with /v1?`);
+  }
+  if (!id) throw new Error(`${modelsUrl} lists no model; pass --model`);
   return id;
 }
 
@@ -52,7 +78,7 @@ export function registerBench(program: Command): void {
     .option('-u, --url <url>', 'base URL with /v1', 'http://127.0.0.1:8080/v1')
     .option('-m, --model <name>', 'model to ask (default: the first one the server lists)')
     .option('--api-key <key>', 'API key (default: $AUTOGLM_API_KEY)')
-    .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', nonNegativeNumber)
+    .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', positiveNumber)
     .option('--arrival <kind>', 'open loop: constant | poisson', 'poisson')
     .option('-c, --concurrency <users>', 'closed loop: users, each waiting for its answer', positiveInteger, 8)
     .option('-n, --requests <n>', 'requests to send', positiveInteger, 200)
@@ -155,4 +181,6 @@ async function bench(flags: BenchFlags): Promise<void> {
   process.stdout.write(`${textReport(result)}\n`);
   if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2));
   if (flags.html) writeFileSync(flags.html, htmlReport([{ name: model, result }]));
+  // A run with no answer measured nothing: its table of zeros must not pass for a result in a script.
+  if (result.requests.ok === 0) throw new Error(`every request failed; the first: ${result.errorSamples[0] ?? 'no error recorded'}`);
 }

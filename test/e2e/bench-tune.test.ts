@@ -34,6 +34,44 @@ models:
     await gateway?.close();
   });
 
+  it('exits 1 with what the server answered when nothing succeeded: an unknown model, a URL without /v1, no or a bad key, and refuses -r 0', async () => {
+    const locked = await serveGateway(
+      parseGatewayConfig(`
+database: ':memory:'
+auth: { enabled: true }
+models:
+  chat:
+    replicas:
+      - { type: sim, preset: instant, overheadMs: 5, itlMs: 1, outputTokens: 4 }
+`),
+      { serverOverrides: { port: 0 } },
+    );
+    try {
+      const refused = async (args: string[], expected: RegExp) => {
+        const run = runCli(['bench', '-q', '-n', '3', '-c', '1', '--output-tokens', '4', ...args], { ...process.env, AUTOGLM_API_KEY: '' });
+        assert.equal(await run.exited, 1, `${args.join(' ')}: ${run.out()} ${run.err()}`);
+        const lines = run
+          .err()
+          .split('\n')
+          .filter((l) => l.startsWith('autoglm: error'));
+        assert.equal(lines.length, 1, run.err());
+        assert.match(lines[0]!, expected);
+      };
+      await Promise.all([
+        refused(['--url', `${gateway.url}/v1`, '--model', 'nope'], /^autoglm: error: every request failed; the first: HTTP 404: .*nope/),
+        refused(['--url', gateway.url], /^autoglm: error: .*\/models answered HTTP 404: .*; is --url the base URL with \/v1\?$/),
+        refused(['--url', `${locked.url}/v1`], /^autoglm: error: .*\/models answered HTTP 401: Missing API key.*--api-key/),
+        refused(['--url', `${locked.url}/v1`, '--api-key', 'agk_000000000000_bad'], /^autoglm: error: .*\/models answered HTTP 401: /),
+        refused(
+          ['--url', `${gateway.url}/v1`, '-r', '0'],
+          /^autoglm: error: option '-r, --rate <req\/s>' argument '0' is invalid\. It must be a positive number\.$/,
+        ),
+      ]);
+    } finally {
+      await locked.close();
+    }
+  });
+
   it('measures a closed loop and an open loop, writes JSON and HTML, and compares the two', async () => {
     const closed = runCli([
       'bench',
