@@ -1,5 +1,5 @@
-// Active health checks: probe each replica that can be probed; a failed probe opens its breaker, a passing one
-// lets it back in (half-open), so a replica that returns rejoins by itself.
+// Active health checks: probe each replica that can be probed; failed probes open its breaker as failed requests do,
+// a passing one lets it back in (half-open), so a replica that returns rejoins by itself.
 import type { Replica } from './replica.js';
 
 export interface HealthCheckOptions {
@@ -36,8 +36,14 @@ export class HealthChecker {
     if (!replica.engine.probe) return;
     const healthy = await replica.engine.probe(AbortSignal.timeout(this.options.timeoutMs));
     const state = replica.breaker.state;
-    if (!healthy && state !== 'open') replica.breaker.open();
-    else if (healthy && state === 'open') replica.breaker.halfOpen();
+    if (healthy) {
+      if (state === 'open') replica.breaker.halfOpen();
+      return;
+    }
+    // A failed probe counts as one failed request, not as a verdict: on a busy host a probe can time out while the
+    // replica answers its requests, and each answered request resets the count. A replica that is gone fails its
+    // probes one after another, with or without traffic, and is ejected after failureThreshold of them.
+    if (state !== 'open') replica.breaker.recordFailure();
   }
 
   stop(): void {
