@@ -89,7 +89,11 @@ export function registerServe(program: Command): void {
     .option('--max-header-size <size>', 'largest header section accepted (default 16 KiB; 431 above)', byteSize)
     .option('--stream-stall-timeout <s>', 'seconds a stream waits on a client that reads nothing before it is cut (default 60)', positiveNumber)
     .option('--stream-queue-limit <size>', 'bytes a stream may queue for a slow client before it is cut (default 8 MiB)', byteSize)
-    .option('--log-level <level>', 'fatal | error | warn (failures only) | info (one line per request) | debug', 'info')
+    .addOption(
+      new Option('--log-level <level>', 'warn: failures only; info: one line per request')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
     .addOption(new Option('--log-format <format>', 'json, or pretty: one readable line per event (default: pretty on a terminal)').choices(LOG_FORMATS))
     .action(async (flags: ServeFlags) => {
       try {
