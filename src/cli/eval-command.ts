@@ -11,7 +11,7 @@ import { accuracyChart, evaluate, evaluateClassifier, parseStrategySpec, predict
 import { withReasoning } from '../reasoning/index.js';
 import { buildGateway } from '../router/index.js';
 import { fail } from './errors.js';
-import { anyNumber, positiveInteger } from './number-options.js';
+import { anyNumber, positiveInteger, probability } from './number-options.js';
 
 interface EvalFlags {
   dataset: string;
@@ -41,7 +41,7 @@ export function registerEval(program: Command): void {
     .option('-n, --limit <items>', 'first N items of the dataset', positiveInteger)
     .option('--config <file>', 'gateway config whose models to evaluate')
     .option('-m, --model <name>', 'model of the config to evaluate')
-    .option('--sim-solver <p>', 'evaluate the simulator in solver mode, right with probability p', anyNumber)
+    .option('--sim-solver <p>', 'evaluate the simulator in solver mode, right with probability p', probability)
     .option('-c, --concurrency <n>', 'items evaluated at once', positiveInteger, 16)
     .option('--seed <n>', 'base seed: the same seed gives the same draws', anyNumber, 1)
     .option('--max-tokens <n>', 'max_tokens of each call', positiveInteger)

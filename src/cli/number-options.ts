@@ -16,6 +16,7 @@ export const anyNumber = parsed(() => true, 'a number');
 export const nonNegativeNumber = parsed((n) => n >= 0, 'a non-negative number');
 export const positiveNumber = parsed((n) => n > 0, 'a positive number');
 export const positiveInteger = parsed((n) => n > 0 && Number.isInteger(n), 'a whole number above 0');
+export const probability = parsed((n) => n >= 0 && n <= 1, 'a probability between 0 and 1');
 
 /**
  * A size in bytes: `4194304`, `4MiB`, `4 MiB`, `4mb`, `512k`, `512 KB`. Units are powers of 1024, as in `bytes`

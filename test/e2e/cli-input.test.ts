@@ -39,6 +39,14 @@ describe('autoglm refuses bad input in one line', () => {
       ),
       refusedInOneLine(['bench', '-n', 'abc'], /^autoglm: error: option '-n, --requests <n>' argument 'abc' is invalid\./),
       refusedInOneLine(['eval', '--limit', 'ten'], /^autoglm: error: option '-n, --limit <items>' argument 'ten' is invalid\./),
+      refusedInOneLine(
+        ['eval', '--sim-solver', '2'],
+        /^autoglm: error: option '--sim-solver <p>' argument '2' is invalid\. It must be a probability between 0 and 1\.$/,
+      ),
+      refusedInOneLine(
+        ['serve', 'stories260K', '--log-level', 'bogus', '--port', '0'],
+        /^autoglm: error: option '--log-level <level>' argument 'bogus' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent\.$/,
+      ),
     ])));
 
   it('a missing index is refused before the model loads, and index add of a path that does not exist', async () =>
