@@ -17,8 +17,25 @@ export async function gpuBackends(): Promise<GpuBackends> {
   return { usable: usable.map(backendName), prebuilt: prebuilt.map(backendName) };
 }
 
+/**
+ * One llama.cpp per backend per process, shared by every engine on it: each instance holds its own native backend
+ * and a process beforeExit listener until disposed, so an instance per replica would pile up over reloads.
+ */
+const shared = new Map<GpuChoice, Promise<Llama>>();
+
 /** llama.cpp on the chosen backend; a backend this machine cannot run is one line naming those it can. */
-export async function loadLlama(gpu: GpuChoice): Promise<Llama> {
+export function loadLlama(gpu: GpuChoice): Promise<Llama> {
+  let llama = shared.get(gpu);
+  if (!llama) {
+    llama = startLlama(gpu);
+    shared.set(gpu, llama);
+    // A failed start is tried again by the next load, not remembered.
+    llama.catch(() => shared.delete(gpu));
+  }
+  return llama;
+}
+
+async function startLlama(gpu: GpuChoice): Promise<Llama> {
   let llama: Llama;
   try {
     llama = await getLlama({ gpu: gpu === 'off' ? false : gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });

@@ -463,7 +463,9 @@ export class LlamaEngine implements ChatModel {
     };
   }
 
+  /** Frees this engine's context, embeddings context and model; llama.cpp itself is shared by every engine. */
   async dispose(): Promise<void> {
+    await this.embedder?.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }
