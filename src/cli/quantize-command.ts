@@ -6,6 +6,7 @@ import { QUANT_TYPES, modelPathsFromEnv, type QuantType } from '../config/index.
 import type { LlamaEngine as LlamaEngineType } from '../engines/llama/index.js';
 import { complete } from '../core/index.js';
 import { fail } from './errors.js';
+import { positiveInteger } from './number-options.js';
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 
@@ -16,7 +17,7 @@ export function registerQuantize(program: Command): void {
     .argument('<input>', 'GGUF path or model name')
     .argument('<output>', 'where to write the quantized GGUF')
     .requiredOption('--type <type>', `one of ${QUANT_TYPES.join(', ')}`)
-    .option('-t, --threads <n>', 'threads for quantization (default: all)', Number)
+    .option('-t, --threads <n>', 'threads for quantization (default: all)', positiveInteger)
     .option('--no-sample', 'skip the sample generation from the result')
     .action(async (input: string, output: string, flags: { type: string; threads?: number; sample: boolean }) => {
       try {
