@@ -1,6 +1,7 @@
 // `autoglm keys`: create, list and revoke API keys in the tenant store (the SQLite file the server reads).
 import type { Command } from 'commander';
-import { defaultDatabasePath, limitsSchema, loadGatewayConfig, type Limits } from '../config/index.js';
+import { existsSync } from 'node:fs';
+import { defaultDatabasePath, limitsSchema, loadGatewayConfig, tenantNameSchema, type Limits } from '../config/index.js';
 import { AutoglmError } from '../core/index.js';
 import { openDatabase, SCOPES, TenantStore, type Scope } from '../tenancy/index.js';
 import { fail } from './errors.js';
@@ -11,18 +12,22 @@ interface StoreFlags {
   config?: string;
 }
 
-/** The store the server uses: --database, else the config file's database, else the default file. */
-async function openStore(flags: StoreFlags): Promise<{ store: TenantStore; path: string; close(): void }> {
+/**
+ * The store the server uses: --database, else the config file's database, else the default file. Only `create` may
+ * make a new one: listing or revoking in a file that is not there would leave an empty database behind a typo.
+ */
+async function openStore(flags: StoreFlags, mayCreate: boolean): Promise<{ store: TenantStore; path: string; close(): void }> {
   const fromConfig = flags.config ? (await loadGatewayConfig(flags.config)).database : undefined;
   const path = flags.database ?? fromConfig ?? defaultDatabasePath();
+  if (!mayCreate && !existsSync(path)) throw new Error(`no database at ${path}; create a key first with \`autoglm keys create\``);
   const db = openDatabase(path);
   return { store: new TenantStore(db), path, close: () => db.close() };
 }
 
-function withStore(action: (store: TenantStore, path: string) => void) {
+function withStore(action: (store: TenantStore, path: string) => void, mayCreate = false) {
   return async (flags: StoreFlags) => {
     try {
-      const { store, path, close } = await openStore(flags);
+      const { store, path, close } = await openStore(flags, mayCreate);
       try {
         action(store, path);
       } finally {
@@ -67,6 +72,8 @@ export function registerKeys(program: Command): void {
     .action(async (flags: StoreFlags & { tenant: string; scope: string[]; name?: string; expiresInDays?: number; limit?: string[] }) => {
       const bad = flags.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
       if (bad) fail(new Error(`unknown scope '${bad}'; use ${SCOPES.join(' or ')}`));
+      const name = tenantNameSchema.safeParse(flags.tenant);
+      if (!name.success) fail(new Error(`--tenant '${flags.tenant}': ${name.error.issues[0]!.message}`));
       const limits = limitsOf(flags.limit ?? []);
       await withStore((store, path) => {
         store.ensureTenant(flags.tenant);
@@ -79,7 +86,7 @@ export function registerKeys(program: Command): void {
         process.stderr.write(
           `created key ${info.id} for tenant ${info.tenant} (scopes: ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}${own ? `, limits ${own}` : ''}) in ${path}\nThis is the only time the key is shown; it is stored hashed.\n`,
         );
-      })(flags);
+      }, true)(flags);
     });
 
   storeOptions(keys.command('list').description('list keys (never the keys themselves)'))

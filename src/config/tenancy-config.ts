@@ -25,6 +25,9 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
   return resolve(dataDir, 'autoglm.db');
 }
 
+/** A tenant's name, as the config, the admin API and `keys create` accept it. */
+export const tenantNameSchema = z.string().regex(/^[\w.-]{1,64}$/, 'tenant names are letters, digits, _ . - (at most 64)');
+
 export const tenancySettingsSchema = z.strictObject({
   auth: z
     .strictObject({
@@ -33,10 +36,7 @@ export const tenancySettingsSchema = z.strictObject({
     .default({ enabled: false }),
   database: z.string().optional().describe('SQLite file for tenants, keys and the usage ledger (default: $AUTOGLM_DATA_DIR/autoglm.db)'),
   redis: z.string().optional().describe('redis:// URL: share limits, concurrency and the cache across gateway processes'),
-  tenants: z
-    .record(z.string().regex(/^[\w.-]{1,64}$/, 'tenant names are letters, digits, _ . - (at most 64)'), tenantConfigSchema)
-    .default({})
-    .describe('Tenants and their limits, applied to the store at start and on reload'),
+  tenants: z.record(tenantNameSchema, tenantConfigSchema).default({}).describe('Tenants and their limits, applied to the store at start and on reload'),
   cache: z
     .strictObject({
       enabled: z.boolean().default(true),

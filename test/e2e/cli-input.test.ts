@@ -59,6 +59,22 @@ describe('autoglm refuses bad input in one line', () => {
     ])));
 });
 
+describe('autoglm keys refuses what the server would refuse', () => {
+  it('a tenant name the config and admin API refuse, and a database that is not there for list and revoke', async () => {
+    const missing = join(cwd, 'no-such-dir', 'k.db');
+    await Promise.all([
+      refusedInOneLine(
+        ['keys', 'create', '--tenant', 'bad name', '--database', join(cwd, 'keys.db')],
+        /^autoglm: error: --tenant 'bad name': tenant names are letters, digits/,
+      ),
+      refusedInOneLine(['keys', 'list', '--database', missing], /^autoglm: error: no database at .*k\.db; create a key first/),
+      refusedInOneLine(['keys', 'revoke', 'abc', '--database', missing], /^autoglm: error: no database at .*k\.db/),
+    ]);
+    assert.ok(!existsSync(join(cwd, 'no-such-dir')), 'list and revoke leave no folder behind');
+    assert.ok(!existsSync(join(cwd, 'keys.db')), 'a refused create makes no database');
+  });
+});
+
 describe('autoglm index, then serve --index as the README says', () => {
   let server: CliProcess | undefined;
   after(() => server?.child.kill('SIGKILL'));
