@@ -7,6 +7,8 @@ export function reportsFirstToken(inner: ChatModel): ChatModel {
   if (inner.complete) return inner;
   return {
     models: () => inner.models(),
+    // The reasoning budget pays for each call's real prompt: the engine's count must reach it through this layer.
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
     async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
       const report = ctx.report;
       for await (const chunk of inner.stream(req, ctx)) {
