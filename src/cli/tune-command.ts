@@ -23,6 +23,7 @@ interface TuneFlags {
   trialSeconds: number;
   seed: number;
   state?: string;
+  fresh?: boolean;
   out?: string;
 }
 
@@ -143,7 +144,8 @@ export function registerTune(program: Command): void {
     .option('--output-tokens <n>', 'tokens generated per request', positiveInteger, 64)
     .option('--trial-seconds <s>', 'a trial stops sending after this long', positiveNumber, 6)
     .option('--seed <n>', 'seed of the search and the workload', positiveNumber, 1)
-    .option('--state <file>', 'keep trials here; a run with the same space and seed resumes from it')
+    .option('--state <file>', 'keep trials here; a run with the same space, objective and seed resumes from it')
+    .option('--fresh', 'with --state: start over, replacing the trials in the file')
     .option('-o, --out <file>', 'write the best settings as YAML')
     .action(async (flags: TuneFlags) => {
       try {
@@ -174,6 +176,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     methods,
     seed: flags.seed,
     statePath: flags.state,
+    fresh: flags.fresh,
     evaluate: (point) => measure(point, flags),
     onTrial: (method, trial) => {
       best = Math.max(best, trial.score);
@@ -197,7 +200,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
   for (const m of methods) {
     const n = trialsToReach(results[m] ?? [], winner.trial.score);
     process.stdout.write(
-      `  ${m.padEnd(7)} within 5% of the best after ${n === undefined ? `never (in ${results[m]?.length ?? 0})` : `${n} trial${n === 1 ? '' : 's'}`}\n`,
+      `  ${m.padEnd(7)} ${n === undefined ? `did not come within 5% of the best in its ${results[m]?.length ?? 0} trial${results[m]?.length === 1 ? '' : 's'}` : `within 5% of the best after ${n} trial${n === 1 ? '' : 's'}`}\n`,
     );
   }
   if (flags.out) {

@@ -49,18 +49,38 @@ export interface TuneOptions {
   methods: Method[];
   seed: number;
   statePath?: string;
+  /** Start over even if the state file holds trials (of this search or another). */
+  fresh?: boolean;
   evaluate: (point: Point) => Promise<TrialMetrics>;
   onTrial?: (method: Method, trial: Trial) => void;
 }
 
+/**
+ * The state to resume. A file that is not a tune state is refused (it is about to be overwritten). A state of another
+ * space, objective or seed is refused too unless `fresh` says to start over: its trials would mislead the model, and
+ * dropping them without a word would throw away hours of measuring.
+ */
 function loadState(o: TuneOptions): State {
   const fresh: State = { space: o.space, objective: o.objective, seed: o.seed, trials: {} };
   if (!o.statePath || !existsSync(o.statePath)) return fresh;
-  const saved = JSON.parse(readFileSync(o.statePath, 'utf8')) as State;
-  // Trials measured under another space or objective would mislead the model: start over.
-  if (JSON.stringify(saved.space) !== JSON.stringify(o.space) || JSON.stringify(saved.objective) !== JSON.stringify(o.objective) || saved.seed !== o.seed)
-    return fresh;
-  return saved;
+  const notState = `${o.statePath} is not a state written by \`autoglm tune --state\`; name a new file or that one`;
+  let saved: State;
+  try {
+    saved = JSON.parse(readFileSync(o.statePath, 'utf8')) as State;
+  } catch {
+    throw new Error(notState);
+  }
+  if (!saved || typeof saved !== 'object' || !Array.isArray(saved.space) || !saved.objective || typeof saved.trials !== 'object') throw new Error(notState);
+  const differs = [
+    JSON.stringify(saved.space) !== JSON.stringify(o.space) && 'search space',
+    JSON.stringify(saved.objective) !== JSON.stringify(o.objective) && 'objective',
+    saved.seed !== o.seed && 'seed',
+  ].filter((d): d is string => !!d);
+  if (differs.length === 0 && !o.fresh) return saved;
+  if (o.fresh) return fresh;
+  throw new Error(
+    `${o.statePath} holds trials of another ${differs.join(', ')}, so this run cannot resume them; pass --fresh to start over and replace them, or name another --state file`,
+  );
 }
 
 export async function tune(o: TuneOptions): Promise<Partial<Record<Method, Trial[]>>> {

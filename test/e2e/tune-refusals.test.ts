@@ -1,10 +1,11 @@
 // `autoglm tune` when there is nothing to find: a model that cannot load, and an objective no trial can meet. Either
 // way the run says why, exits 1 and writes no best settings.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseParam } from '../../src/tune/index.js';
 import { runCli } from '../support/processes.js';
 import { modelMirror } from '../support/server.js';
 
@@ -59,5 +60,58 @@ describe('autoglm tune refuses to name a best it did not find', () => {
     );
     assert.doesNotMatch(run.out(), /best:/);
     assert.ok(!existsSync(out), 'no best.yaml');
+  });
+
+  describe('a --state file', () => {
+    const trial = (n: number, parallel: number, tps: number) => ({
+      n,
+      point: { parallel },
+      metrics: { outputTokensPerS: tps, ttftP99Ms: 100, e2eP50Ms: 200, errors: 0 },
+      score: tps,
+      feasible: true,
+      seconds: 1,
+    });
+    const state = (seed: number) =>
+      JSON.stringify({
+        space: [parseParam('parallel=int:1:2')],
+        objective: { ttftP99Ms: 1000 },
+        seed,
+        trials: { tpe: [trial(1, 1, 50), trial(2, 2, 100)], random: [trial(1, 1, 50), trial(2, 1, 60)] },
+      });
+    const tuneWith = (file: string) =>
+      runCli(['tune', '--param', 'parallel=int:1:2', '--budget', '2', '--methods', 'tpe,random', '--state', file], {
+        ...process.env,
+        AUTOGLM_MODEL_MIRROR: modelMirror,
+      });
+
+    it('that is not a tune state, or of another seed, is refused by name and left as it was', async () => {
+      const cases = [
+        ['notes.txt', 'not json at all', /notes\.txt is not a state written by `autoglm tune --state`/],
+        ['eval.json', JSON.stringify({ strategies: [{ accuracy: 0.5 }] }), /eval\.json is not a state written by `autoglm tune --state`/],
+        ['other-seed.json', state(7), /other-seed\.json holds trials of another seed, so this run cannot resume them; pass --fresh/],
+      ] as const;
+      await Promise.all(
+        cases.map(async ([name, text, expected]) => {
+          const file = join(dir, name);
+          writeFileSync(file, text);
+          const run = tuneWith(file);
+          assert.equal(await run.exited, 1, run.err());
+          assert.equal(refused(run).length, 1, run.err());
+          assert.match(refused(run)[0]!, expected);
+          assert.equal(readFileSync(file, 'utf8'), text, `${name} is unchanged`);
+        }),
+      );
+    });
+
+    it('of this search resumes, and a method that never came close says so in words', async () => {
+      const file = join(dir, 'done.json');
+      writeFileSync(file, state(1));
+      const run = tuneWith(file);
+      assert.equal(await run.exited, 0, run.err());
+      assert.match(run.out(), /best: parallel=2 -> 100 tok\/s/);
+      assert.match(run.out(), /^\s+tpe\s+within 5% of the best after 2 trials$/m);
+      assert.match(run.out(), /^\s+random\s+did not come within 5% of the best in its 2 trials$/m);
+      assert.doesNotMatch(run.out(), /never/);
+    });
   });
 });
