@@ -31,6 +31,8 @@ export class StrategyCalls {
   private readonly signals: AbortFanOut;
   /** Prompt tokens per estimated token, learnt from the usage of calls, for a model below that cannot count them. */
   private ratio = 1;
+  /** Models whose prompts were estimated: a gateway may count some pools' prompts (embedded ones) and not others. */
+  private readonly estimated = new Set<string>();
 
   constructor(
     private readonly inner: ChatModel,
@@ -43,9 +45,12 @@ export class StrategyCalls {
   /** The tokens a request's prompt takes: the model's own count when it can give one, an estimate otherwise. */
   async promptTokens(req: ChatRequest): Promise<number> {
     if (this.inner.countTokens) {
-      const counted = await Promise.resolve(this.inner.countTokens(req)).catch(() => undefined);
+      const counted = await Promise.resolve()
+        .then(() => this.inner.countTokens!(req))
+        .catch(() => undefined);
       if (counted !== undefined) return counted;
     }
+    this.estimated.add(req.model);
     return Math.ceil(estimateTokens(promptTextOf(req)) * this.ratio);
   }
 
@@ -91,7 +96,7 @@ export class StrategyCalls {
       this.usage.promptTokens += result.usage.promptTokens;
       this.usage.completionTokens += result.usage.completionTokens;
       this.usage.cachedPromptTokens += result.usage.cachedPromptTokens;
-      if (!this.inner.countTokens && result.usage.promptTokens > 0)
+      if (this.estimated.has(req.model) && result.usage.promptTokens > 0)
         this.ratio = Math.max(this.ratio, result.usage.promptTokens / Math.max(1, estimateTokens(promptTextOf(req))));
       return result;
     } finally {

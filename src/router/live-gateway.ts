@@ -29,6 +29,13 @@ export class LiveGateway implements ChatModel {
     return this.current.model.models();
   }
 
+  /** The serving generation's count; refused (callers estimate) when its models cannot count, which a reload may change. */
+  async countTokens(req: ChatRequest): Promise<number> {
+    const model = this.current.model;
+    if (!model.countTokens) throw new Error(`${req.model} cannot count tokens`);
+    return model.countTokens(req);
+  }
+
   private enter(): Live {
     const gen = this.current;
     gen.inflight++;

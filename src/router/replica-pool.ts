@@ -89,7 +89,15 @@ export class ReplicaPool implements ChatModel {
 
   private readonly unwatch: (() => void)[] = [];
 
+  /**
+   * The prompt tokens of a request, when a replica can count them (an embedded one): absent otherwise, so callers
+   * estimate. Replicas of one pool serve one model, so the first that counts speaks for all.
+   */
+  readonly countTokens?: (req: ChatRequest) => number | Promise<number>;
+
   constructor(private readonly options: ReplicaPoolOptions) {
+    const counter = options.replicas.find((r) => r.engine.countTokens)?.engine;
+    if (counter?.countTokens) this.countTokens = (req) => counter.countTokens!(req);
     for (const r of options.replicas) {
       const unwatch = options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => r.breaker.state });
       if (unwatch) this.unwatch.push(unwatch);

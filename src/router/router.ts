@@ -14,8 +14,20 @@ export class ModelRouter implements ChatModel {
   /** One list for the router's life: the server checks names against it on every request, by identity. */
   private readonly listed: ModelInfo[];
 
+  /**
+   * The prompt tokens of a request to a pool that can count them; a pool that cannot is refused (callers estimate
+   * then). Absent when no pool can count.
+   */
+  readonly countTokens?: (req: ChatRequest) => Promise<number>;
+
   constructor(private readonly pools: ReadonlyMap<string, ChatModel>) {
     this.listed = [...pools.values()].flatMap((p) => p.models());
+    if ([...pools.values()].some((p) => p.countTokens))
+      this.countTokens = async (req) => {
+        const pool = this.pool(req.model);
+        if (!pool.countTokens) throw new Error(`${req.model} cannot count tokens`);
+        return pool.countTokens(req);
+      };
   }
 
   models(): ModelInfo[] {

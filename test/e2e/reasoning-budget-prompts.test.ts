@@ -1,11 +1,12 @@
 // A reasoned request's token budget pays for each call's whole prompt (the strategy's instructions and the chat
 // template included), counted by the model's own tokenizer: on the real embedded model, sc@8 stays within its budget,
-// and a budget too small for one call says how many tokens one call's prompt takes.
+// and through a gateway with releases whose llama pool counts for it; a budget too small for one call says how many tokens one call's prompt takes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { serveModel, type RunningServer } from '../../src/server/index.js';
-import { testPaths } from '../support/server.js';
+import { parseGatewayConfig } from '../../src/config/index.js';
+import { serveGateway, serveModel, type GatewayServer, type RunningServer } from '../../src/server/index.js';
+import { storiesPath, testPaths } from '../support/server.js';
 
 type WithBudget = OpenAI.Chat.ChatCompletion & { reasoning?: { calls: number; budget: { tokens: number; used: number; exhausted: boolean } } };
 
@@ -51,5 +52,37 @@ describe('reasoning budgets count the real prompts', () => {
     assert.equal(err.status, 400);
     const said = Number(/about (\d+) tokens/.exec(err.message)?.[1]);
     assert.ok(said > 50, `the message names a prompt larger than the budget: ${err.message}`);
+  });
+});
+
+describe('reasoning budgets on a gateway llama pool', () => {
+  let gateway: GatewayServer;
+
+  before(async () => {
+    const config = `
+models:
+  local-small: { replicas: [{ type: llama, model: ${storiesPath}, threads: 1, parallel: 4 }] }
+  chat@v1: { replicas: [{ type: sim, preset: instant, outputTokens: 4 }] }
+releases:
+  chat: { stable: v1 }
+`;
+    gateway = await serveGateway(parseGatewayConfig(config), { serverOverrides: { port: 0 } });
+  });
+
+  after(async () => {
+    await gateway?.close();
+  });
+
+  it('keeps sc@8:local-small within budget_tokens 2000', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 300_000 });
+    const res = (await client.chat.completions.create({
+      model: 'sc@8:local-small',
+      messages: [{ role: 'user', content: 'What is 2+3?' }],
+      seed: 5,
+      reasoning: { budget_tokens: 2000 },
+    } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as WithBudget;
+    const budget = res.reasoning!.budget;
+    assert.ok(budget.used <= 2000, `used ${budget.used} of 2000 tokens in ${res.reasoning!.calls} calls`);
+    assert.ok(res.choices[0]!.message.content!.length > 0, 'an answer');
   });
 });

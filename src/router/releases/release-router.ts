@@ -35,6 +35,14 @@ export class ReleaseRouter implements ChatModel {
     return this.listed;
   }
 
+  /** A release's prompt is counted on its stable version: versions of one release share a tokenizer, near enough. */
+  async countTokens(req: ChatRequest): Promise<number> {
+    if (!this.inner.countTokens) throw new Error(`${req.model} cannot count tokens`);
+    if (!this.releases.has(req.model)) return this.inner.countTokens(req);
+    const route = this.releases.route(req.model, undefined);
+    return this.inner.countTokens({ ...req, model: route.fallback ?? route.model });
+  }
+
   private stickyKey(name: string, req: ChatRequest, ctx: CallContext): string | undefined {
     switch (this.releases.stickyBy(name)) {
       case 'session':
