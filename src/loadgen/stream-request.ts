@@ -4,6 +4,17 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Pool } from 'undici';
 import type { BenchPrompt } from './workload.js';
 
+/** What a refusal says: its OpenAI-shaped message when it has one, else the start of its text. */
+function errorMessage(text: string): string {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string') return message.slice(0, 200);
+  } catch {
+    // Not JSON: the text itself says it.
+  }
+  return text.slice(0, 200);
+}
+
 export interface RequestTiming {
   /** When the request should have been sent (open loop) or was sent (closed loop), ms on the run's clock. */
   due: number;
@@ -56,7 +67,7 @@ export async function streamRequest(
       signal,
     });
     if (res.statusCode !== 200) {
-      timing.error = `HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`;
+      timing.error = `HTTP ${res.statusCode}: ${errorMessage(await res.body.text())}`;
       timing.end = now();
       return timing;
     }

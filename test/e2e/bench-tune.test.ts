@@ -58,7 +58,7 @@ models:
         assert.match(lines[0]!, expected);
       };
       await Promise.all([
-        refused(['--url', `${gateway.url}/v1`, '--model', 'nope'], /^autoglm: error: every request failed; the first: HTTP 404: .*nope/),
+        refused(['--url', `${gateway.url}/v1`, '--model', 'nope'], /^autoglm: error: every request failed; the first: HTTP 404: [^{]*'nope'/),
         refused(['--url', gateway.url], /^autoglm: error: .*\/models answered HTTP 404: .*; is --url the base URL with \/v1\?$/),
         refused(['--url', `${locked.url}/v1`], /^autoglm: error: .*\/models answered HTTP 401: Missing API key.*--api-key/),
         refused(['--url', `${locked.url}/v1`, '--api-key', 'agk_000000000000_bad'], /^autoglm: error: .*\/models answered HTTP 401: /),
