@@ -20,6 +20,8 @@ export class TokenBudget {
   private reserved = 0;
   /** Whether work the strategy wanted to do was refused for want of tokens. */
   refused = false;
+  /** The prompt of the last call refused: what the strategy really sends, its instructions and template included. */
+  refusedPrompt: number | undefined;
   /** Whether a call's answer was cut at the length the budget gave it. */
   cut = false;
 
@@ -39,6 +41,7 @@ export class TokenBudget {
     const completion = Math.floor(left / Math.max(1, share)) - promptTokens;
     if (completion < Math.min(wanted ?? MIN_COMPLETION_TOKENS, MIN_COMPLETION_TOKENS)) {
       this.refused = true;
+      this.refusedPrompt = promptTokens;
       throw new BudgetSpent(`${left} of ${this.total} tokens left; a call needs ${promptTokens} for its prompt`);
     }
     const completionTokens = wanted === undefined ? completion : Math.min(wanted, completion);

@@ -133,7 +133,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
         if (!(err instanceof BudgetSpent)) throw err;
         // Nothing was spent on a request whose budget cannot pay for one call; an escalation it cannot pay for is
         // simply not made, and the answer so far stands.
-        if (!result) throw budgetTooSmall(budget.total, promptTokens);
+        if (!result) throw budgetTooSmall(budget.total, budget.refusedPrompt ?? promptTokens);
         escalations.pop();
         break;
       }

@@ -52,6 +52,14 @@ describe('reasoning budgets count the real prompts', () => {
     assert.equal(err.status, 400);
     const said = Number(/about (\d+) tokens/.exec(err.message)?.[1]);
     assert.ok(said > 50, `the message names a prompt larger than the budget: ${err.message}`);
+    // The prompt named is the one a sample really sends, the strategy's instructions and the template included.
+    const one = await client.chat.completions.create({
+      model: 'sc@1:stories260K',
+      messages: [{ role: 'user', content: 'What is 2+3?' }],
+      max_tokens: 16,
+      reasoning: { budget_tokens: 2000 },
+    } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+    assert.equal(said, one.usage!.prompt_tokens, err.message);
   });
 });
 
