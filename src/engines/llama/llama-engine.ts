@@ -386,7 +386,13 @@ export class LlamaEngine implements ChatModel {
   private async toolPlan(req: ChatRequest): Promise<ToolPlan> {
     const tools = req.tools!;
     const parallel = req.parallelToolCalls !== false;
-    const key = JSON.stringify([tools, req.toolChoice ?? 'auto', parallel]);
+    let key: string;
+    try {
+      key = JSON.stringify([tools, req.toolChoice ?? 'auto', parallel]);
+    } catch {
+      // A schema nested deeper than the stack can walk is too deep to build a grammar for or to check.
+      throw invalidRequest('tools[].function.parameters is nested too deeply to be checked', 'tools');
+    }
     let plan = this.toolPlans.get(key);
     if (!plan) {
       plan = ToolPlan.build(this.llama, this.chatWrapper, tools, req.toolChoice, parallel);
