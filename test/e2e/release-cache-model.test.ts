@@ -1,8 +1,9 @@
 // A release behind the response cache: the response's `model` names the version that answered, on a cache miss and
-// on a hit, for a whole answer and for a stream, as the OpenAI SDK sees it.
+// on a hit, for a whole answer and for a stream, as the OpenAI SDK sees it, and over the WebSocket API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import WebSocket from 'ws';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
 
@@ -53,5 +54,22 @@ describe('release model names through the response cache', () => {
     assert.deepEqual(await models(0), ['chat@v1'], 'a temperature-0 stream on a miss');
     assert.deepEqual(await models(0), ['chat@v1'], 'a temperature-0 stream on a hit');
     assert.deepEqual(await models(1), ['chat@v1'], 'a sampled stream');
+  });
+
+  it('names the version in the chunks of a WebSocket stream', async () => {
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/v1/ws`);
+    const models = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ model: 'chat', max_tokens: 4, messages: [{ role: 'user', content: 'over a socket' }] })));
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const text = data.toString();
+        if (text === '[DONE]') {
+          ws.close();
+          resolve();
+        } else models.add((JSON.parse(text) as { model?: string }).model ?? 'none');
+      });
+    });
+    assert.deepEqual([...models], ['chat@v1']);
   });
 });

@@ -9,7 +9,8 @@ import { chatStreamEncoder, completionStreamEncoder, type StreamEncoder } from '
 import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, completionBody, parseBody } from '../request-schema.js';
 import { callerContext, chunksOf, openStream } from '../streaming.js';
 
-function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder } {
+/** The request, and its encoder for the model that answers (a release's version, known once the call has started). */
+function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: string) => StreamEncoder } {
   let body: unknown;
   try {
     body = JSON.parse(raw);
@@ -20,11 +21,11 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: StreamEncoder }
   if (isCompletion) {
     const parsed = parseBody(completionBody, body);
     const includeUsage = Boolean(parsed.stream_options?.include_usage);
-    return { req: { ...chatRequestFromCompletion(parsed), stream: true }, encoder: completionStreamEncoder({ model: parsed.model, includeUsage }) };
+    return { req: { ...chatRequestFromCompletion(parsed), stream: true }, encoder: (answered) => completionStreamEncoder({ model: answered, includeUsage }) };
   }
   const parsed = parseBody(chatCompletionBody, body);
   const includeUsage = Boolean(parsed.stream_options?.include_usage);
-  return { req: { ...chatRequestFromChat(parsed), stream: true }, encoder: chatStreamEncoder({ model: parsed.model, includeUsage }) };
+  return { req: { ...chatRequestFromChat(parsed), stream: true }, encoder: (answered) => chatStreamEncoder({ model: answered, includeUsage }) };
 }
 
 /** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
@@ -77,10 +78,11 @@ export const websocketRoutes =
             if (closed.signal.aborted) return;
             try {
               if (isBinary) throw invalidRequest('Send requests as text messages containing JSON.', null, 'invalid_message');
-              const { req, encoder } = parseMessage(data.toString());
+              const { req, encoder: encoderFor } = parseMessage(data.toString());
               const model = servingModel(state, req.model);
               const ctx = callerContext(request, closed.signal);
               const opened = await openStream(model, req, ctx);
+              const encoder = encoderFor(ctx.report.model ?? req.model);
               try {
                 for await (const chunk of chunksOf(opened)) {
                   for (const wire of encoder.encode(chunk)) send(wire);
