@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Db } from './database.js';
+import type { UsageRecord } from './usage-ledger.js';
 
 /**
  * One usage record in the insert's column order. Positional, because a row is serialized on every response and an
@@ -24,22 +25,8 @@ export type UsageRow = [
   cacheHit: 0 | 1,
 ];
 
-/** Journals written before rows were positional held objects with these names. */
-interface NamedRow {
-  uid: string;
-  timeMs: number;
-  requestId: string;
-  tenant: string;
-  keyId?: string;
-  model: string;
-  replica?: string;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  status: number;
-  latencyMs: number;
-  cacheHit: boolean;
-}
+/** A row as journals before positional rows wrote it: the record with its uid, by name. */
+type NamedRow = UsageRecord & { uid: string };
 
 const fromNamed = (r: NamedRow): UsageRow => [
   r.uid,
