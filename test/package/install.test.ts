@@ -71,12 +71,15 @@ describe('the packed package installed with --omit=dev', { timeout: INSTALL_TIME
       const json = (await chat.body.json()) as { choices: { message: { content: string } }[] };
       assert.ok(json.choices[0]!.message.content.length > 0, 'the chat has an answer');
 
-      const page = await request(`${url}/ui`);
-      assert.equal(page.statusCode, 200);
+      const bare = await request(`${url}/ui`);
+      await bare.body.dump();
+      const pageUrl = bare.statusCode === 302 ? new URL(String(bare.headers.location), url).toString() : `${url}/ui`;
+      const page = await request(pageUrl);
+      assert.equal(page.statusCode, 200, `the dashboard page at ${pageUrl}`);
       const html = await page.body.text();
       const script = /src="([^"]*app\.js)"/.exec(html)?.[1];
       assert.ok(script, `the dashboard page loads its script: ${html.slice(0, 200)}`);
-      const bundle = await request(new URL(script, `${url}/ui/`).toString());
+      const bundle = await request(new URL(script, pageUrl).toString());
       assert.equal(bundle.statusCode, 200);
       assert.ok((await bundle.body.text()).length > 1000, 'the dashboard bundle is served');
     } finally {
