@@ -20,7 +20,8 @@ import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
 import { answerErrors, replyWithError } from './fastify-errors.js';
 import { fromFastifyError, missingHost, modelLoading, sendError, shuttingDown } from './http-errors.js';
-import { INFERENCE_PATHS, inferenceRoutes } from './routes/openai-inference.js';
+import { inferenceRoutes } from './inference-routes.js';
+import { inferenceEndpoints } from './inference-endpoints.js';
 import { RouteTable } from './route-table.js';
 import { requestIdOf } from './streaming.js';
 
@@ -86,7 +87,7 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
   const bodies = new BodyDeadlines(settings.bodyTimeoutSeconds);
   const routes = new RouteTable();
   let closing = false;
-  // The inference routes answer on node:http before fastify sees the request (see openai-inference.ts); they and the
+  // The inference routes answer on node:http before fastify sees the request (see inference-routes.ts); they and the
   // socket-level error answers are bound once the app (and its logger) exists.
   let inference: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   let answerClientError: ReturnType<typeof clientErrorAnswerer> | undefined;
@@ -134,8 +135,9 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
       }),
   });
   answerClientError = clientErrorAnswerer(settings, app.log);
-  inference = inferenceRoutes({ state, settings, bodies, log: app.log, count });
-  for (const path of INFERENCE_PATHS) routes.add('POST', path);
+  const endpoints = inferenceEndpoints(state);
+  inference = inferenceRoutes({ state, endpoints, settings, bodies, log: app.log, count });
+  for (const { path } of endpoints) routes.add('POST', path);
   app.addHook('onRoute', (route) => routes.add(route.method, route.url));
   app.addHook('preClose', (done) => {
     closing = true;

@@ -1,6 +1,8 @@
 // ChatChunk -> OpenAI JSON: chat.completion(.chunk) and text_completion objects, streamed or whole.
-import { randomBytes } from 'node:crypto';
 import type { ChatChunk, ChatCompletion, FinishReason, TokenLogprob, ToolCall, Usage } from '../core/index.js';
+import { newId, type StreamEncoder } from './inference-endpoint.js';
+
+export { newId, type StreamEncoder };
 
 export interface OpenAIUsage {
   prompt_tokens: number;
@@ -8,14 +10,6 @@ export interface OpenAIUsage {
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
 }
-
-/**
- * Response ids: a random per-process stem plus a counter. Unique without drawing fresh random bytes per response,
- * which measured as the single largest cost of a gateway round trip.
- */
-const idStem = randomBytes(9).toString('base64url');
-let idCounter = 0;
-export const newId = (prefix: string): string => `${prefix}${idStem}${(idCounter++).toString(36)}`;
 
 export function usageToWire(u: Usage): OpenAIUsage {
   return {
@@ -42,11 +36,6 @@ function toolCallDeltaJson(chunk: Extract<ChatChunk, { type: 'tool-call-delta' }
   const head = chunk.id === undefined ? '' : `"id":${JSON.stringify(chunk.id)},"type":"function",`;
   const name = chunk.name === undefined ? '' : `"name":${JSON.stringify(chunk.name)},`;
   return `{"tool_calls":[{"index":${chunk.call},${head}"function":{${name}"arguments":${JSON.stringify(chunk.arguments)}}}]}`;
-}
-
-export interface StreamEncoder {
-  /** The serialized wire objects for one chunk (zero, one or two: a chat choice opens with its role). */
-  encode(chunk: ChatChunk): string[];
 }
 
 interface EncoderOptions {

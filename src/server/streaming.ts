@@ -12,7 +12,7 @@ import {
   type Usage,
 } from '../core/index.js';
 import type { Principal } from '../tenancy/index.js';
-import { newId, type StreamEncoder } from './openai-wire.js';
+import { newId, type StreamEncoder } from './inference-endpoint.js';
 
 /** Who is calling, as both fastify requests and the node:http inference routes know it. */
 export interface Caller {
@@ -196,7 +196,7 @@ export async function writeSse(
       });
   };
   const send = async (data: string) => {
-    buffered += `data: ${data}\n\n`;
+    buffered += encoder.framed ? data : `data: ${data}\n\n`;
     if (first) {
       first = false;
       flush();
@@ -223,10 +223,10 @@ export async function writeSse(
     const error = toAutoglmError(err);
     outcome.error = err;
     if (error.code === CONNECTION_DROPPED) res.destroy();
-    if (!res.destroyed) await send(JSON.stringify(error.toJSON()));
+    if (!res.destroyed) for (const event of encoder.fail?.(error) ?? [JSON.stringify(error.toJSON())]) await send(event);
   } finally {
     await opened.rest.return?.();
   }
-  if (!res.destroyed) res.end(`${buffered}data: [DONE]\n\n`);
+  if (!res.destroyed) res.end(`${buffered}${encoder.end ?? 'data: [DONE]\n\n'}`);
   buffered = '';
 }
