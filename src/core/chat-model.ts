@@ -172,7 +172,11 @@ export interface ModelInfo {
   ownedBy: string;
   created: number;
   contextSize?: number;
+  /** Whether it is in memory now, where models are loaded on demand and unloaded when idle (absent: always loaded). */
+  status?: ModelLoadState;
 }
+
+export type ModelLoadState = 'loaded' | 'loading' | 'unloaded';
 
 export interface ChatModel {
   /** The models this ChatModel can serve, as listed by /v1/models. */

@@ -1,13 +1,11 @@
 // A GGUF loaded for embeddings only (`serve --embeddings-only`): the model and, on the first request, its embedding
 // context, but no chat context and no sequences; a chat or completion request is refused with a 400 that says why.
 import type { LlamaModel } from 'node-llama-cpp';
-import { invalidRequest, ModelUnavailableError, type ChatChunk, type ChatModel, type ChatRequest, type ModelInfo } from '../../core/index.js';
-import { engineSettingsSchema, modelPathsFromEnv, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
-import { loadLlama } from './gpu-backends.js';
+import { invalidRequest, type ChatChunk, type ChatModel, type ChatRequest, type ModelInfo } from '../../core/index.js';
+import { modelPathsFromEnv, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 import type { EngineStats, LoadedModelDescription } from './llama-engine.js';
-import { resolveModel } from './model-file.js';
-import { quantizeCached } from './quantize.js';
+import { loadModelFile } from './model-file-load.js';
 
 export class EmbeddingsOnlyEngine implements ChatModel {
   readonly embeddings: LlamaEmbedder;
@@ -24,17 +22,7 @@ export class EmbeddingsOnlyEngine implements ChatModel {
 
   /** Resolves, optionally quantizes, and loads a model as the chat engine does; fails with a one-line ModelUnavailableError. */
   static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<EmbeddingsOnlyEngine> {
-    const settings = engineSettingsSchema.parse(input);
-    const resolved = await resolveModel(settings.model, paths);
-    const path = settings.quantize ? await quantizeCached(resolved.path, settings.quantize, paths.cacheDir) : resolved.path;
-    const llama = await loadLlama(settings.gpu);
-    let model: LlamaModel;
-    try {
-      model = await llama.loadModel({ modelPath: path });
-    } catch (err) {
-      throw new ModelUnavailableError(`cannot load model ${path}: ${(err as Error).message.split('\n')[0]}`);
-    }
-    const name = settings.alias ?? resolved.name;
+    const { settings, llama, model, path, name } = await loadModelFile(input, paths);
     const contextSize = Math.min(settings.contextSize, model.trainContextSize);
     return new EmbeddingsOnlyEngine(model, { name, path, contextSize, settings, gpu: String(llama.gpu || 'off') });
   }

@@ -22,3 +22,6 @@ export { ModelEngine, type GenerateOptions } from './model-engine.js';
 export { gpuBackends, type GpuBackends } from './gpu-backends.js';
 export { LlamaEmbedder, type LlamaEmbedderOptions } from './llama-embedder.js';
 export { EmbeddingsOnlyEngine } from './embeddings-only-engine.js';
+export { LoadedModelSet, type SetEngine, type SetMember, type ModelSetOptions, type UnloadReason } from './model-set.js';
+export { makeRoom, type LoadBudget, type ResidentModel, type RoomPlan } from './load-budget.js';
+export { loadModelFile, type LoadedModelFile } from './model-file-load.js';

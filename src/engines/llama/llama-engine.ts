@@ -26,13 +26,11 @@ import {
   type ModelInfo,
   type TokenLogprob,
 } from '../../core/index.js';
-import { engineSettingsSchema, modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
+import { modelPathsFromEnv, type EngineSettings, type EngineSettingsInput, type ModelPaths } from '../../config/index.js';
 import { BoundedPool } from '../../scheduler/index.js';
 import { chatWrapperFor, renderChat, renderText, type RenderedPrompt } from './chat-template.js';
-import { loadLlama } from './gpu-backends.js';
-import { resolveModel } from './model-file.js';
+import { loadModelFile } from './model-file-load.js';
 import { pickByLongestPrefix, reusableTokens } from './prefix-reuse.js';
-import { quantizeCached } from './quantize.js';
 import { StopBuffer } from './stop-buffer.js';
 import { AnswerCheck, jsonSchemaGrammar } from './structured-output.js';
 import { LogprobReader, type SampledToken } from './token-logprobs.js';
@@ -101,22 +99,20 @@ export class LlamaEngine implements ChatModel {
 
   /** Resolves, optionally quantizes, and loads a model. Fails with a one-line ModelUnavailableError. */
   static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<LlamaEngine> {
-    const settings = engineSettingsSchema.parse(input);
-    const resolved = await resolveModel(settings.model, paths);
-    const path = settings.quantize ? await quantizeCached(resolved.path, settings.quantize, paths.cacheDir) : resolved.path;
-    const llama = await loadLlama(settings.gpu);
-    let model: LlamaModel;
+    const { settings, llama, model, path, name } = await loadModelFile(input, paths);
+    let context: LlamaContext;
     try {
-      model = await llama.loadModel({ modelPath: path });
+      context = await model.createContext({
+        sequences: settings.parallel,
+        contextSize: settings.contextSize,
+        threads: settings.threads,
+        batchSize: settings.batchSize,
+      });
     } catch (err) {
-      throw new ModelUnavailableError(`cannot load model ${path}: ${(err as Error).message.split('\n')[0]}`);
+      // A model whose context does not fit is freed, or every failed load on demand would keep its weights.
+      await model.dispose();
+      throw new ModelUnavailableError(`cannot make a context for ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
-    const context = await model.createContext({
-      sequences: settings.parallel,
-      contextSize: settings.contextSize,
-      threads: settings.threads,
-      batchSize: settings.batchSize,
-    });
     const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
       const sequence = context.getSequence();
       return {
@@ -128,7 +124,6 @@ export class LlamaEngine implements ChatModel {
       };
     });
     const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
-    const name = settings.alias ?? resolved.name;
     const description = { name, path, contextSize: context.contextSize, settings, gpu: String(llama.gpu || 'off') };
     return new LlamaEngine(llama, model, context, pool, chatWrapperFor(model, settings.chatTemplate), description);
   }
