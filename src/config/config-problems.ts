@@ -74,9 +74,10 @@ interface Located {
 
 /** file:line:col of the node at `path`, or of the nearest parent that exists (for a missing key). */
 export function positionOf({ doc, lineCounter, file }: Located, path: readonly PropertyKey[], key?: string): string {
-  // A key is found by its object, except at the top level, where the object is the whole file.
-  if (key !== undefined && path.length === 0 && isMap(doc.contents)) {
-    const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key);
+  // A key is found in its object (at the top level, the whole file): at its own line, not at the object's first one.
+  if (key !== undefined) {
+    const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
+    const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
     const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
     if (range) return at(file, lineCounter, range[0]);
   }
@@ -118,7 +119,7 @@ export function configProblems(issues: readonly z.core.$ZodIssue[], schema: z.Zo
       if (value === undefined) {
         const present = Object.keys((valueAt(parent) ?? {}) as object);
         const typo = present.find((k) => didYouMean(k, [issue.discriminator as string]));
-        if (typo) add(parent, `unknown key '${typo}' (did you mean '${issue.discriminator}'?)`);
+        if (typo) add(parent, `unknown key '${typo}' (did you mean '${issue.discriminator}'?)`, typo);
         else add(issue.path, `missing; one of ${quoteList(options)}`);
       } else {
         const meant = didYouMean(String(value), options);

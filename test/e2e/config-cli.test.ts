@@ -17,7 +17,7 @@ const file = (name: string, text: string) => {
 const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, AUTOGLM_DATA_DIR: dir, ...extra });
 
 describe('autoglm config check', () => {
-  it('lists every problem with its line, and says which key a typo meant', async () => {
+  it('lists every problem at its own line and column, and says which key a typo meant', async () => {
     const bad = file(
       'bad.yaml',
       [
@@ -29,6 +29,11 @@ describe('autoglm config check', () => {
         '    policy: round_robn',
         '    replicas:',
         '      - { type: sim, wieght: 2 }',
+        '  third:',
+        '    replicas:',
+        '      - type: sim',
+        '        preset: instant',
+        '        outputTokns: 3',
         'servr: { port: 1 }',
         '',
       ].join('\n'),
@@ -36,11 +41,12 @@ describe('autoglm config check', () => {
     const run = runCli(['config', 'check', bad], env());
     assert.equal(await run.exited, 1, run.err());
     assert.deepEqual(run.err().trimEnd().split('\n'), [
-      `${bad}:4:9: models.chat.replicas[0]: unknown key 'tpye' (did you mean 'type'?)`,
+      `${bad}:4:11: models.chat.replicas[0]: unknown key 'tpye' (did you mean 'type'?)`,
       `${bad}:6:13: models.other.policy: 'round_robn' is not one of round_robin, weighted, least_outstanding, latency, prefix_aware (did you mean 'round_robin'?)`,
-      `${bad}:8:9: models.other.replicas[0]: unknown key 'wieght' (did you mean 'weight'?)`,
-      `${bad}:9:1: (top level): unknown key 'servr' (did you mean 'server'?)`,
-      `autoglm: error: ${bad}: 4 problems`,
+      `${bad}:8:22: models.other.replicas[0]: unknown key 'wieght' (did you mean 'weight'?)`,
+      `${bad}:13:9: models.third.replicas[0]: unknown key 'outputTokns' (did you mean 'outputTokens'?)`,
+      `${bad}:14:1: (top level): unknown key 'servr' (did you mean 'server'?)`,
+      `autoglm: error: ${bad}: 5 problems`,
     ]);
     assert.equal(run.out(), '');
   });
