@@ -4,21 +4,15 @@ import { Option, type Command } from 'commander';
 import {
   engineSettingsSchema,
   loadGatewayConfig,
+  modelSetSettingsSchema,
   reasoningConfigSchema,
   serverSettingsSchema,
   type EngineSettingsInput,
+  type ModelSetSettings,
   type ServerSettings,
 } from '../config/index.js';
-import type { EmbeddingsOnlyEngine, LlamaEngine } from '../engines/llama/index.js';
-import {
-  LOG_FORMATS,
-  serveGateway,
-  serveModel,
-  serverLogger as createServerLogger,
-  type LogFormat,
-  type RunningServer,
-  type ServedModels,
-} from '../server/index.js';
+import { ModelUnavailableError } from '../core/index.js';
+import { LOG_FORMATS, serveGateway, serveModel, serverLogger as createServerLogger, type LogFormat, type RunningServer } from '../server/index.js';
 import { fail } from './errors.js';
 import { indexSummary } from './index-command.js';
 import { anyNumber, byteSize, formatBytes, positiveInteger, positiveNumber } from './number-options.js';
@@ -26,8 +20,11 @@ import { handleShutdown } from './shutdown.js';
 
 interface ServeFlags {
   config?: string;
-  model?: string;
-  alias?: string;
+  model?: string[];
+  alias?: string[];
+  keepAlive?: number;
+  maxLoadedModels?: number;
+  maxLoadedSize?: number;
   host?: string;
   port?: number;
   parallel?: number;
@@ -62,8 +59,11 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve a GGUF model behind an OpenAI-compatible API')
     .option('--config <file>', 'gateway config (YAML): many models, each a pool of replicas')
-    .option('-m, --model <spec>', 'GGUF path, model name, or hf:owner/repo/file.gguf (env AUTOGLM_MODEL)')
-    .option('--alias <name>', 'name clients use for the model')
+    .option('-m, --model <spec>', 'GGUF path, model name, or hf:owner/repo/file.gguf (env AUTOGLM_MODEL); repeat to serve several', collect)
+    .option('--alias <name>', 'name clients use for the model; with several, one per --model, in order', collect)
+    .option('--keep-alive <s>', 'seconds a model stays loaded after its last request; -1: always (default 300 with several models)', anyNumber)
+    .option('--max-loaded-models <n>', 'models in memory at once; the least recently used idle one gives way (default 3)', positiveInteger)
+    .option('--max-loaded-size <size>', 'bytes of model files in memory at once, e.g. 8GiB (default: no limit)', byteSize)
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('-p, --port <port>', 'port to listen on (default 8080)', anyNumber)
     .option('--parallel <n>', 'sequences decoded together', anyNumber)
@@ -130,11 +130,19 @@ function serverFlags(flags: ServeFlags): Partial<ServerSettings> {
   );
 }
 
+/** A repeatable flag's values, in the order given. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 async function runServe(flags: ServeFlags): Promise<void> {
   if (flags.config) return runGateway(flags);
-  const engineInput: EngineSettingsInput = {
-    model: flags.model ?? process.env.AUTOGLM_MODEL ?? undefined,
-    alias: flags.alias,
+  const specs = flags.model ?? [process.env.AUTOGLM_MODEL ?? undefined];
+  const aliases = flags.alias ?? [];
+  if (aliases.length > specs.length) {
+    throw new ModelUnavailableError(`${aliases.length} --alias for ${specs.length} --model: give at most one --alias per --model, in the same order`);
+  }
+  const shared: EngineSettingsInput = {
     parallel: flags.parallel,
     contextSize: flags.contextSize,
     batchSize: flags.batchSize,
@@ -145,16 +153,26 @@ async function runServe(flags: ServeFlags): Promise<void> {
     chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
     embeddingsOnly: flags.embeddingsOnly,
   };
-  const engine = engineSettingsSchema.parse(engineInput);
+  const [engine, ...moreModels] = specs.map((model, i) => engineSettingsSchema.parse({ ...shared, model, alias: aliases[i] }));
+  const setFlags = Object.fromEntries(
+    Object.entries({ keepAlive: flags.keepAlive, maxLoadedModels: flags.maxLoadedModels, maxLoadedBytes: flags.maxLoadedSize }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+  // Keep-alive and the budget are about several models; given with one, its model unloads when idle too.
+  const modelSet = moreModels.length || Object.keys(setFlags).length ? modelSetSettingsSchema.parse(setFlags) : undefined;
   const server = serverSettingsSchema.parse(serverFlags(flags));
-  process.stderr.write(`autoglm: loading ${engine.model}${engine.quantize ? ` (quantizing to ${engine.quantize})` : ''}...\n`);
+  const quantizing = engine!.quantize ? ` (quantizing to ${engine!.quantize})` : '';
+  process.stderr.write(
+    `autoglm: loading ${engine!.model}${quantizing}${moreModels.length ? `; ${moreModels.map((m) => m.model).join(', ')} on first use` : ''}...\n`,
+  );
   const logger = serverLogger(flags.logLevel, flags.logFormat);
   const tenancy = { auth: { enabled: Boolean(flags.auth) }, database: flags.database, redis: flags.redis, cache: flags.cache ? {} : undefined };
   const reasoning = reasoningConfigSchema.parse(flags.index ? { retrieval: { index: flags.index } } : {});
   // A missing index is refused before the model loads, rather than served as a rag with no sources.
   const index = reasoning.retrieval ? indexSummary(reasoning.retrieval.index) : undefined;
-  const running = await serveModel({ engine, server, logger, tenancy, reasoning });
-  printBanner(running, index, flags.logLevel);
+  const running = await serveModel({ engine: engine!, moreModels, modelSet, server, logger, tenancy, reasoning });
+  printBanner(running, index, flags.logLevel, modelSet);
   handleShutdown(running);
 }
 
@@ -227,18 +245,26 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
   ];
 }
 
-function printBanner(running: RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>, index: string | undefined, logLevel: string): void {
-  const {
-    url,
-    served: { engine },
-    settings,
-  } = running;
+type RunningLlama = Awaited<ReturnType<typeof serveModel>>;
+
+function printBanner(running: RunningLlama, index: string | undefined, logLevel: string, modelSet: ModelSetSettings | undefined): void {
+  const { url, served, settings } = running;
+  // The engine that is loaded: the only one, or the default one of several (loaded at start).
+  const engine = served.engine ?? served.modelSet!.loaded()[0]!;
   const d = engine.description;
-  const mb = (statSync(d.path).size / 1e6).toFixed(1);
+  const size = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const states = served.modelSet?.states();
+  const modelLines =
+    states && modelSet
+      ? [
+          ...states.map((s, i) => `  ${i ? '        ' : 'models  '} ${s.model.padEnd(24)} ${s.status.padEnd(9)} ${s.path ?? ''} (${size(s.bytes)})`),
+          `  memory   ${states.length > 1 ? 'the others load on their first request; ' : ''}each unloads ${modelSet.keepAlive < 0 ? 'never' : `after ${modelSet.keepAlive}s idle`}; at most ${modelSet.maxLoadedModels} loaded${modelSet.maxLoadedBytes ? ` and ${formatBytes(modelSet.maxLoadedBytes)}` : ''} (GET /v1/models shows which)`,
+        ]
+      : [`  model    ${d.path} (${size(statSync(d.path).size)}${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`];
   process.stdout.write(
     [
-      `Open-AutoGLM is serving ${d.name} at ${url}/v1`,
-      `  model    ${d.path} (${mb} MB${d.settings.quantize ? `, ${d.settings.quantize}` : ''})`,
+      states && states.length > 1 ? `Open-AutoGLM is serving ${states.length} models at ${url}/v1` : `Open-AutoGLM is serving ${d.name} at ${url}/v1`,
+      ...modelLines,
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
       `  limits   body ${formatBytes(settings.bodyLimitBytes)}, drain ${settings.drainSeconds}s`,
       ...(index ? [`  index    ${index}`] : []),

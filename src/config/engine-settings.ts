@@ -49,6 +49,26 @@ export const engineSettingsSchema = z.object({
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
 export type EngineSettingsInput = z.input<typeof engineSettingsSchema>;
 
+/** Serving several embedded models from one process: when each is loaded and unloaded, and how many fit at once. */
+export const modelSetSettingsSchema = z.object({
+  keepAlive: z
+    .number()
+    .min(-1)
+    .refine((s) => s === -1 || s >= 0, 'keepAlive is seconds (0 or more), or -1 to keep models loaded')
+    .default(300)
+    .describe('Seconds a model stays loaded after its last request ends; -1 keeps it loaded. Models load again on their next request'),
+  maxLoadedModels: z.number().int().min(1).default(3).describe('Models in memory at once; loading one more first unloads the least recently used idle one'),
+  maxLoadedBytes: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Bytes of model files in memory at once (each counts its GGUF's size); a model larger than this loads alone"),
+});
+
+export type ModelSetSettings = z.infer<typeof modelSetSettingsSchema>;
+export type ModelSetSettingsInput = z.input<typeof modelSetSettingsSchema>;
+
 export const serverSettingsSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),

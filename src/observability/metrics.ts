@@ -1,4 +1,5 @@
 // Prometheus metrics: one registry per server, so tests and embedded uses never share global state.
+import type { ModelLoadState } from '../core/index.js';
 import { LiveStats } from './live-stats.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -24,6 +25,14 @@ export interface EngineGauges {
   model: string;
   stats: () => { parallel: number; busySequences: number; queueDepth: number };
 }
+
+/** An embedded model served on demand, and whether it is in memory now. */
+export interface ModelState {
+  model: string;
+  status: ModelLoadState;
+}
+
+type EngineRow = { model: string; queueDepth: number; busySequences: number; parallel: number; status?: ModelLoadState };
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -73,6 +82,21 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly modelLoads = new Counter({
+    name: 'autoglm_model_loads_total',
+    help: 'Embedded models loaded: at startup, on their first request, and again after an unload',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly modelUnloads = new Counter({
+    name: 'autoglm_model_unloads_total',
+    help: 'Embedded models unloaded: idle past their keep-alive, or evicted to make room for another',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Models loaded on demand and their state, when the server serves them so (several models in one process). */
+  private modelStates?: () => readonly ModelState[];
+
   /** The last minutes of traffic, for the dashboard. */
   readonly live = new LiveStats();
 
@@ -95,10 +119,34 @@ export class ServerMetrics {
     gauge('autoglm_queue_depth', 'Requests waiting for a free sequence', (s) => s.queueDepth);
     gauge('autoglm_busy_sequences', 'Sequences generating right now', (s) => s.busySequences);
     gauge('autoglm_sequences', 'Parallel sequences configured', (s) => s.parallel);
+    const states = () => this.modelStates?.() ?? [];
+    new Gauge({
+      name: 'autoglm_model_loaded',
+      help: 'Whether an embedded model served on demand is in memory now (1) or not (0: unloaded or still loading)',
+      labelNames: ['model'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of states()) this.set({ model: s.model }, s.status === 'loaded' ? 1 : 0);
+      },
+    });
   }
 
-  /** Each engine's queue and sequences now, for the dashboard. */
-  engineStats(): { model: string; queueDepth: number; busySequences: number; parallel: number }[] {
-    return this.engines.map((e) => ({ model: e.model, ...e.stats() }));
+  /** Where the state of models loaded on demand is read from, at every scrape and dashboard poll. */
+  watchModelStates(states: () => readonly ModelState[]): void {
+    this.modelStates = states;
+  }
+
+  /** Each engine's queue and sequences now, and each model loaded on demand with its state, for the dashboard. */
+  engineStats(): EngineRow[] {
+    const running: EngineRow[] = this.engines.map((e) => ({ model: e.model, ...e.stats() }));
+    const states = this.modelStates?.();
+    if (!states) return running;
+    const idle = { queueDepth: 0, busySequences: 0, parallel: 0 };
+    const listed = new Set(states.map((s) => s.model));
+    return [
+      ...states.map((s) => ({ ...(running.find((r) => r.model === s.model) ?? { model: s.model, ...idle }), status: s.status })),
+      ...running.filter((r) => !listed.has(r.model)),
+    ];
   }
 }

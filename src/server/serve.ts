@@ -1,11 +1,15 @@
 // Starts a server around any ChatModel: listen first (live), load the models (ready), drain on shutdown.
+import { statSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { withChoices, withDimensions, type ChatModel, type EmbeddingModel } from '../core/index.js';
+import { ModelUnavailableError, withChoices, withDimensions, type ChatModel, type EmbeddingModel } from '../core/index.js';
 import {
+  engineSettingsSchema,
+  modelSetSettingsSchema,
   serverSettingsSchema,
   modelPathsFromEnv,
   type EngineSettingsInput,
   type ModelPaths,
+  type ModelSetSettingsInput,
   type ServerSettings,
   type TenancySettingsInput,
   type ReasoningConfig,
@@ -15,7 +19,7 @@ import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCach
 import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';
 import { Tenancy, withEmbeddingTenancy } from '../tenancy/index.js';
-import type { EmbeddingsOnlyEngine, LlamaEngine } from '../engines/llama/index.js';
+import type { EmbeddingsOnlyEngine, LlamaEngine, LoadedModelSet, SetMember } from '../engines/llama/index.js';
 import { reportsFirstToken, ServerMetrics, withEmbeddingMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
 
@@ -133,7 +137,15 @@ function withEmbeddingLayers(embedder: EmbeddingModel, tenancy: Tenancy, metrics
 }
 
 export interface ServeOptions {
+  /** The model served (the default one, with several), and the settings of the engine. */
   engine: EngineSettingsInput;
+  /** Models served beside `engine` from the same process, each complete (model, alias and engine settings). */
+  moreModels?: EngineSettingsInput[];
+  /**
+   * Keep-alive and the memory budget. With several models they apply by default; given with one, its model is
+   * unloaded when idle too.
+   */
+  modelSet?: ModelSetSettingsInput;
   server?: Partial<ServerSettings>;
   paths?: ModelPaths;
   logger?: FastifyBaseLogger;
@@ -141,16 +153,25 @@ export interface ServeOptions {
   reasoning?: ReasoningConfig;
 }
 
-/** The one-model case: an embedded llama.cpp engine behind the API. */
-export async function serveModel(options: ServeOptions): Promise<RunningServer<ServedModels & { engine: LlamaEngine | EmbeddingsOnlyEngine }>> {
+/** What serveModel serves: its one engine, or the set that loads several on demand. */
+export type ServedLlama = ServedModels & { engine?: LlamaEngine | EmbeddingsOnlyEngine; modelSet?: LoadedModelSet };
+
+/**
+ * Embedded llama.cpp engines behind the API. One model is loaded at start and stays loaded, as a single server
+ * should. Several (or one with keep-alive settings) make a LoadedModelSet: the first is loaded at start (the server
+ * is ready once it is), the others on their first request, and each unloads after its keep-alive.
+ */
+export async function serveModel(options: ServeOptions): Promise<RunningServer<ServedLlama>> {
   return startServer({
     server: options.server,
     logger: options.logger,
     tenancy: options.tenancy,
     reasoning: options.reasoning,
-    load: async () => {
+    load: async (env) => {
       const { LlamaEngine, EmbeddingsOnlyEngine } = await import('../engines/llama/index.js');
       const paths = options.paths ?? modelPathsFromEnv();
+      if (options.moreModels?.length || options.modelSet)
+        return loadModelSet([options.engine, ...(options.moreModels ?? [])], options.modelSet ?? {}, paths, env);
       const engine = options.engine.embeddingsOnly ? await EmbeddingsOnlyEngine.load(options.engine, paths) : await LlamaEngine.load(options.engine, paths);
       return {
         engine,
@@ -162,4 +183,58 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
       };
     },
   });
+}
+
+/** Several models as one set: names checked unique up front, loads and unloads counted and their gauges followed. */
+async function loadModelSet(inputs: EngineSettingsInput[], setInput: ModelSetSettingsInput, paths: ModelPaths, env: LoadEnv): Promise<ServedLlama> {
+  const { LlamaEngine, EmbeddingsOnlyEngine, LoadedModelSet, resolveModel } = await import('../engines/llama/index.js');
+  const setSettings = modelSetSettingsSchema.parse(setInput);
+  // Every file is found before anything loads: a typo in the third model fails at startup, not at its first request.
+  const members: SetMember[] = [];
+  const foundAt: string[] = [];
+  for (const input of inputs) {
+    const settings = engineSettingsSchema.parse(input);
+    const resolved = await resolveModel(settings.model, paths);
+    const name = settings.alias ?? resolved.name;
+    const twin = members.findIndex((m) => m.name === name);
+    if (twin >= 0) {
+      throw new ModelUnavailableError(
+        `two models would be served as '${name}' (${foundAt[twin]} and ${resolved.path}); give each its own name with --alias, in the order of --model`,
+      );
+    }
+    foundAt.push(resolved.path);
+    const engineInput = { ...settings, model: resolved.path, alias: name };
+    members.push({
+      name,
+      bytes: statSync(resolved.path).size,
+      path: resolved.path,
+      load: () => (settings.embeddingsOnly ? EmbeddingsOnlyEngine.load(engineInput, paths) : LlamaEngine.load(engineInput, paths)),
+    });
+  }
+  const { metrics, engineGauges, logger } = env;
+  const set = new LoadedModelSet(members, {
+    keepAliveSeconds: setSettings.keepAlive,
+    maxLoadedModels: setSettings.maxLoadedModels,
+    maxLoadedBytes: setSettings.maxLoadedBytes,
+    onLoaded(model, engine) {
+      metrics.modelLoads.inc({ model });
+      engineGauges.push({ model, stats: () => engine.stats });
+      logger?.info({ model }, 'model loaded');
+    },
+    onUnloaded(model, reason) {
+      metrics.modelUnloads.inc({ model, reason });
+      // The gauges follow the engines in memory: the array is read at every scrape.
+      for (let i = engineGauges.length - 1; i >= 0; i--) if (engineGauges[i]!.model === model) engineGauges.splice(i, 1);
+      logger?.info({ model, reason }, 'model unloaded');
+    },
+  });
+  metrics.watchModelStates(() => set.states());
+  const first = members[0]!.name;
+  try {
+    await set.preload(first);
+  } catch (err) {
+    await set.dispose();
+    throw err;
+  }
+  return { modelSet: set, model: set, embedder: set.embeddings, defaultModel: first, gauges: [], dispose: () => set.dispose() };
 }

@@ -34,6 +34,8 @@ export interface SetMember {
   name: string;
   /** What it holds in memory once loaded, for the byte budget (its file's size). */
   bytes: number;
+  /** The file it loads, for people reading the listing. */
+  path?: string;
   load(): Promise<SetEngine>;
 }
 
@@ -113,9 +115,9 @@ export class LoadedModelSet implements ChatModel {
     return this.listed;
   }
 
-  /** Each member's name and state, in the order given. */
-  states(): { model: string; status: ModelLoadState }[] {
-    return this.listed.map((m) => ({ model: m.id, status: m.status ?? 'unloaded' }));
+  /** Each member's name, state and file, in the order given. */
+  states(): { model: string; status: ModelLoadState; path?: string; bytes: number }[] {
+    return [...this.members.values()].map((m) => ({ model: m.spec.name, status: m.info.status ?? 'unloaded', path: m.spec.path, bytes: m.spec.bytes }));
   }
 
   /** The engines loaded now. */
@@ -232,7 +234,11 @@ export class LoadedModelSet implements ChatModel {
   private startLoad(m: Member, evict: readonly string[]): void {
     const making = evict.map((name) => this.unload(this.members.get(name)!, 'evicted'));
     m.status = 'loading';
-    const loading = Promise.all(making).then(() => m.spec.load());
+    const loading = Promise.all(making)
+      .then(() => m.spec.load())
+      .catch((err: unknown) => {
+        throw err instanceof AutoglmError ? err : loadFailed(m.spec.name, err);
+      });
     m.loading = loading;
     loading.then(
       (engine) => {
@@ -340,6 +346,17 @@ export class LoadedModelSet implements ChatModel {
     );
   }
 }
+
+/** A model that could not be loaded on demand: the server may manage later (memory freed, file back), so a 503. */
+const loadFailed = (name: string, err: unknown) =>
+  new AutoglmError(
+    503,
+    'server_error',
+    'model_unavailable',
+    `The model '${name}' could not be loaded: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`,
+    null,
+    5,
+  );
 
 /** The promise's value, unless the caller gives up first (the work itself goes on for the others waiting on it). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,11 +1,13 @@
 // OpenAI wire format, the model list: GET /v1/models and /v1/models/:id (completions are in openai-inference.ts).
 import type { FastifyPluginAsync } from 'fastify';
+import type { ModelInfo } from '../../core/index.js';
 import { servingModel, type ServingState } from '../app.js';
 
 export const openAIRoutes =
   (state: ServingState): FastifyPluginAsync =>
   async (app) => {
-    const modelObject = (m: { id: string; created: number; ownedBy: string }) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
+    // `status` beside OpenAI's fields where models load on demand (OpenAI clients ignore fields they do not know).
+    const modelObject = (m: ModelInfo) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy, ...(m.status && { status: m.status }) });
 
     app.get('/v1/models', { config: { scope: 'inference' } }, async (request) => {
       // A tenant (or key) limited to some models sees only those.
