@@ -26,6 +26,8 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
   };
   return {
     models: () => inner.models(),
+    // The engine's prompt count (count_tokens) passes through: counting is not a call to meter.
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
     // A whole answer's first token is timed where it was generated, when a layer below noted it in the report (an
     // upstream that answers whole never says); there are no gaps between tokens to time.
     ...(innerComplete && {

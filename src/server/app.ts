@@ -16,6 +16,7 @@ import { inferRoutes } from './routes/infer.js';
 import { openAIRoutes } from './routes/openai.js';
 import { embeddingsRoutes } from './routes/embeddings.js';
 import { websocketRoutes } from './routes/websocket.js';
+import { countTokensRoutes } from './dialects/anthropic/index.js';
 import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
 import { answerErrors, replyWithError } from './fastify-errors.js';
@@ -171,6 +172,7 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
   await app.register(openAIRoutes(state));
   await app.register(embeddingsRoutes(state));
   await app.register(inferRoutes(state));
+  await app.register(countTokensRoutes(state));
   await app.register(websocketRoutes(state, settings.streamQueueLimitBytes));
   await app.register(adminRoutes(state));
   await app.register(uiRoutes);

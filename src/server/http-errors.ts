@@ -3,17 +3,24 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { FastifyError } from 'fastify';
 import { AutoglmError } from '../core/index.js';
+import { anthropicErrorBody, anthropicStatusOf, isAnthropicPath } from './dialects/anthropic/index.js';
 
 /**
- * How a wire dialect writes an error body. Every route speaks OpenAI's today; a dialect with its own shape
- * (Anthropic's Messages) brings its own function and `errorDialectOf` sends its paths to it.
+ * How a wire dialect writes an error body. Most routes speak OpenAI's; a dialect with its own shape (Anthropic's
+ * Messages) brings its own function, and its own status where it differs (`statusOf`), and `errorDialectOf` sends
+ * its paths to it.
  */
-export type ErrorDialect = (error: AutoglmError) => string;
+export type ErrorDialect = ((error: AutoglmError) => string) & { statusOf?: (error: AutoglmError) => number };
 
 export const openAIErrorBody: ErrorDialect = (error) => JSON.stringify(error.toJSON());
 
-/** The dialect that answers errors on a path: the one place a second dialect plugs in. */
-export const errorDialectOf = (_path: string | undefined): ErrorDialect => openAIErrorBody;
+// Arrows, not the functions themselves: the dialect's room imports this module's importers, and is bound lazily.
+const anthropicDialect: ErrorDialect = Object.assign((error: AutoglmError) => anthropicErrorBody(error), {
+  statusOf: (error: AutoglmError) => anthropicStatusOf(error),
+});
+
+/** The dialect that answers errors on a path: the one place a dialect with its own error shape plugs in. */
+export const errorDialectOf = (path: string | undefined): ErrorDialect => (isAnthropicPath(path) ? anthropicDialect : openAIErrorBody);
 
 const clientError = (status: number, code: string, message: string) => new AutoglmError(status, 'invalid_request_error', code, message);
 
@@ -84,20 +91,34 @@ export function errorHeaders(error: AutoglmError, reported: Record<string, strin
  */
 export function sendError(res: ServerResponse, error: AutoglmError, reported?: Record<string, string>, close = false): void {
   if (res.headersSent || res.destroyed) return;
-  const body = errorDialectOf(res.req?.url)(error);
+  const dialect = errorDialectOf(res.req?.url);
+  const body = dialect(error);
   const headers: Record<string, string | number> = {
     ...errorHeaders(error, reported),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   };
   if (close) headers.connection = 'close';
-  res.writeHead(error.status, headers);
+  res.writeHead(dialect.statusOf?.(error) ?? error.status, headers);
   res.end(body);
 }
 
-/** A whole HTTP/1.1 error response, for a socket whose request never became one; the connection closes after it. */
-export function rawErrorResponse(error: AutoglmError, headers: Record<string, string> = {}): string {
-  const body = openAIErrorBody(error);
+/**
+ * The path of a request that could not be read, from the start of its raw bytes (node's `rawPacket`), so that an
+ * unreadable request to a dialect's route is answered in that dialect's shape. Undefined when no request line is seen.
+ */
+export function pathOfRawRequest(raw: Buffer | undefined): string | undefined {
+  if (!raw) return undefined;
+  const line = /^[A-Z]{3,10} (\/[^ \r\n]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
+  return line?.[1];
+}
+
+/**
+ * A whole HTTP/1.1 error response, for a socket whose request never became one; the connection closes after it.
+ * `path`, when the request line could be read, picks the dialect of the error body.
+ */
+export function rawErrorResponse(error: AutoglmError, headers: Record<string, string> = {}, path?: string): string {
+  const body = errorDialectOf(path)(error);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');

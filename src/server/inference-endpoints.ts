@@ -2,7 +2,8 @@
 import type { ServingState } from './app.js';
 import type { InferenceEndpoint } from './inference-endpoint.js';
 import { openAIEndpoints } from './routes/openai-inference.js';
+import { messagesEndpoint } from './dialects/anthropic/index.js';
 
 export function inferenceEndpoints(_state: ServingState): InferenceEndpoint[] {
-  return [...openAIEndpoints];
+  return [...openAIEndpoints, messagesEndpoint];
 }

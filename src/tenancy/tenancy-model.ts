@@ -100,6 +100,8 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
   return {
     models: () => inner.models(),
+    // Counting a prompt is not a call: it is neither limited nor journaled, and passes to the model that can count.
+    ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
 
     async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
       const started = now();
