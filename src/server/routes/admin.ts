@@ -2,13 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { AutoglmError, invalidRequest } from '../../core/index.js';
-import { ConfigError, limitsSchema } from '../../config/index.js';
+import { ConfigError, limitsSchema, tenantNameSchema as tenantId } from '../../config/index.js';
 import { parseGroupBy, SCOPES, type Tenancy } from '../../tenancy/index.js';
 import type { ServingState } from '../app.js';
 import { parseBody } from '../request-schema.js';
 
-/** Tenant names: letters, digits, `_`, `.` and `-`, as in a URL path segment that needs no escaping. */
-const tenantId = z.string().regex(/^[\w.-]{1,64}$/, 'a tenant name is 1 to 64 letters, digits, _, . or -');
 const tenantBody = z.strictObject({ id: tenantId, limits: limitsSchema.default({}) });
 const tenantUpdate = z.strictObject({ limits: limitsSchema });
 const keyBody = z.strictObject({
