@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { chromium } from 'playwright-core';
 import { request } from 'undici';
 import { modelMirror, repoRoot } from '../support/server.js';
 
@@ -210,6 +211,26 @@ describe('serve -m A -m B --max-loaded-models 1', { timeout: 600_000 }, () => {
     assert.equal(await statusOf(served.url, TINY), 'unloaded');
     assert.equal(await sample(served.url, `autoglm_model_unloads_total{model="${TINY}",reason="evicted"}`), 1);
     assert.equal(await sample(served.url, `autoglm_model_loads_total{model="${STORIES}"}`), 2);
+  });
+
+  it('the dashboard shows each embedded model with its load state', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${served.url}/ui/`);
+      const state = (model: string) => page.locator(`tr[data-model="${model}"] [data-testid="engine-state"]`);
+      await state(STORIES).filter({ hasText: 'serving' }).waitFor({ timeout: 30_000 });
+      await state(TINY).filter({ hasText: 'unloaded' }).waitFor({ timeout: 30_000 });
+      // Asking for the other one swaps them on the page too.
+      await client(served.url).completions.create({ model: TINY, prompt: 'Once', max_tokens: 2 });
+      await state(TINY).filter({ hasText: 'serving' }).waitFor({ timeout: 30_000 });
+      await state(STORIES).filter({ hasText: 'unloaded' }).waitFor({ timeout: 30_000 });
+    } finally {
+      await browser.close();
+    }
   });
 });
 

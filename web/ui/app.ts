@@ -7,6 +7,8 @@ import { emptyMinute, LiveChart } from './live-chart.js';
 
 const html = htm.bind(h);
 
+type EngineState = 'loaded' | 'loading' | 'unloaded';
+
 interface Stats {
   live: {
     series: { t: number; requests: number; errors: number; tokens: number }[];
@@ -17,7 +19,8 @@ interface Stats {
     ttftMs: { p50: number | null; p99: number | null };
     total: { requests: number; errors: number; tokens: number };
   };
-  engines: { model: string; queueDepth: number; busySequences: number; parallel: number }[];
+  /** Embedded engines; `status` for models loaded on demand (several in one process). */
+  engines: { model: string; queueDepth: number; busySequences: number; parallel: number; status?: EngineState }[];
   replicas: { model: string; id: string; available: boolean; breaker: string; outstanding: number; ewmaTtftMs: number | null }[];
   rollouts: { release: string; status: string; stable: string; canary: string | null; canaryPercent: number; reason: string | null }[];
   tenants: { tenant: string; requests: number; total_tokens: number; errors: number }[];
@@ -52,6 +55,13 @@ function useStats(): { stats?: Stats; error?: string } {
   }, []);
   return state;
 }
+
+/** How an embedded model's load state reads: one unloaded is not a failure, it loads again on its next request. */
+const ENGINE_STATE: Record<EngineState, { label: string; class: string; title: string }> = {
+  loaded: { label: 'serving', class: 'ok', title: 'loaded in memory' },
+  loading: { label: 'loading', class: 'warn', title: 'loading: requests for it wait' },
+  unloaded: { label: 'unloaded', class: 'idle', title: 'not in memory: loads on its next request' },
+};
 
 /** The colour of a rollout's status: a rollout that was stopped, by its SLOs or by hand, is not a success. */
 const ROLLOUT_CLASS: Record<string, string> = { promoted: 'ok', ramping: 'warn', rolled_back: 'bad', aborted: 'bad' };
@@ -161,7 +171,12 @@ function App() {
           ) => html`<tr><td class="name" title=${r.model}>${r.model}</td><td class="name" title=${r.id}>${r.id}</td><td class=${r.available ? 'ok' : 'bad'}>${r.available ? 'healthy' : 'unavailable'}</td>
           <td class=${r.breaker === 'closed' ? 'ok' : r.breaker === 'open' ? 'bad' : 'warn'}>${r.breaker}</td><td class="num">${r.outstanding}</td><td class="num">${fmt(r.ewmaTtftMs, 0)}</td></tr>`,
         )}
-        ${(stats?.engines ?? []).filter((e) => !e.model.includes('/')).map((e) => html`<tr><td>${e.model}</td><td>embedded</td><td class="ok">serving</td><td>–</td><td class="num">${e.busySequences}/${e.parallel}</td><td class="num">–</td></tr>`)}
+        ${(stats?.engines ?? [])
+          .filter((e) => !e.model.includes('/'))
+          .map((e) => {
+            const state = ENGINE_STATE[e.status ?? 'loaded'];
+            return html`<tr data-model=${e.model}><td class="name" title=${e.model}>${e.model}</td><td>embedded</td><td class=${state.class} data-testid="engine-state" title=${state.title}>${state.label}</td><td>–</td><td class="num">${e.status === 'unloaded' ? '–' : `${e.busySequences}/${e.parallel}`}</td><td class="num">–</td></tr>`;
+          })}
       </table></div></section>
       <section><h2>Rollouts</h2><div class="table"><table data-testid="rollouts"><tr><th>release</th><th>status</th><th>stable</th><th>canary</th><th class="num">share</th></tr>
         ${(stats?.rollouts ?? []).map((r) => html`<tr><td>${r.release}</td><td class=${ROLLOUT_CLASS[r.status] ?? ''}>${r.status}</td><td>${r.stable}</td><td>${r.canary ?? '–'}</td><td class="num">${r.canaryPercent}%</td></tr>`)}
