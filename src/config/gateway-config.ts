@@ -79,10 +79,20 @@ export const gatewayConfigSchema = z
       .record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema)
       .default({})
       .describe('Versioned models: clients call NAME and get the stable version, or the canary by its share'),
+    aliases: z
+      .record(z.string().regex(/^[^\s:]+$/, 'an alias has no spaces or colons'), z.string().min(1))
+      .default({})
+      .describe('Other names for models or releases (alias: target), e.g. claude-sonnet-4: glm-4, for clients with hard-coded model names'),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
   })
   .superRefine((config, ctx) => {
+    for (const [alias, target] of Object.entries(config.aliases)) {
+      if (Object.hasOwn(config.models, alias) || Object.hasOwn(config.releases, alias))
+        ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `'${alias}' is already a model or release name` });
+      else if (!Object.hasOwn(config.models, target) && !Object.hasOwn(config.releases, target))
+        ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `no model or release '${target}' to alias` });
+    }
     for (const [name, release] of Object.entries(config.releases)) {
       for (const [key, version] of [
         ['stable', release.stable],

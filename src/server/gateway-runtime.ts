@@ -11,6 +11,7 @@ import { evaluateAlerts, type GatewayMetrics, WebhookNotifier, type AlertState, 
 import { buildGateway, LiveGateway, ReleaseManager, ReleaseRouter, WindowStatsCollector, type Gateway, type RolloutListener } from '../router/index.js';
 import type { Tenancy } from '../tenancy/index.js';
 import type { ReplicaStatus } from './app.js';
+import { withModelAliases } from './model-aliases.js';
 
 export interface RuntimeOptions {
   metrics: GatewayMetrics;
@@ -90,7 +91,7 @@ export class GatewayRuntime {
           // Outcomes are kept for the alert rules' windows only while there are rules to read them.
           if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
         });
-    return { id: this.generationId, model, close: () => gateway.close() };
+    return { id: this.generationId, model: withModelAliases(model, this.config.aliases), close: () => gateway.close() };
   }
 
   get reloadStatus(): ReloadStatus {
