@@ -38,6 +38,7 @@ interface ServeFlags {
   embeddingsOnly?: boolean;
   bodyLimit?: number;
   drainSeconds?: number;
+  drainDelay?: number;
   auth?: boolean;
   database?: string;
   redis?: string;
@@ -77,6 +78,7 @@ export function registerServe(program: Command): void {
     .option('--embeddings-only', 'serve /v1/embeddings only: load no chat context')
     .option('--body-limit <size>', 'largest request body accepted: bytes, or a size such as 4MiB, 512k, 4 MB', byteSize)
     .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', anyNumber)
+    .option('--drain-delay <s>', 'after SIGTERM, seconds /ready is 503 while requests are still served, before draining (default 0)', anyNumber)
     .option('--auth', 'require API keys (create them with `autoglm keys create`)')
     .option('--database <file>', 'SQLite file for tenants, keys and the usage ledger')
     .option('--redis <url>', 'share limits and the cache with other processes through Redis')
@@ -119,6 +121,7 @@ function serverFlags(flags: ServeFlags): Partial<ServerSettings> {
       port: flags.port,
       bodyLimitBytes: flags.bodyLimit,
       drainSeconds: flags.drainSeconds,
+      drainDelaySeconds: flags.drainDelay,
       headersTimeoutSeconds: flags.headersTimeout,
       bodyTimeoutSeconds: flags.bodyTimeout,
       keepAliveTimeoutSeconds: flags.keepAliveTimeout,
@@ -159,8 +162,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
       ([, v]) => v !== undefined,
     ),
   );
-  // Keep-alive and the budget are about several models; given with one, its model unloads when idle too.
-  const modelSet = moreModels.length || Object.keys(setFlags).length ? modelSetSettingsSchema.parse(setFlags) : undefined;
+  // Keep-alive and the budget are about several models; one model stays loaded, unless a keep-alive is asked for.
+  const modelSet = moreModels.length || flags.keepAlive !== undefined ? modelSetSettingsSchema.parse(setFlags) : undefined;
   const server = serverSettingsSchema.parse(serverFlags(flags));
   const quantizing = engine!.quantize ? ` (quantizing to ${engine!.quantize})` : '';
   process.stderr.write(
@@ -249,9 +252,8 @@ type RunningLlama = Awaited<ReturnType<typeof serveModel>>;
 
 function printBanner(running: RunningLlama, index: string | undefined, logLevel: string, modelSet: ModelSetSettings | undefined): void {
   const { url, served, settings } = running;
-  // The engine that is loaded: the only one, or the default one of several (loaded at start).
-  const engine = served.engine ?? served.modelSet!.loaded()[0]!;
-  const d = engine.description;
+  // The only model, or the default one of several, as loaded at start.
+  const d = served.description;
   const size = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
   const states = served.modelSet?.states();
   const modelLines =

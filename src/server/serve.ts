@@ -19,9 +19,10 @@ import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCach
 import { withReasoning } from '../reasoning/index.js';
 import { openRetriever } from '../retrieval/index.js';
 import { Tenancy, withEmbeddingTenancy } from '../tenancy/index.js';
-import type { EmbeddingsOnlyEngine, LlamaEngine, LoadedModelSet, SetMember } from '../engines/llama/index.js';
+import type { EmbeddingsOnlyEngine, LlamaEngine, LoadedModelDescription, LoadedModelSet, SetMember } from '../engines/llama/index.js';
 import { reportsFirstToken, ServerMetrics, withEmbeddingMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
 import { buildApp, type ServingState } from './app.js';
+import { managedPromptsLayer, type PromptsSetup } from './routes/prompts.js';
 
 /** What a server serves once loaded. */
 export interface ServedModels {
@@ -55,6 +56,8 @@ export interface StartOptions<T extends ServedModels> {
   reasoning?: ReasoningConfig;
   /** Auth, tenants, limits, the ledger's file, Redis and the response cache. Default: auth off, ledger on. */
   tenancy?: TenancySettingsInput;
+  /** Managed prompts: the config's templates and each model's default prompt (the database's are always there). */
+  prompts?: PromptsSetup;
 }
 
 export interface RunningServer<T extends ServedModels = ServedModels> {
@@ -87,10 +90,11 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   }
   gauges.push(...served.gauges);
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
-  const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval) : undefined;
+  // Re-ranking with a model served here calls it in-process, below tenancy: the request was admitted and is recorded once.
+  const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval, { served: () => served.embedder }) : undefined;
   const store = cacheStore(tenancy);
   const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy, store), reasoningConfig, retriever);
-  state.model = withMetrics(tenancy.wrap(reasoning), metrics);
+  state.model = withMetrics(tenancy.wrap(managedPromptsLayer(reasoning, state, tenancy, options.prompts)), metrics);
   if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, store);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
@@ -154,7 +158,12 @@ export interface ServeOptions {
 }
 
 /** What serveModel serves: its one engine, or the set that loads several on demand. */
-export type ServedLlama = ServedModels & { engine?: LlamaEngine | EmbeddingsOnlyEngine; modelSet?: LoadedModelSet };
+export type ServedLlama = ServedModels & {
+  engine?: LlamaEngine | EmbeddingsOnlyEngine;
+  modelSet?: LoadedModelSet;
+  /** The default model as it was loaded at start (it may have been unloaded since, with a keep-alive). */
+  description: LoadedModelDescription;
+};
 
 /**
  * Embedded llama.cpp engines behind the API. One model is loaded at start and stays loaded, as a single server
@@ -175,6 +184,7 @@ export async function serveModel(options: ServeOptions): Promise<RunningServer<S
       const engine = options.engine.embeddingsOnly ? await EmbeddingsOnlyEngine.load(options.engine, paths) : await LlamaEngine.load(options.engine, paths);
       return {
         engine,
+        description: engine.description,
         model: engine,
         embedder: engine.embeddings,
         defaultModel: engine.description.name,
@@ -230,11 +240,12 @@ async function loadModelSet(inputs: EngineSettingsInput[], setInput: ModelSetSet
   });
   metrics.watchModelStates(() => set.states());
   const first = members[0]!.name;
+  let loaded: LoadedModelDescription;
   try {
-    await set.preload(first);
+    loaded = (await set.preload(first)).description;
   } catch (err) {
     await set.dispose();
     throw err;
   }
-  return { modelSet: set, model: set, embedder: set.embeddings, defaultModel: first, gauges: [], dispose: () => set.dispose() };
+  return { modelSet: set, description: loaded, model: set, embedder: set.embeddings, defaultModel: first, gauges: [], dispose: () => set.dispose() };
 }

@@ -234,6 +234,22 @@ describe('serve -m A -m B --max-loaded-models 1', { timeout: 600_000 }, () => {
   });
 });
 
+describe('serve -m A --keep-alive 1 (one model)', { timeout: 600_000 }, () => {
+  let served: Served;
+  before(async () => {
+    served = await serve(['-m', STORIES, '--keep-alive', '1']);
+  });
+  after(() => stop(served));
+
+  it('unloads its one model when idle, stays ready, and loads it again for the next request', async () => {
+    await until(async () => (await statusOf(served.url, STORIES)) === 'unloaded');
+    assert.equal((await request(`${served.url}/ready`)).statusCode, 200, 'still ready: it takes requests');
+    const again = await client(served.url).completions.create({ model: STORIES, prompt: 'Once', max_tokens: 3 });
+    assert.equal(again.usage?.completion_tokens, 3);
+    assert.equal(await sample(served.url, `autoglm_model_loads_total{model="${STORIES}"}`), 2);
+  });
+});
+
 describe('serve with names that collide', { timeout: 120_000 }, () => {
   it('two models under one name is refused in one line that says how to fix it', async () => {
     await assert.rejects(serve(['-m', STORIES, '-m', STORIES]), /two models would be served as 'stories260K'.*--alias/);
