@@ -51,6 +51,13 @@ export const tenancySettingsSchema = z.strictObject({
     })
     .optional()
     .describe('Exact-match response cache for deterministic requests (temperature 0 or a seed); off unless present'),
+  responses: z
+    .strictObject({
+      ttlDays: z.number().positive().default(30).describe('Days a stored response (the Responses API with store: true) is kept'),
+      maxStored: z.number().int().positive().default(100_000).describe('Most stored responses kept in all; the oldest are deleted first'),
+    })
+    .default({ ttlDays: 30, maxStored: 100_000 })
+    .describe('Stored responses of POST /v1/responses, readable by GET /v1/responses/{id} and continued by previous_response_id'),
 });
 export type TenancySettings = z.infer<typeof tenancySettingsSchema>;
 export type TenancySettingsInput = z.input<typeof tenancySettingsSchema>;

@@ -27,7 +27,7 @@ export async function serveGateway(
     server,
     logger: options.logger,
     reasoning: config.reasoning,
-    tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache },
+    tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache, responses: config.responses },
     load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
       const runtime = await GatewayRuntime.start(config, {
         metrics: new GatewayMetrics(metrics.registry),

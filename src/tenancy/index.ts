@@ -7,3 +7,4 @@ export { withTenancy, ANONYMOUS_TENANT } from './tenancy-model.js';
 export { openDatabase } from './database.js';
 export { redactKey } from './api-keys.js';
 export { withEmbeddingTenancy } from './embedding-tenancy.js';
+export { ResponseStore, type StoredResponse, type ResponseStoreOptions } from './response-store.js';

@@ -8,6 +8,7 @@ import { SqliteRolloutStore } from './rollout-store.js';
 import { ANONYMOUS_TENANT, withTenancy } from './tenancy-model.js';
 import { SCOPES, TenantStore, type Principal, type Scope } from './tenant-store.js';
 import { UsageLedger } from './usage-ledger.js';
+import { ResponseStore } from './response-store.js';
 
 const bearer = /^Bearer\s+(\S+)\s*$/i;
 
@@ -15,6 +16,8 @@ export class Tenancy {
   readonly store: TenantStore;
   readonly ledger: UsageLedger;
   readonly limits: RateLimits;
+  /** Responses kept for the Responses API's `store` and `previous_response_id`, per tenant. */
+  readonly responses: ResponseStore;
 
   private constructor(
     readonly settings: TenancySettings,
@@ -26,6 +29,7 @@ export class Tenancy {
     this.ledger = new UsageLedger(db, databasePath);
     this.limits = new RateLimits({ redis, usedSince: (tenant, from) => this.ledger.tokensSince(tenant, from) });
     this.applyConfigTenants(settings);
+    this.responses = new ResponseStore(db, { ttlMs: settings.responses.ttlDays * 86_400_000, maxStored: settings.responses.maxStored });
   }
 
   static async open(input: TenancySettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Promise<Tenancy> {
@@ -90,6 +94,7 @@ export class Tenancy {
   }
 
   async close(): Promise<void> {
+    this.responses.flush();
     this.ledger.close();
     this.db.close();
     await this.redis?.quit().catch(() => undefined);

@@ -1,0 +1,121 @@
+// Stored responses (the Responses API's `store`): each tenant's answers and the conversation they answered, in the
+// tenancy's SQLite file, bounded by age and by count. The rows are opaque JSON: the wire dialect owns their shape.
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './database.js';
+
+/** One stored answer: the response as it was sent, and the conversation items it answered (without instructions). */
+export interface StoredResponse {
+  /** The response's JSON text, as the client received it. */
+  response: string;
+  /** The input items (JSON text) the response answered, the earlier turns of its conversation included. */
+  input: string;
+}
+
+export interface ResponseStoreOptions {
+  /** How long a response is kept, in milliseconds. */
+  ttlMs: number;
+  /** The most responses kept in all; the oldest go first. */
+  maxStored: number;
+  /** Epoch milliseconds, injected for tests. */
+  now?: () => number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS responses (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  input TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_created ON responses(created_ms);
+`;
+
+/** Expired rows are swept at most this often; reads skip them in between. */
+const SWEEP_EVERY_MS = 60_000;
+
+interface Row extends StoredResponse {
+  created_ms: number;
+}
+
+export class ResponseStore {
+  private readonly insert: Statement<[string, string, number, string, string]>;
+  private readonly select: Statement<[string, string], Row>;
+  private readonly remove: Statement<[string, string]>;
+  private readonly now: () => number;
+  // Writes wait for the end of the event-loop turn and go in one transaction: a commit per response measured as
+  // a large share of a stored round trip. Reads flush first, so a response is readable as soon as it was answered.
+  private pending: [string, string, number, string, string][] = [];
+  private flushScheduled = false;
+  private count: number;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: ResponseStoreOptions,
+  ) {
+    db.exec(SCHEMA);
+    this.now = options.now ?? Date.now;
+    this.insert = db.prepare('INSERT OR REPLACE INTO responses (id, tenant, created_ms, response, input) VALUES (?, ?, ?, ?, ?)');
+    this.select = db.prepare('SELECT response, input, created_ms FROM responses WHERE id = ? AND tenant = ?');
+    this.remove = db.prepare('DELETE FROM responses WHERE id = ? AND tenant = ?');
+    this.count = (db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+  }
+
+  /** Keeps a response for its tenant; written at the end of this event-loop turn. */
+  put(tenant: string, id: string, stored: StoredResponse): void {
+    this.pending.push([id, tenant, this.now(), stored.response, stored.input]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** The tenant's response with this id; another tenant's, an expired or an unknown one is undefined alike. */
+  get(tenant: string, id: string): StoredResponse | undefined {
+    this.flush();
+    const row = this.select.get(id, tenant);
+    if (!row || row.created_ms <= this.now() - this.options.ttlMs) return undefined;
+    return { response: row.response, input: row.input };
+  }
+
+  /** Removes the tenant's response; false when it has none by that id. */
+  delete(tenant: string, id: string): boolean {
+    this.flush();
+    const removed = this.remove.run(id, tenant).changes > 0;
+    if (removed) this.count--;
+    return removed;
+  }
+
+  /** Writes what is pending, then drops expired rows (now and then) and the oldest past the size bound. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || !this.db.open) return;
+    const rows = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const row of rows) this.insert.run(...row);
+    })();
+    this.count += rows.length;
+    const now = this.now();
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      this.db.prepare('DELETE FROM responses WHERE created_ms <= ?').run(now - this.options.ttlMs);
+      this.recount();
+    }
+    // The count is this process's view, learned again at each sweep: other processes may share the file, so there the
+    // bound holds from one sweep to the next. It is counted again before deleting: a replaced id is not a new row.
+    if (this.count > this.options.maxStored) {
+      this.recount();
+      const excess = this.count - this.options.maxStored;
+      if (excess > 0) {
+        this.db.prepare('DELETE FROM responses WHERE rowid IN (SELECT rowid FROM responses ORDER BY created_ms, rowid LIMIT ?)').run(excess);
+        this.count -= excess;
+      }
+    }
+  }
+
+  private recount(): void {
+    this.count = (this.db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+  }
+}
