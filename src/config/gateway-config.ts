@@ -8,6 +8,7 @@ import { simSettingsSchema } from './sim-settings.js';
 import { tenancySettingsSchema } from './tenancy-config.js';
 import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
 import { reasoningConfigSchema } from './reasoning-config.js';
+import { promptsConfigSchema } from './prompts-config.js';
 import { configProblems } from './config-problems.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
@@ -68,6 +69,7 @@ export const modelConfigSchema = z.strictObject({
     })
     .default({ intervalMs: 1000, timeoutMs: 500 }),
   replicas: z.array(replicaConfigSchema).min(1),
+  prompt: z.string().min(1).optional().describe('Managed prompt (name or name@version under prompts) for requests to this model that name none'),
 });
 
 export const gatewayConfigSchema = z
@@ -85,6 +87,7 @@ export const gatewayConfigSchema = z
       .describe('Other names for models or releases (alias: target), e.g. claude-sonnet-4: glm-4, for clients with hard-coded model names'),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
+    prompts: promptsConfigSchema,
   })
   .superRefine((config, ctx) => {
     for (const [alias, target] of Object.entries(config.aliases)) {

@@ -6,3 +6,4 @@ export * from './gateway-config.js';
 export * from './tenancy-config.js';
 export * from './release-config.js';
 export * from './reasoning-config.js';
+export * from './prompts-config.js';

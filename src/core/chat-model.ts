@@ -58,6 +58,8 @@ export interface ReasoningOptions {
   confidence?: number;
   /** Return every sample's full text in the report (left out by default: a vote's answers and counts say enough). */
   includeSamples?: boolean;
+  /** A managed prompt to render around the messages: `name` or `name@version`. */
+  prompt?: string;
 }
 
 /** Our own normalized request; wire formats are translated into it at the edge. */

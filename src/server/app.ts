@@ -10,6 +10,8 @@ import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
 import type { ReloadStatus } from './gateway-runtime.js';
 import { adminRoutes } from './routes/admin.js';
+import { promptRoutes } from './routes/prompts.js';
+import { feedbackRoutes } from './routes/feedback.js';
 import { responsesRoutes } from './dialects/responses/index.js';
 import { uiRoutes } from './routes/ui.js';
 import { healthRoutes } from './routes/health.js';
@@ -176,6 +178,8 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
   await app.register(countTokensRoutes(state));
   await app.register(websocketRoutes(state, settings.streamQueueLimitBytes));
   await app.register(adminRoutes(state));
+  await app.register(promptRoutes(state));
+  await app.register(feedbackRoutes(state));
   await app.register(responsesRoutes(state));
   await app.register(uiRoutes);
   return app;

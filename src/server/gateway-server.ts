@@ -27,6 +27,7 @@ export async function serveGateway(
     server,
     logger: options.logger,
     reasoning: config.reasoning,
+    prompts: { prompts: config.prompts, models: Object.fromEntries(Object.entries(config.models).flatMap(([m, c]) => (c.prompt ? [[m, c.prompt]] : []))), seed: options.seed },
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache, responses: config.responses },
     load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
       const runtime = await GatewayRuntime.start(config, {

@@ -77,7 +77,7 @@ const sampling = {
   user: z.string().optional(),
   ignore_eos: z.boolean().nullish(),
   /** Open-AutoGLM's reasoning: which strategy, how many samples, a token budget, a confidence threshold. */
-  reasoning: reasoningOptionsSchema.nullish(),
+  reasoning: reasoningOptionsSchema.extend({ prompt: z.string().min(1).max(200).optional() }).nullish(),
 };
 
 /** Features we refuse clearly instead of silently ignoring, so callers do not get answers they did not ask for. */
@@ -171,9 +171,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
 const stopList = (s: string | string[] | null | undefined): string[] => (s == null ? [] : typeof s === 'string' ? [s] : s).filter(Boolean);
 const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
+/** The managed prompt a request names rides with its reasoning options. */
+const withPrompt = (options: ReturnType<typeof reasoningOptionsFrom>, prompt: string | undefined) => (prompt === undefined ? options : { ...options, prompt });
+
 function samplingOf(body: ChatCompletionBody | CompletionBody | InferBody) {
   return {
-    reasoning: 'reasoning' in body ? reasoningOptionsFrom(body.reasoning) : undefined,
+    reasoning: 'reasoning' in body ? withPrompt(reasoningOptionsFrom(body.reasoning), body.reasoning?.prompt) : undefined,
     temperature: opt(body.temperature),
     topP: opt(body.top_p),
     topK: opt(body.top_k),

@@ -1,9 +1,11 @@
 // The simulator's solver mode: for a question from a known dataset it answers the gold answer with probability p
 // (per strategy, recognised by its prompt) and a plausible wrong answer otherwise, so reasoning strategies can be
 // measured without a model that can reason. Draws are a pure function of (question, seed): the same sample index
-// gives the same answer whichever strategy asks, so strategies are compared on identical draws.
+// gives the same answer whichever strategy asks, so strategies are compared on identical draws. In its
+// prompt-sensitive mode p depends on the prompt's instructions and demonstrations (see prompt-sensitivity.ts).
 import { fnv1aString, type ChatRequest } from '../../core/index.js';
 import { loadDataset, type DatasetItem, type DatasetName } from '../../datasets/index.js';
+import { META_MARKER, featuresOf, proposeInstruction, sensitiveP } from './prompt-sensitivity.js';
 
 export interface SolverSettings {
   dataset: string;
@@ -11,6 +13,8 @@ export interface SolverSettings {
   /** p for prompts of a given strategy (`cot`, `plan`), when it differs from `p`. */
   strategies?: Record<string, number>;
   datasetsDir?: string;
+  /** p is the accuracy of a bare question; instructions, demonstrations and key words move it (prompt-sensitivity.ts). */
+  promptSensitive?: boolean;
 }
 
 function hashText(text: string, seed: number): number {
@@ -72,12 +76,22 @@ export class SimSolver {
 
   /** The text to answer with, or undefined when the request is not about a known item. */
   answer(req: ChatRequest, fallbackSeed: number): string | undefined {
-    const question = req.input.type === 'messages' ? req.input.messages.find((m) => m.role === 'user')?.content : req.input.text;
+    const seed = req.seed ?? fallbackSeed;
+    const messages = req.input.type === 'messages' ? req.input.messages : [];
+    if (this.settings.promptSensitive && messages.some((m) => m.content.includes(META_MARKER)))
+      return proposeInstruction(messages.map((m) => m.content).join('\n'), (i) => hashText(`meta#${i}`, seed));
+    // The question is the latest user turn that is a dataset item: earlier ones are demonstrations, and a later one
+    // (a revision request) is about the answer, not a new question.
+    const question =
+      req.input.type === 'messages'
+        ? [...messages].reverse().find((m) => m.role === 'user' && this.byQuestion.has(m.content.trim()))?.content
+        : req.input.text;
     const item = question === undefined ? undefined : this.byQuestion.get(question.trim());
     if (!item) return undefined;
     const strategy = this.strategyOf(req);
-    const p = this.settings.strategies?.[strategy] ?? this.settings.p;
-    const seed = req.seed ?? fallbackSeed;
+    const p = this.settings.promptSensitive
+      ? sensitiveP(this.settings.p, featuresOf(messages, (q) => (q === item.question.trim() ? undefined : this.byQuestion.get(q)), this.settings.dataset))
+      : (this.settings.strategies?.[strategy] ?? this.settings.p);
     const draw = hashText(item.question, seed);
     const correct = draw / 2 ** 32 < p;
     const answer = correct ? item.answer : plausibleWrong(item, hashText(item.question, seed ^ 0x5bd1e995));
