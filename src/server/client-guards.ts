@@ -4,7 +4,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerSettings } from '../config/index.js';
-import { bodyTimeout, headersTimeout, headersTooLarge, malformedRequest, rawErrorResponse, sendError } from './http-errors.js';
+import { bodyTimeout, headersTimeout, headersTooLarge, malformedRequest, pathOfRawRequest, rawErrorResponse, sendError } from './http-errors.js';
 
 export type ClientLimits = Pick<
   ServerSettings,
@@ -35,7 +35,7 @@ export function guardedServer(limits: ClientLimits, listener: RequestListener): 
   return server;
 }
 
-type ClientError = Error & { code?: string; reason?: string };
+type ClientError = Error & { code?: string; reason?: string; rawPacket?: unknown };
 /** The response under way on a socket, as node tracks it (it is how node itself decides whether it may still answer). */
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 
@@ -59,7 +59,8 @@ export function clientErrorAnswerer(limits: ClientLimits, log: FastifyBaseLogger
       socket.destroy();
       return;
     }
-    socket.end(rawErrorResponse(error), () => socket.destroy());
+    // In the shape of the dialect the request was for, when its request line can be read.
+    socket.end(rawErrorResponse(error, {}, pathOfRawRequest(err.rawPacket)), () => socket.destroy());
   };
 }
 

@@ -107,8 +107,8 @@ export function sendError(res: ServerResponse, error: AutoglmError, reported?: R
  * The path of a request that could not be read, from the start of its raw bytes (node's `rawPacket`), so that an
  * unreadable request to a dialect's route is answered in that dialect's shape. Undefined when no request line is seen.
  */
-export function pathOfRawRequest(raw: Buffer | undefined): string | undefined {
-  if (!raw) return undefined;
+export function pathOfRawRequest(raw: unknown): string | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
   const line = /^[A-Z]{3,10} (\/[^ \r\n]*)/.exec(raw.subarray(0, 2048).toString('latin1'));
   return line?.[1];
 }

@@ -26,11 +26,15 @@ function explain(issue: z.core.$ZodIssue): { field: string; message: string } {
     return { field: named, message: `${named}: this field is not supported here; send the request without it` };
   }
   if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) {
-    const tag = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-    const named = `${field ? `${field}.` : ''}${issue.discriminator}`;
+    // zod's path may end at the tag itself; the input it reports is the object that holds it.
+    const onTag = issue.path.at(-1) === issue.discriminator;
+    const holder = pathText(onTag ? issue.path.slice(0, -1) : issue.path);
+    const input = issue.input;
+    const tag = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[issue.discriminator] : input;
+    const named = `${holder ? `${holder}.` : ''}${issue.discriminator}`;
     return {
       field: named,
-      message: tag === undefined ? `${named}: Field required` : `${named}: ${JSON.stringify(tag)} is not supported here (${optionsOf(field)})`,
+      message: tag === undefined ? `${named}: Field required` : `${named}: ${JSON.stringify(tag)} is not supported here (${optionsOf(holder)})`,
     };
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return { field, message: `${field}: Field required` };
