@@ -79,6 +79,8 @@ export const serverSettingsSchema = z.object({
     .default(4 * 1024 * 1024)
     .describe('Largest request body accepted (413 above)'),
   drainSeconds: z.number().min(0).default(30).describe('How long shutdown waits for in-flight requests'),
+  // Balancers take a moment to see /ready fail and stop sending; until then new requests are still served.
+  drainDelaySeconds: z.number().min(0).default(0).describe('After SIGTERM, /ready answers 503 and requests are still served this long before draining'),
   // Slow and hostile clients: each one holds a socket and memory, so every phase of a request has a deadline.
   headersTimeoutSeconds: z.number().positive().default(10).describe("A request's headers must have arrived this long after its first byte (408 after)"),
   bodyTimeoutSeconds: z
