@@ -1,9 +1,7 @@
 // Embeddings served by a model's replicas: the same replicas, load counts and circuit breakers as its chat pool,
 // chosen by its policy, retried elsewhere on a retryable failure (an embedding is all-or-nothing, so always safely).
 import {
-  AutoglmError,
   embeddingsOf,
-  toAutoglmError,
   type CallContext,
   type Clock,
   type EmbeddingModel,
@@ -12,9 +10,11 @@ import {
   type Embeddings,
   type Random,
 } from '../core/index.js';
+import type { GatewayMetrics } from '../observability/index.js';
+import { Failover } from './failover.js';
 import type { BalancingPolicy, RoutingRequest } from './policies/index.js';
 import type { Replica } from './replica.js';
-import { countsAgainstReplica, retryDelay, type RetryOptions } from './retry-policy.js';
+import type { RetryOptions } from './retry-policy.js';
 
 export interface EmbeddingPoolOptions {
   model: string;
@@ -24,104 +24,44 @@ export interface EmbeddingPoolOptions {
   retry: RetryOptions;
   clock: Clock;
   random: Random;
-}
-
-interface Embedder {
-  replica: Replica;
-  embeddings: EmbeddingModel;
+  /** Per-replica requests, latency and retries, counted with the chat calls' own. */
+  metrics?: GatewayMetrics;
 }
 
 /** What a policy keys on: the first input's text (prefix-aware policies read it; token arrays give none). */
 const routeOf = (req: EmbeddingRequest): RoutingRequest => ({ prompt: typeof req.inputs[0] === 'string' ? req.inputs[0] : '' });
 
 export class EmbeddingPool implements EmbeddingModel {
-  private readonly embedders: Embedder[];
+  /** The replicas that embed, and what each embeds with. */
+  private readonly embedders: Map<Replica, EmbeddingModel>;
+  private readonly replicas: Replica[];
   private readonly listed: EmbeddingModelInfo[];
+  private readonly failover: Failover;
 
-  constructor(private readonly options: EmbeddingPoolOptions) {
-    this.embedders = options.replicas.flatMap((replica) => {
-      const embeddings = embeddingsOf(replica.engine);
-      return embeddings ? [{ replica, embeddings }] : [];
-    });
+  constructor(options: EmbeddingPoolOptions) {
+    this.embedders = new Map(
+      options.replicas.flatMap((replica) => {
+        const embeddings = embeddingsOf(replica.engine);
+        return embeddings ? [[replica, embeddings] as const] : [];
+      }),
+    );
+    this.replicas = [...this.embedders.keys()];
     // The first replica's vectors stand for the pool's: replicas of one model serve one model.
-    const first = this.embedders[0]?.embeddings.models()[0];
+    const first = [...this.embedders.values()][0]?.models()[0];
     this.listed = first ? [{ ...first, id: options.model, ownedBy: 'autoglm' }] : [];
+    this.failover = new Failover({ ...options, unavailable: 'make embeddings' });
   }
 
   /** Whether any replica of the model embeds. */
   get embeds(): boolean {
-    return this.embedders.length > 0;
+    return this.embedders.size > 0;
   }
 
   models(): EmbeddingModelInfo[] {
     return this.listed;
   }
 
-  async embed(req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
-    const route = routeOf(req);
-    let tried: Set<Embedder> | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const chosen = this.choose(route, tried, ctx);
-      try {
-        return await this.attempt(chosen, req, ctx);
-      } catch (err) {
-        const failure = toAutoglmError(err);
-        ctx.signal.throwIfAborted();
-        const delay = retryDelay(failure, attempt, this.options.retry, this.options.random);
-        if (delay === undefined) throw failure;
-        await this.options.clock.sleep(delay, ctx.signal);
-        (tried ??= new Set()).add(chosen);
-      }
-    }
-  }
-
-  /** By policy among the available replicas that embed, untried ones first. */
-  private choose(route: RoutingRequest, tried: ReadonlySet<Embedder> | undefined, ctx: CallContext): Embedder {
-    let candidates = this.embedders.filter((e) => e.replica.available());
-    if (tried) {
-      const fresh = candidates.filter((e) => !tried.has(e));
-      if (fresh.length > 0) candidates = fresh;
-    }
-    if (candidates.length === 0) {
-      throw new AutoglmError(
-        503,
-        'server_error',
-        'no_replica_available',
-        `No replica of '${this.options.model}' can make embeddings right now (all failing or cooling down). Retry shortly.`,
-        null,
-        1,
-      );
-    }
-    const chosen =
-      candidates.length === 1
-        ? candidates[0]!
-        : candidates[
-            this.options.policy.pick(
-              candidates.map((e) => e.replica.view()),
-              route,
-            )
-          ]!;
-    if (ctx.report) ctx.report.replica = chosen.replica.id;
-    return chosen;
-  }
-
-  /** One attempt on one replica, counted in its load and its breaker as a chat call is. */
-  private async attempt({ replica, embeddings }: Embedder, req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
-    replica.outstanding++;
-    replica.breaker.begin();
-    try {
-      const result = await embeddings.embed(req, ctx);
-      replica.breaker.recordSuccess();
-      return result;
-    } catch (err) {
-      const error = toAutoglmError(err);
-      if (!ctx.signal.aborted) {
-        if (error.status === 429 && error.retryAfter) replica.coolUntil = this.options.clock.now() + error.retryAfter * 1000;
-        if (countsAgainstReplica(error)) replica.breaker.recordFailure();
-      }
-      throw err;
-    } finally {
-      replica.outstanding--;
-    }
+  embed(req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
+    return this.failover.run(this.replicas, routeOf(req), ctx, (replica) => this.failover.settled(replica, ctx, () => this.embedders.get(replica)!.embed(req, ctx)));
   }
 }

@@ -2,6 +2,7 @@
 // config replaces the pools (the replicas, their load and their breakers are the chat pools' own).
 import { modelNotFound, type CallContext, type Clock, type EmbeddingModel, type EmbeddingRequest, type Embeddings, type Random } from '../core/index.js';
 import type { GatewayConfig } from '../config/index.js';
+import type { GatewayMetrics } from '../observability/index.js';
 import { EmbeddingPool } from './embedding-pool.js';
 import { createPolicy } from './policies/index.js';
 import type { ReplicaPool } from './replica-pool.js';
@@ -15,10 +16,12 @@ export interface PoolSource {
 export interface EmbeddingRouterOptions {
   clock: Clock;
   random: Random;
+  /** Where the embedding pools count their attempts per replica, as chat pools do. */
+  metrics?: GatewayMetrics;
 }
 
 /** One embedding pool per model that has a replica that embeds. */
-function embeddingPools({ config, pools }: PoolSource, { clock, random }: EmbeddingRouterOptions): Map<string, EmbeddingPool> {
+function embeddingPools({ config, pools }: PoolSource, { clock, random, metrics }: EmbeddingRouterOptions): Map<string, EmbeddingPool> {
   const built = new Map<string, EmbeddingPool>();
   for (const [model, pool] of pools) {
     const modelConfig = config.models[model];
@@ -30,6 +33,7 @@ function embeddingPools({ config, pools }: PoolSource, { clock, random }: Embedd
       retry: modelConfig.retry,
       clock,
       random,
+      metrics,
     });
     if (embeddings.embeds) built.set(model, embeddings);
   }
