@@ -41,12 +41,16 @@ export const reasoningConfigSchema = z.strictObject({
       topK: z.number().int().min(1).max(20).default(4),
       embeddings: z
         .strictObject({
-          baseUrl: z.url().describe('OpenAI-compatible base URL with /v1'),
-          model: z.string().min(1),
-          apiKeyEnv: z.string().optional(),
+          baseUrl: z.url().optional().describe('OpenAI-compatible base URL with /v1; without it, a model this server embeds with, called in-process'),
+          model: z.string().min(1).describe('The embedding model: one served here (no baseUrl), or the upstream\'s'),
+          apiKeyEnv: z.string().optional().describe('Environment variable holding the API key for baseUrl'),
+        })
+        .refine((e) => e.baseUrl !== undefined || e.apiKeyEnv === undefined, {
+          message: 'apiKeyEnv is the key for baseUrl; a model served here needs none',
+          path: ['apiKeyEnv'],
         })
         .optional()
-        .describe('Re-rank passages by embeddings (the index must have been built with the same model)'),
+        .describe('Re-rank passages by embeddings (the index must have been built with the same model: refused at start otherwise)'),
     })
     .optional()
     .describe('Documents for the rag strategy'),

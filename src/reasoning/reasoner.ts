@@ -128,7 +128,7 @@ export function withReasoning(inner: ChatModel, config: ReasoningConfig, retriev
       const env: StrategyEnv = { ask: (r, share) => calls.ask(r, share), base: base(attempt.model), task, seed, room };
       let got: StrategyResult;
       try {
-        got = await runStrategy(attempt, env, retriever, config.retrieval?.topK ?? 4, prior);
+        got = await runStrategy(attempt, env, retriever, config.retrieval?.topK ?? 4, prior, ctx);
       } catch (err) {
         if (!(err instanceof BudgetSpent)) throw err;
         // Nothing was spent on a request whose budget cannot pay for one call; an escalation it cannot pay for is
@@ -254,7 +254,14 @@ function votesOf(votes: Record<string, number> | undefined): { answer: string; c
     .map(([answer, count]) => ({ answer: answer.length > VOTE_ANSWER_CHARS ? `${answer.slice(0, VOTE_ANSWER_CHARS - 1)}…` : answer, count }));
 }
 
-function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | undefined, topK: number, prior: readonly Sample[]): Promise<StrategyResult> {
+function runStrategy(
+  attempt: Attempt,
+  env: StrategyEnv,
+  retriever: Retriever | undefined,
+  topK: number,
+  prior: readonly Sample[],
+  ctx: CallContext,
+): Promise<StrategyResult> {
   const samples = attempt.maxSamples ?? DEFAULT_SAMPLES;
   switch (attempt.strategy) {
     case 'direct':
@@ -277,7 +284,7 @@ function runStrategy(attempt: Attempt, env: StrategyEnv, retriever: Retriever | 
           'The rag strategy needs a document index: build one with `autoglm index add` and name it in the config (reasoning.retrieval.index) or with --index.',
           'reasoning.strategy',
         );
-      return retrievalAugmented(env, retriever, topK);
+      return retrievalAugmented(env, retriever, topK, ctx);
   }
 }
 

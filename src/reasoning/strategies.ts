@@ -1,6 +1,6 @@
 // The strategies: each a small program of calls to the model below (direct, chain-of-thought, plan-and-solve,
 // self-consistency fixed or adaptive, best-of-N with a verifier, reflect-and-revise).
-import type { ChatCompletion, ChatMessage, ChatRequest, FinishReason } from '../core/index.js';
+import type { CallContext, ChatCompletion, ChatMessage, ChatRequest, FinishReason } from '../core/index.js';
 import { extractAnswer } from './answer-extraction.js';
 import { BudgetSpent } from './budget.js';
 import { fitPassages } from './passage-fit.js';
@@ -194,16 +194,17 @@ export async function reflectAndRevise(env: StrategyEnv): Promise<StrategyResult
 
 /** What the rag strategy retrieves with. */
 export interface Retriever {
-  search(query: string, k: number): Promise<{ source: string; text: string; score: number }[]>;
+  /** `call` is the request's: an embedding made to re-rank is cancelled with it. */
+  search(query: string, k: number, call?: Pick<CallContext, 'signal' | 'requestId'>): Promise<{ source: string; text: string; score: number }[]>;
 }
 
 /**
  * Retrieval-augmented: the passages that best match the question go in front of it, numbered for citation, as many
  * as fit in the context the question and its answer leave.
  */
-export async function retrievalAugmented(env: StrategyEnv, retriever: Retriever, k: number): Promise<StrategyResult> {
+export async function retrievalAugmented(env: StrategyEnv, retriever: Retriever, k: number, call?: Pick<CallContext, 'signal' | 'requestId'>): Promise<StrategyResult> {
   const question = [...env.base.input.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const hits = await retriever.search(question, k);
+  const hits = await retriever.search(question, k, call);
   const prompt = (passages: readonly { source: string; text: string }[]) =>
     withSystem(env.base, passages.length ? `${PROMPTS.rag}\n\n${passages.map((h, i) => `[${i + 1}] (${h.source}) ${h.text}`).join('\n\n')}` : PROMPTS.rag);
   const room = env.room;

@@ -1,9 +1,11 @@
 // A local document index for retrieval-augmented answers: files split into passages, searched with BM25
-// (MiniSearch), optionally re-ranked by embeddings from an OpenAI-compatible /v1/embeddings endpoint.
+// (MiniSearch), optionally re-ranked by embeddings: of an OpenAI-compatible /v1/embeddings endpoint, or of a model this
+// process serves. The index records the model its vectors come from, so a question is never compared with another's.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import MiniSearch from 'minisearch';
-import { RemoteEmbedder, type Embedder } from './embedder.js';
+import type { EmbeddingModel } from '../core/index.js';
+import { RemoteEmbedder, ServedEmbedder, type EmbedCall, type Embedder } from './embedder.js';
 import { htmlText } from './html-text.js';
 
 export interface Passage {
@@ -82,6 +84,8 @@ export class DocumentIndex {
   private constructor(
     passages: Passage[],
     private readonly search_: MiniSearch<Passage>,
+    /** The model the passages' vectors come from; undefined without vectors (or in an index saved before it was kept). */
+    private embeddedWith?: string,
   ) {
     this.passages = new Map(passages.map((p) => [p.id, p]));
   }
@@ -92,13 +96,64 @@ export class DocumentIndex {
 
   static load(path: string): DocumentIndex {
     if (!existsSync(path)) return DocumentIndex.empty();
-    const saved = JSON.parse(readFileSync(path, 'utf8')) as { passages: Passage[]; search: unknown };
-    return new DocumentIndex(saved.passages, MiniSearch.loadJSON<Passage>(JSON.stringify(saved.search), miniSearchOptions));
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { passages: Passage[]; search: unknown; embeddings?: { model?: unknown } };
+    const model = typeof saved.embeddings?.model === 'string' ? saved.embeddings.model : undefined;
+    return new DocumentIndex(saved.passages, MiniSearch.loadJSON<Passage>(JSON.stringify(saved.search), miniSearchOptions), model);
   }
 
   save(path: string): void {
     mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeFileSync(path, JSON.stringify({ passages: [...this.passages.values()], search: this.search_.toJSON() }));
+    const embeddings = this.embeddedWith ? { embeddings: { model: this.embeddedWith } } : {};
+    writeFileSync(path, JSON.stringify({ ...embeddings, passages: [...this.passages.values()], search: this.search_.toJSON() }));
+  }
+
+  /** The model the passages' vectors come from, when known. */
+  get embeddingModel(): string | undefined {
+    return this.embeddedWith;
+  }
+
+  /** Whether the passages have vectors: all of them (re-ranking needs every hit's), some, or none. */
+  private vectors(): 'all' | 'some' | 'none' {
+    let with_ = 0;
+    for (const p of this.passages.values()) if (p.vector) with_++;
+    return with_ === 0 ? 'none' : with_ === this.passages.size ? 'all' : 'some';
+  }
+
+  /**
+   * Refuses (one line, saying what to do) an index whose vectors cannot be compared with `model`'s: made by another
+   * model, or made without embeddings. `file` names the index in the message.
+   */
+  checkEmbeddedWith(model: string, file: string): void {
+    if (this.passages.size === 0) return;
+    const vectors = this.vectors();
+    if (vectors !== 'all') {
+      throw new Error(
+        `${file} has ${vectors === 'none' ? 'no' : 'only some'} passage vectors to re-rank with '${model}': build it again with \`autoglm index add <paths> --index ${file} --embeddings-model ${model}\` (and --config or --embeddings-url), or re-rank nothing`,
+      );
+    }
+    if (this.embeddedWith !== undefined && this.embeddedWith !== model) {
+      throw new Error(
+        `${file} holds vectors from '${this.embeddedWith}', but passages are to be re-ranked with '${model}': re-rank with '${this.embeddedWith}', or build the index again with --embeddings-model ${model}`,
+      );
+    }
+  }
+
+  /** Refuses passages that would be embedded otherwise than those already here (or not at all, beside embedded ones). */
+  private checkAddable(embedder: Embedder | undefined): void {
+    if (this.passages.size === 0) return;
+    const vectors = this.vectors();
+    if (!embedder) {
+      if (vectors !== 'none') {
+        throw new Error(`the index's passages have vectors${this.embeddedWith ? ` from '${this.embeddedWith}'` : ''}: embed the new ones too (--embeddings-model${this.embeddedWith ? ` ${this.embeddedWith}` : ''})`);
+      }
+      return;
+    }
+    if (vectors === 'none') {
+      throw new Error(`the index's passages were added without embeddings: start a new index (--index) to embed with '${embedder.model}', or add these without --embeddings-model`);
+    }
+    if (this.embeddedWith !== undefined && this.embeddedWith !== embedder.model) {
+      throw new Error(`the index's passages have vectors from '${this.embeddedWith}': embed with it (--embeddings-model ${this.embeddedWith}), or start a new index (--index)`);
+    }
   }
 
   get size(): number {
@@ -111,6 +166,8 @@ export class DocumentIndex {
 
   /** Adds every text file under the paths (replacing passages of files added before); returns files and passages added. */
   async add(paths: readonly string[], embedder?: Embedder, onFile?: (file: string) => void): Promise<{ files: number; passages: number }> {
+    this.checkAddable(embedder);
+    if (embedder) this.embeddedWith = embedder.model;
     let files = 0;
     let added = 0;
     let nextId = 0;
@@ -140,12 +197,12 @@ export class DocumentIndex {
   }
 
   /** The best passages for a query: BM25, re-ranked half by embedding similarity when the passages have vectors. */
-  async search(query: string, k: number, embedder?: Embedder): Promise<Hit[]> {
+  async search(query: string, k: number, embedder?: Embedder, call?: EmbedCall): Promise<Hit[]> {
     const found = this.search_.search(query).slice(0, Math.max(k * 5, 20));
     if (found.length === 0) return [];
     let ranked = found.map((r) => ({ passage: this.passages.get(r.id as number)!, score: r.score }));
     if (embedder && ranked.every((r) => r.passage.vector)) {
-      const [q] = await embedder.embed([query]);
+      const [q] = await embedder.embed([query], call);
       const top = ranked[0]!.score;
       ranked = ranked.map((r) => ({ ...r, score: 0.5 * (r.score / top) + 0.5 * cosine(q!, r.passage.vector!) })).sort((a, b) => b.score - a.score);
     }
@@ -153,13 +210,41 @@ export class DocumentIndex {
   }
 }
 
-/** The index named in the config, as the rag strategy's retriever. */
-export function openRetriever(
-  settings: { index: string; embeddings?: { baseUrl: string; model: string; apiKeyEnv?: string } },
-  env: NodeJS.ProcessEnv = process.env,
-) {
+export interface RetrieverOptions {
+  /**
+   * What this process embeds with (the server's EmbeddingModel), for an `embeddings` setting with no baseUrl: read at
+   * each question, so a gateway's reloads are followed.
+   */
+  served?: () => EmbeddingModel | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RetrievalSettings {
+  index: string;
+  embeddings?: { baseUrl?: string; model: string; apiKeyEnv?: string };
+}
+
+/** What re-ranks a question's hits: another server's model by its URL, or, without one, a model served here. */
+function embedderFor(e: NonNullable<RetrievalSettings['embeddings']>, options: RetrieverOptions): Embedder {
+  const env = options.env ?? process.env;
+  if (e.baseUrl) return new RemoteEmbedder({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] : undefined });
+  const served = new ServedEmbedder(e.model, options.served ?? (() => undefined));
+  const available = served.available();
+  if (!available.includes(e.model)) {
+    throw new Error(
+      `reasoning.retrieval.embeddings.model '${e.model}' is not a model this server embeds with (${available.length ? `it embeds with ${available.join(', ')}` : 'it serves none that embeds'}); name one of them, or give a baseUrl to embed elsewhere`,
+    );
+  }
+  return served;
+}
+
+/**
+ * The index named in the config, as the rag strategy's retriever. With embeddings, the index's vectors must come from
+ * the model that re-ranks: refused at start otherwise.
+ */
+export function openRetriever(settings: RetrievalSettings, options: RetrieverOptions = {}) {
   const index = DocumentIndex.load(settings.index);
-  const e = settings.embeddings;
-  const embedder = e ? new RemoteEmbedder({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] : undefined }) : undefined;
-  return { size: index.size, search: (query: string, k: number) => index.search(query, k, embedder) };
+  const embedder = settings.embeddings ? embedderFor(settings.embeddings, options) : undefined;
+  if (embedder) index.checkEmbeddedWith(embedder.model, settings.index);
+  return { size: index.size, search: (query: string, k: number, call?: EmbedCall) => index.search(query, k, embedder, call) };
 }
