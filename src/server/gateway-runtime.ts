@@ -6,9 +6,19 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
-import { systemClock, type Clock } from '../core/index.js';
+import { seededRandom, systemClock, type Clock, type EmbeddingModel } from '../core/index.js';
 import { evaluateAlerts, type GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
-import { buildGateway, LiveGateway, ReleaseManager, ReleaseRouter, WindowStatsCollector, type Gateway, type RolloutListener } from '../router/index.js';
+import {
+  buildGateway,
+  liveEmbeddings,
+  LiveGateway,
+  ReleaseManager,
+  ReleaseRouter,
+  WindowStatsCollector,
+  withReleaseEmbeddings,
+  type Gateway,
+  type RolloutListener,
+} from '../router/index.js';
 import type { Tenancy } from '../tenancy/index.js';
 import type { ReplicaStatus } from './app.js';
 import { withModelAliases } from './model-aliases.js';
@@ -41,6 +51,11 @@ const build = (config: GatewayConfig, o: RuntimeOptions): Promise<Gateway> =>
 export class GatewayRuntime {
   readonly live: LiveGateway;
   readonly releases: ReleaseManager;
+  /**
+   * Embeddings of every model whose replicas embed, and of every release whose versions do (split as chat is),
+   * followed across reloads.
+   */
+  readonly embeddings: EmbeddingModel;
   private readonly notifier: WebhookNotifier;
   private readonly outcomes = new WindowStatsCollector();
   private alertState: AlertState = new Map();
@@ -72,6 +87,14 @@ export class GatewayRuntime {
     };
     this.releases = new ReleaseManager(config.releases, clock, options.tenancy.rolloutStore(), onRollout);
     this.live = new LiveGateway(this.generation(gateway));
+    const pools = liveEmbeddings(() => ({ config: this.config, pools: this.gateway.pools }), {
+      clock,
+      random: seededRandom(options.seed ?? Date.now()),
+      metrics: options.metrics,
+    });
+    this.embeddings = withReleaseEmbeddings(pools, this.releases, (m, o) => {
+      if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
+    });
     this.status = { generation: 1, loadedAt: new Date().toISOString(), lastError: null, lastAttemptAt: null };
     options.engineGauges.splice(0, options.engineGauges.length, ...gateway.gauges);
     this.scheduleAlerts();

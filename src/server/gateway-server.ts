@@ -1,9 +1,7 @@
 // The gateway server: every model of a config file behind one OpenAI-compatible API, reloadable while it serves.
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, ModelPaths } from '../config/index.js';
-import { seededRandom, systemClock } from '../core/index.js';
 import { GatewayMetrics } from '../observability/index.js';
-import { liveEmbeddings } from '../router/index.js';
 import { GatewayRuntime } from './gateway-runtime.js';
 import { startServer, type RunningServer, type ServedModels } from './serve.js';
 
@@ -47,11 +45,8 @@ export async function serveGateway(
       return {
         runtime,
         model: runtime.live,
-        // Models whose replicas embed, followed across reloads.
-        embedder: liveEmbeddings(() => ({ config: runtime.currentConfig, pools: runtime.pools }), {
-          clock: systemClock,
-          random: seededRandom(options.seed ?? Date.now()),
-        }),
+        // Models whose replicas embed, and releases of them, followed across reloads.
+        embedder: runtime.embeddings,
         defaultModel: Object.keys(config.models)[0]!,
         gauges: [],
         dispose: () => runtime.close(),

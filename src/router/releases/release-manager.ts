@@ -106,6 +106,11 @@ export class ReleaseManager {
     return toCanary && canary !== rollout.stableVersion ? { model: versionedName(name, canary), fallback: stable } : { model: stable };
   }
 
+  /** The stable version of a release, as a versioned model name. */
+  stableModel(name: string): string {
+    return versionedName(name, this.releases.get(name)!.rollout.stableVersion);
+  }
+
   /** Counts a finished call to one version of a release, pinned or routed. */
   record(model: string, outcome: Outcome): void {
     const at = model.lastIndexOf('@');

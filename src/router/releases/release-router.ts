@@ -15,6 +15,7 @@ import {
   type ModelInfo,
 } from '../../core/index.js';
 import type { Outcome, ReleaseManager, Route } from './release-manager.js';
+import { stickyKeyOf } from './sticky-key.js';
 
 /** Also told of every finished call (the alert rules' windows). */
 export type OutcomeSink = (model: string, outcome: Outcome) => void;
@@ -43,22 +44,9 @@ export class ReleaseRouter implements ChatModel {
     return this.inner.countTokens({ ...req, model: route.fallback ?? route.model });
   }
 
-  private stickyKey(name: string, req: ChatRequest, ctx: CallContext): string | undefined {
-    switch (this.releases.stickyBy(name)) {
-      case 'session':
-        return ctx.sessionKey ?? req.user ?? ctx.keyId;
-      case 'user':
-        return req.user;
-      case 'key':
-        return ctx.keyId;
-      case 'none':
-        return undefined;
-    }
-  }
-
   private target(req: ChatRequest, ctx: CallContext): Route {
     if (!this.releases.has(req.model)) return { model: req.model };
-    const route = this.releases.route(req.model, this.stickyKey(req.model, req, ctx));
+    const route = this.releases.route(req.model, stickyKeyOf(this.releases.stickyBy(req.model), ctx, req.user));
     if (ctx.report) ctx.report.model = route.model;
     return route;
   }
