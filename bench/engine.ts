@@ -1,21 +1,11 @@
 // bench:engine: completion tokens/s through the HTTP server (SSE) vs node-llama-cpp driven directly, same settings.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { getLlama, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
-import { setPriority } from 'node:os';
+import type { LlamaModel } from 'node-llama-cpp';
 import { Pool } from 'undici';
+import { CONTEXT, interleavedRepeats, loadDirectModel, Medians, MODEL, REPEATS, startServe, stopServe, THREADS, type BenchServer } from './server-vs-direct.js';
 
-const repoRoot = resolve(import.meta.dirname, '..');
-const mirror = process.env.AUTOGLM_MODEL_MIRROR ?? resolve(repoRoot, '../shared/models');
-const MODEL = resolve(mirror, 'stories260K.gguf');
 const TOKENS = 128;
 const REQUESTS_PER_CLIENT = Number(process.env.BENCH_REQUESTS ?? 6);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const THREADS = Number(process.env.BENCH_THREADS ?? 1);
-const CONTEXT = 2048;
-/** Niceness of the bench process, which doubles as the load generator. */
-const CLIENT_NICENESS = 10;
 const PROMPTS = ['Once upon a time', 'The little dog', 'One day, a girl named Lily', 'Tom had a big red ball'];
 
 interface Measurement {
@@ -23,7 +13,6 @@ interface Measurement {
   seconds: number;
 }
 const rate = (m: Measurement) => m.tokens / m.seconds;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** node-llama-cpp on its own: `parallel` sequences, each client generating TOKENS tokens per request, back to back. */
 async function direct(model: LlamaModel, parallel: number): Promise<Measurement> {
@@ -86,79 +75,43 @@ async function throughServer(url: string, parallel: number): Promise<Measurement
   return { tokens, seconds };
 }
 
-async function startServer(parallel: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      resolve(repoRoot, 'dist/cli/main.js'),
-      'serve',
-      '--model',
-      MODEL,
-      '--port',
-      '0',
-      '--parallel',
-      String(parallel),
-      '--threads',
-      String(THREADS),
-      '--context-size',
-      String(CONTEXT),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  return new Promise((resolveStart, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /at (http:\/\/[\d.:]+)\/v1/.exec(out);
-      if (m && out.includes('Ctrl-C')) resolveStart({ url: m[1]!, child });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((r) => {
-    child.once('exit', () => r());
-    child.kill('SIGINT');
-  });
+/** `autoglm serve` from the build, with `parallel` sequences. */
+const startServer = (parallel: number): Promise<BenchServer> =>
+  startServe(['--model', MODEL, '--port', '0', '--parallel', String(parallel), '--threads', String(THREADS), '--context-size', String(CONTEXT)], 'dist');
 
 async function main() {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath: MODEL });
+  const model = await loadDirectModel();
   const cases = [1, 4] as const;
-  const results = new Map<string, number[]>();
-  const record = (key: string, m: Measurement) => results.set(key, [...(results.get(key) ?? []), rate(m)]);
+  const results = new Medians();
   const bar = new SingleBar({ format: 'bench:engine [{bar}] {value}/{total} runs | {step}', stream: process.stderr }, Presets.shades_classic);
   bar.start(REPEATS * cases.length * 2, 0, { step: 'starting' });
-  const servers = new Map<number, { url: string; child: ChildProcess }>();
+  const servers = new Map<number, BenchServer>();
   for (const parallel of cases) servers.set(parallel, await startServer(parallel));
-  // This process is also the load generator. Lowered after the servers start (they keep normal priority), it cannot
-  // take CPU from the server it measures on a 2-core machine, as a real client on another machine never does; the
-  // direct runs, alone on the machine, are unaffected by it.
-  setPriority(CLIENT_NICENESS);
   try {
-    // Warm both paths once, then interleave repeats so drift on a noisy machine hits both sides alike.
-    for (const parallel of cases) {
-      await direct(model, parallel);
-      await throughServer(servers.get(parallel)!.url, parallel);
-    }
-    for (let i = 0; i < REPEATS; i++) {
-      for (const parallel of cases) {
-        bar.update({ step: `direct, parallel ${parallel}` });
-        record(`direct-${parallel}`, await direct(model, parallel));
-        bar.increment();
-        bar.update({ step: `server, parallel ${parallel}` });
-        record(`server-${parallel}`, await throughServer(servers.get(parallel)!.url, parallel));
-        bar.increment();
-      }
-    }
+    await interleavedRepeats(
+      async () => {
+        for (const parallel of cases) {
+          await direct(model, parallel);
+          await throughServer(servers.get(parallel)!.url, parallel);
+        }
+      },
+      async () => {
+        for (const parallel of cases) {
+          bar.update({ step: `direct, parallel ${parallel}` });
+          results.record(`direct-${parallel}`, rate(await direct(model, parallel)));
+          bar.increment();
+          bar.update({ step: `server, parallel ${parallel}` });
+          results.record(`server-${parallel}`, rate(await throughServer(servers.get(parallel)!.url, parallel)));
+          bar.increment();
+        }
+      },
+    );
   } finally {
     bar.stop();
-    for (const s of servers.values()) await stop(s.child);
+    for (const s of servers.values()) await stopServe(s.child);
   }
-  const m = (k: string) => median(results.get(k)!);
-  const widest = Math.max(...[...results.keys()].map((k) => m(k)));
-  const chart = (label: string, k: string) => `${label.padEnd(28)} ${m(k).toFixed(0).padStart(6)} tok/s  ${'#'.repeat(Math.round((m(k) / widest) * 40))}`;
+  const m = (k: string) => results.of(k);
+  const chart = (label: string, k: string) => results.chart(label, k, 'tok/s', { labelWidth: 28, digits: 0 });
   const throughVsDirect = m('server-4') / m('direct-4');
   const batching = m('server-4') / m('server-1');
   console.log(`\nstories260K, threads ${THREADS}, ${TOKENS} tokens per request, ${REQUESTS_PER_CLIENT} requests per client, median of ${REPEATS}`);
