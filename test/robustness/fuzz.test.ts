@@ -25,6 +25,7 @@ import {
 import { exchange, httpRequest } from './raw-http.js';
 import { adminBodyCases, adminQueryCases } from './admin-cases.js';
 import { fuzzSocket, oversizedMessage, wsMessages } from './ws-messages.js';
+import { responsesBodyCases, responsesIdCases } from './responses-cases.js';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -51,6 +52,8 @@ function fuzzCategories(subject: Subject, extra: [string, (t: Target) => FuzzCas
     ['static assets', () => staticAssetCases()],
     ['bytes that are not HTTP', () => garbageCases(randomFor('garbage'))],
     ['WebSocket handshakes', websocketHandshakeCases],
+    ['Responses bodies', (t) => responsesBodyCases(randomFor('Responses bodies'), t)],
+    ['Responses ids', responsesIdCases],
     ...extra,
   ];
   for (const [category, make] of categories) {

@@ -1,5 +1,6 @@
 // POST /v1/responses: a body becomes a ChatRequest (after the stored turns it continues), the answer a Response
 // object or its typed event stream; with `store` (the default) the response is kept for its tenant.
+import { invalidRequest } from '../../../core/index.js';
 import type { ServingState } from '../../app.js';
 import type { InferenceEndpoint } from '../../inference-endpoint.js';
 import { ANONYMOUS_TENANT } from '../../../tenancy/index.js';
@@ -7,8 +8,25 @@ import { chatRequestOf, inputItemsOf, messagesOf } from './conversation.js';
 import { previousResponseNotFound } from './errors.js';
 import { parseResponsesBody } from './parse-body.js';
 import { responsesBody, type InputItem } from './request-schema.js';
-import { echoOf, outputOf, responseHead, responseObject, usageToWire } from './response-object.js';
+import { echoOf, outputOf, responseHead, responseObject, usageToWire, type ResponseEcho } from './response-object.js';
 import { ResponsesStreamEncoder } from './stream-encoder.js';
+
+/**
+ * Every Response echoes the tools and text format back, so they must serialize: a schema nested deeper than the
+ * stack can walk is refused here, naming its field, rather than failing as a 500 when the answer is written.
+ */
+function deepEnoughToEcho(echo: ResponseEcho): void {
+  for (const [param, value] of [
+    ['tools', echo.tools],
+    ['text.format', echo.text.format],
+  ] as const) {
+    try {
+      JSON.stringify(value);
+    } catch {
+      throw invalidRequest(`'${param}' is nested too deeply to be checked; flatten its schema.`, param, 'invalid_value');
+    }
+  }
+}
 
 export function responsesEndpoint(state: ServingState): InferenceEndpoint {
   return {
@@ -28,6 +46,7 @@ export function responsesEndpoint(state: ServingState): InferenceEndpoint {
       const input = inputItemsOf(body.input);
       const req = chatRequestOf(body, messagesOf(body.instructions, earlier, input));
       const echo = echoOf(body);
+      deepEnoughToEcho(echo);
       const keep =
         store && echo.store
           ? (id: string, json: string) => store.put(tenant, id, { response: json, input: JSON.stringify(earlier.length ? [...earlier, ...input] : input) })
