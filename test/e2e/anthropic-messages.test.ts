@@ -37,7 +37,9 @@ describe('Anthropic Messages on the embedded engine', () => {
   });
 
   it('max_tokens reached is stop_reason max_tokens', async () => {
-    const message = await client.messages.create({ model: 'stories260K', max_tokens: 2, messages: story, temperature: 0, top_k: 1 });
+    // The SDK's types no longer list the sampling fields; the API (and this server) still take them.
+    const sampling = { temperature: 0, top_k: 1 } as object;
+    const message = await client.messages.create({ model: 'stories260K', max_tokens: 2, messages: story, ...sampling });
     assert.equal(message.stop_reason, 'max_tokens');
     assert.equal(message.usage.output_tokens, 2);
   });
@@ -49,7 +51,7 @@ describe('Anthropic Messages on the embedded engine', () => {
       system: [{ type: 'text', text: 'Tell a story.', cache_control: { type: 'ephemeral' } }],
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon a time' }] }],
       stop_sequences: ['\n\n'],
-      top_p: 0.9,
+      ...({ top_p: 0.9 } as object),
       metadata: { user_id: 'u-1' },
     });
     assert.equal(message.content[0]?.type, 'text');

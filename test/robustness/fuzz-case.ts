@@ -10,6 +10,8 @@ export interface FuzzCase {
   mayClose?: boolean;
   /** How long the case may take before it counts as a hang (default: the suite's limit). */
   limitMs?: number;
+  /** The problem with an error body in this case's dialect, or undefined (default: OpenAI's shape). */
+  errorShape?: (response: RawResponse) => string | undefined;
   /** What this case asks beyond the rules for every case: a problem found, or undefined. */
   expect?: (response: RawResponse) => string | undefined;
 }
@@ -59,7 +61,7 @@ export function problemsOf(c: FuzzCase, outcome: Outcome, limitMs: number): stri
   const problems: string[] = [];
   if (response.status >= 500) problems.push(`answered ${response.status}: ${excerpt(response.body)}`);
   if (response.status >= 400 && !c.head) {
-    const shape = openAIErrorProblem(response);
+    const shape = (c.errorShape ?? openAIErrorProblem)(response);
     if (shape) problems.push(shape);
   }
   // A 405 names what the route does take (RFC 9110 asks for an Allow header), and never the method it refused.

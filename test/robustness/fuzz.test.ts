@@ -25,6 +25,7 @@ import {
 import { exchange, httpRequest } from './raw-http.js';
 import { adminBodyCases, adminQueryCases } from './admin-cases.js';
 import { fuzzSocket, oversizedMessage, wsMessages } from './ws-messages.js';
+import { anthropicHttpCases, anthropicKeyCases, anthropicOddContentCases, anthropicWrongTypeCases } from './anthropic-cases.js';
 import { responsesBodyCases, responsesIdCases } from './responses-cases.js';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -54,6 +55,9 @@ function fuzzCategories(subject: Subject, extra: [string, (t: Target) => FuzzCas
     ['WebSocket handshakes', websocketHandshakeCases],
     ['Responses bodies', (t) => responsesBodyCases(randomFor('Responses bodies'), t)],
     ['Responses ids', responsesIdCases],
+    ['Anthropic Messages: wrong types per field', (t) => anthropicWrongTypeCases(randomFor('anthropic wrong types'), t)],
+    ['Anthropic Messages: odd content blocks', anthropicOddContentCases],
+    ['Anthropic Messages: JSON, nesting, methods, media types', anthropicHttpCases],
     ...extra,
   ];
   for (const [category, make] of categories) {
@@ -145,6 +149,7 @@ releases:
 
   fuzzCategories(subject, [
     ['keys and scopes', authCases],
+    ['Anthropic Messages: keys', anthropicKeyCases],
     ['admin bodies', (t) => adminBodyCases(randomFor('admin bodies'), t)],
     ['admin queries', (t) => adminQueryCases(randomFor('admin queries'), t)],
   ]);
