@@ -10,9 +10,10 @@ import { request } from 'undici';
 import { parse, stringify } from 'yaml';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
-import { runCli, startSim } from '../support/processes.js';
+import { runCli } from '../support/processes.js';
 import { startRedis } from '../support/redis.js';
 import { repoRoot } from '../support/server.js';
+import { startSimLike } from './sim-process.js';
 import { hasKubectl, render, validate, type KubeObject } from './manifests.js';
 
 const TARGETS = ['base', 'overlays/dev', 'overlays/vllm'] as const;
@@ -127,22 +128,18 @@ describe('Kubernetes manifests', { skip: hasKubectl ? false : 'kubectl is not in
 
   describe('probes, ports and metrics against the real servers', () => {
     let redis: Awaited<ReturnType<typeof startRedis>>;
-    let sim: Awaited<ReturnType<typeof startSim>>;
+    let sim: Awaited<ReturnType<typeof startSimLike>>;
     const gateways: GatewayServer[] = [];
     before(async () => {
       redis = await startRedis();
       // The sim pods' own args, on loopback and a free port.
       const simArgs = podSpec(find(rendered.get('overlays/dev')!, 'Deployment', 'autoglm-sim')).containers[0]!.args!;
       assert.equal(simArgs[0], 'sim');
-      const args = simArgs.slice(1);
-      args[args.indexOf('--host') + 1] = '127.0.0.1';
-      args[args.indexOf('--port') + 1] = '0';
-      sim = await startSim(args);
+      sim = await startSimLike(simArgs.slice(1));
     });
     after(async () => {
       for (const g of gateways) await g.close();
-      sim?.child.kill('SIGTERM');
-      await sim?.exited;
+      await sim?.stop();
       redis?.stop();
     });
 
