@@ -127,6 +127,13 @@ describe('Anthropic Messages over raw HTTP', () => {
     assert.match(assertAnthropicError(await call('POST', '/v1/messages', doc), 400, 'invalid_request_error'), /messages\.0\.content\.0\.type: "document"/);
     const server = ask({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] });
     assert.match(assertAnthropicError(await call('POST', '/v1/messages', server), 400, 'invalid_request_error'), /tools\.0/);
+    const prefill = ask({
+      messages: [
+        { role: 'user', content: 'Answer in JSON' },
+        { role: 'assistant', content: '{' },
+      ],
+    });
+    assert.match(assertAnthropicError(await call('POST', '/v1/messages', prefill), 400, 'invalid_request_error'), /^messages\.1: .*prefill/);
     assertAnthropicError(await call('POST', '/v1/messages', '{"model": ', {}), 400, 'invalid_request_error');
     assertAnthropicError(await call('POST', '/v1/messages/count_tokens', { model: 'agent' }), 400, 'invalid_request_error');
   });

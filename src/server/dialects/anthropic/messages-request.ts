@@ -97,6 +97,12 @@ export function chatRequestFromConversation(body: CountTokensBody): ChatRequest 
 }
 
 export function chatRequestFromMessages(body: MessagesBody): ChatRequest {
+  // Anthropic continues a last assistant turn (a prefill); chat templates here would close it and start another turn,
+  // an answer the caller did not ask for.
+  const last = body.messages.length - 1;
+  if (body.messages[last]!.role === 'assistant') {
+    throw invalidRequest(`messages.${last}: a last assistant turn (a prefill to continue) is not supported here; end with a user turn`, `messages.${last}`);
+  }
   return {
     ...chatRequestFromConversation(body),
     maxTokens: body.max_tokens,
