@@ -250,8 +250,16 @@ describe('serve -m A --keep-alive 1 (one model)', { timeout: 600_000 }, () => {
   });
 });
 
-describe('serve with names that collide', { timeout: 120_000 }, () => {
+describe('serve with several models, refused', { timeout: 120_000 }, () => {
   it('two models under one name is refused in one line that says how to fix it', async () => {
-    await assert.rejects(serve(['-m', STORIES, '-m', STORIES]), /two models would be served as 'stories260K'.*--alias/);
+    await assert.rejects(serve(['-m', STORIES, '-m', STORIES]), /autoglm: error: two models would be served as 'stories260K'.*--alias/);
+  });
+
+  it('more --alias than --model is refused in one line', async () => {
+    await assert.rejects(serve(['-m', STORIES, '--alias', 'a', '--alias', 'b']), /autoglm: error: 2 --alias for 1 --model/);
+  });
+
+  it('a keep-alive below -1 is refused in one line naming the flag', async () => {
+    await assert.rejects(serve(['-m', STORIES, '-m', TINY, '--keep-alive', '-5']), /autoglm: error: invalid --keep-alive: /);
   });
 });

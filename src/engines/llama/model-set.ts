@@ -120,11 +120,6 @@ export class LoadedModelSet implements ChatModel {
     return [...this.members.values()].map((m) => ({ model: m.spec.name, status: m.info.status ?? 'unloaded', path: m.spec.path, bytes: m.spec.bytes }));
   }
 
-  /** The engines loaded now. */
-  loaded(): SetEngine[] {
-    return [...this.members.values()].flatMap((m) => (m.engine ? [m.engine] : []));
-  }
-
   /** Loads a member before any request asks for it (the default model at startup). */
   async preload(name: string): Promise<SetEngine> {
     return this.ready(this.member(name), { signal: new AbortController().signal, requestId: 'preload' });
