@@ -292,6 +292,21 @@ describe('LoadedModelSet', () => {
     await set.dispose();
   });
 
+  it('closing while a model loads frees it once loaded, and its waiting request gets a 503', async () => {
+    const { set, log, loadGates } = harness(['a']);
+    const loading = gate();
+    loadGates.set('a', loading.opened);
+    const waiting = answer(set, 'a');
+    waiting.catch(() => undefined);
+    await settle();
+    const closed = set.dispose();
+    loading.open();
+    await closed;
+    await assert.rejects(waiting, (err: unknown) => err instanceof AutoglmError && err.status === 503 && err.code === 'shutting_down');
+    assert.ok(log.includes('dispose a'), `the engine loaded late is freed: ${log.join(', ')}`);
+    assert.deepEqual(status(set), { a: 'unloaded' });
+  });
+
   it('an unknown name is a 404 naming the models served', async () => {
     const { set } = harness(['a', 'b']);
     await assert.rejects(answer(set, 'zzz'), (err: unknown) => err instanceof AutoglmError && err.status === 404 && /a, b/.test(err.message));

@@ -203,7 +203,11 @@ export class LoadedModelSet implements ChatModel {
       ctx.signal.throwIfAborted();
       if (this.closed) throw new AutoglmError(503, 'server_error', 'shutting_down', 'The server is shutting down; retry on another instance.', null, 1);
       if (m.engine) return m.engine;
-      if (m.loading) return await untilAborted(m.loading, ctx.signal);
+      if (m.loading) {
+        const engine = await untilAborted(m.loading, ctx.signal);
+        if (!this.closed) return engine;
+        continue;
+      }
       if (m.unloading) {
         await untilAborted(m.unloading, ctx.signal);
         continue;
@@ -238,12 +242,9 @@ export class LoadedModelSet implements ChatModel {
     loading.then(
       (engine) => {
         m.loading = undefined;
-        if (this.closed) {
-          void engine.dispose();
-          m.status = 'unloaded';
-          return;
-        }
         m.engine = engine;
+        // Loaded as the set closes: dispose() frees it, having waited for this load.
+        if (this.closed) return;
         m.embedder = withDimensions(engine.embeddings);
         m.status = 'loaded';
         // What only the loaded model knows is kept for the listing after it unloads.
