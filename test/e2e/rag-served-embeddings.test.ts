@@ -85,6 +85,16 @@ describe('rag re-ranked by an embedding model served in the same process', () =>
     assert.ok(embedCalls >= 1, `the question was embedded by a replica of 'embed', counted in its metrics:\n${metrics.match(/.*replica_requests_total.*/g)?.join('\n')}`);
   });
 
+  it('index add says where an embedding model is missing, and keeps one model per index', async () => {
+    const nowhere = runCli(['index', 'add', '.', '--index', join(dir, 'nowhere.json'), '--embeddings-model', 'embed'], process.env, join(dir, 'docs'));
+    assert.equal(await nowhere.exited, 1);
+    assert.match(nowhere.err(), /^autoglm: error: --embeddings-model embed needs where it is served: --config <gateway\.yaml> .* or --embeddings-url <url>\n$/);
+    const other = runCli(['index', 'add', '.', '--config', configFile, '--embeddings-model', 'other'], process.env, join(dir, 'docs'));
+    assert.equal(await other.exited, 1);
+    assert.match(other.err(), /autoglm: error: the index's passages have vectors from 'embed': embed with it/);
+    assert.equal(DocumentIndex.load(index).embeddingModel, 'embed', 'the index is unchanged');
+  });
+
   it('refuses at start, in one line, to re-rank with a model other than the one the index was embedded with', async () => {
     const otherConfig = join(dir, 'other.yaml');
     writeFileSync(otherConfig, config(index, 'other'));
