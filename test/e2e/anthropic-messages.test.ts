@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import type { RunningServer } from '../../src/server/index.js';
-import { startServer } from '../support/server.js';
+import { serveModel, type RunningServer } from '../../src/server/index.js';
+import { startServer, testPaths } from '../support/server.js';
 
 const weather: Anthropic.Tool = {
   name: 'get_weather',
   description: 'The weather in a city',
-  input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  // A bound on the string keeps a tiny model's arguments within max_tokens.
+  input_schema: { type: 'object', properties: { city: { type: 'string', maxLength: 24 } }, required: ['city'] },
 };
 const story: Anthropic.MessageParam[] = [{ role: 'user', content: 'Once upon a time' }];
 
@@ -70,13 +71,14 @@ describe('Anthropic Messages on the embedded engine', () => {
     assert.ok(message.stop_reason, 'a stop reason');
   });
 
+  // One call a turn: left free, this tiny model goes on making calls until max_tokens.
   it('tool use, whole: a tool_use block with a toolu_ id and an input object', async () => {
     const message = await client.messages.create({
       model: 'stories260K',
-      max_tokens: 64,
+      max_tokens: 200,
       messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
       tools: [weather],
-      tool_choice: { type: 'tool', name: 'get_weather' },
+      tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
     });
     assert.equal(message.stop_reason, 'tool_use');
     const use = message.content.find((b) => b.type === 'tool_use');
@@ -89,7 +91,7 @@ describe('Anthropic Messages on the embedded engine', () => {
   it('tool use, streamed: finalMessage has the tool_use block built from input_json_delta', async () => {
     const stream = client.messages.stream({
       model: 'stories260K',
-      max_tokens: 64,
+      max_tokens: 200,
       messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
       tools: [weather],
       tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
@@ -108,10 +110,10 @@ describe('Anthropic Messages on the embedded engine', () => {
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'What is the weather in Paris?' }];
     const first = await client.messages.create({
       model: 'stories260K',
-      max_tokens: 64,
+      max_tokens: 200,
       messages,
       tools: [weather],
-      tool_choice: { type: 'tool', name: 'get_weather' },
+      tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
     });
     const use = first.content.find((b) => b.type === 'tool_use');
     assert.ok(use && use.type === 'tool_use', 'the model called the tool');
@@ -156,5 +158,42 @@ describe('Anthropic Messages on the embedded engine', () => {
       },
     );
     await assert.rejects(client.messages.countTokens({ model: 'nope', messages: story }), (err: unknown) => err instanceof Anthropic.NotFoundError);
+  });
+});
+
+describe('Anthropic Messages on the embedded engine with keys and limits', () => {
+  let server: RunningServer;
+  const keys: Record<string, string> = {};
+  const client = (key: string) => new Anthropic({ baseURL: server.url, apiKey: key, maxRetries: 0, timeout: 60_000 });
+  before(async () => {
+    server = await serveModel({
+      engine: { model: 'stories260K', threads: 1 },
+      server: { port: 0 },
+      paths: testPaths(),
+      tenancy: { auth: { enabled: true }, database: ':memory:', tenants: { acme: {}, tight: { limits: { requestsPerMinute: 1 } } } },
+    });
+    for (const tenant of ['acme', 'tight']) keys[tenant] = server.tenancy.store.createKey({ tenant, scopes: ['inference'] }).key;
+  });
+  after(() => server?.close());
+
+  it('the key the SDK sends as x-api-key is taken; a wrong one is AuthenticationError', async () => {
+    const message = await client(keys.acme!).messages.create({ model: 'stories260K', max_tokens: 4, messages: story });
+    assert.equal(message.type, 'message');
+    await assert.rejects(client('sk-wrong').messages.create({ model: 'stories260K', max_tokens: 4, messages: story }), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.AuthenticationError, `AuthenticationError, got ${String(err)}`);
+      assert.equal((err.error as { error: { type: string } }).error.type, 'authentication_error');
+      return true;
+    });
+  });
+
+  it("a tenant past its rate limit gets RateLimitError with Anthropic's body and retry-after", async () => {
+    const tight = client(keys.tight!);
+    await tight.messages.create({ model: 'stories260K', max_tokens: 4, messages: story });
+    await assert.rejects(tight.messages.create({ model: 'stories260K', max_tokens: 4, messages: story }), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.RateLimitError, `RateLimitError, got ${String(err)}`);
+      assert.equal((err.error as { error: { type: string } }).error.type, 'rate_limit_error');
+      assert.ok(Number(err.headers?.get('retry-after')) > 0, 'retry-after');
+      return true;
+    });
   });
 });
