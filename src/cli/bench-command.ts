@@ -1,16 +1,20 @@
-// `autoglm bench`: load against any OpenAI-compatible URL, open or closed loop, with a live bar, a text table, JSON and
-// an HTML report; `--compare a.json b.json` puts two runs side by side.
+// `autoglm bench`: load against any OpenAI- or Anthropic-compatible URL in its own dialect (--api), open or closed
+// loop, with a live bar, a text table, JSON and an HTML report; `--compare a.json b.json` puts two runs side by side.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DATASETS, type DatasetName } from '../datasets/index.js';
-import type { BenchResult } from '../loadgen/index.js';
+import type { BenchApi, BenchResult } from '../loadgen/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
 import { nonNegativeNumber, positiveInteger, positiveNumber } from './number-options.js';
 
+/** The dialects `--api` takes; kept here so the CLI's help does not load the load generator. */
+const APIS: readonly BenchApi[] = ['chat', 'responses', 'messages'];
+
 interface BenchFlags {
   url: string;
+  api: string;
   model?: string;
   apiKey?: string;
   rate?: number;
@@ -47,10 +51,12 @@ function answerText(status: number, text: string): string {
 }
 
 /** The model to load: the one named, else the first the server lists; a refusal is reported as the server gave it. */
-async function firstModel(url: string, apiKey?: string): Promise<string> {
+async function firstModel(url: string, api: BenchApi, apiKey?: string): Promise<string> {
   const { request } = await import('undici');
   const modelsUrl = `${url.replace(/\/+$/, '')}/models`;
-  const res = await request(modelsUrl, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+  // Anthropic's API takes its key in x-api-key, on /v1/models as on /v1/messages.
+  const auth = !apiKey ? {} : api === 'messages' ? { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${apiKey}` };
+  const res = await request(modelsUrl, { headers: auth });
   const text = await res.body.text();
   if (res.statusCode !== 200) {
     const hint =
@@ -74,8 +80,9 @@ async function firstModel(url: string, apiKey?: string): Promise<string> {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('load-test an OpenAI-compatible server: TTFT, inter-token latency, TPOT, end-to-end percentiles, throughput, goodput')
+    .description('load-test an OpenAI- or Anthropic-compatible server: TTFT, inter-token latency, TPOT, end-to-end percentiles, throughput, goodput')
     .option('-u, --url <url>', 'base URL with /v1', 'http://127.0.0.1:8080/v1')
+    .option('--api <dialect>', `the API to speak: ${APIS.join(' | ')} (OpenAI chat completions, OpenAI Responses, Anthropic Messages)`, 'chat')
     .option('-m, --model <name>', 'model to ask (default: the first one the server lists)')
     .option('--api-key <key>', 'API key (default: $AUTOGLM_API_KEY)')
     .option('-r, --rate <req/s>', 'open loop: send at this rate whatever the server does', positiveNumber)
@@ -145,8 +152,10 @@ async function bench(flags: BenchFlags): Promise<void> {
   if (flags.dataset && !(DATASETS as readonly string[]).includes(flags.dataset))
     throw new Error(`unknown dataset '${flags.dataset}'; use ${DATASETS.join(', ')}`);
   if (flags.arrival !== 'constant' && flags.arrival !== 'poisson') throw new Error('--arrival is constant or poisson');
+  if (!(APIS as readonly string[]).includes(flags.api)) throw new Error(`--api is ${APIS.join(', ')}, not '${flags.api}'`);
+  const api = flags.api as BenchApi;
   const apiKey = flags.apiKey ?? process.env.AUTOGLM_API_KEY;
-  const model = flags.model ?? (await firstModel(flags.url, apiKey));
+  const model = flags.model ?? (await firstModel(flags.url, api, apiKey));
   const { htmlReport, runBench, textReport } = await loadGenerator();
   const bar = flags.quiet
     ? undefined
@@ -156,6 +165,7 @@ async function bench(flags: BenchFlags): Promise<void> {
     url: flags.url,
     model,
     apiKey,
+    api,
     mode: flags.rate ? 'open' : 'closed',
     rate: flags.rate,
     arrival: flags.arrival,

@@ -11,8 +11,12 @@ function describeRun(r: BenchResult): string {
   const prompts = w.dataset
     ? `questions from ${w.dataset}`
     : `synthetic prompts of ${w.inputTokens} words${w.sharedPrefixTokens ? ` after a ${w.sharedPrefixTokens}-word prefix shared in ${w.prefixGroups} groups` : ''}`;
-  return `${r.target.model} at ${r.target.url}: ${load}; ${prompts}; up to ${w.outputTokens} output tokens`;
+  return `${r.target.model} at ${r.target.url} (${apiName(r)}): ${load}; ${prompts}; up to ${w.outputTokens} output tokens`;
 }
+
+/** The dialect a run spoke; runs written before there was a choice spoke chat completions. */
+const apiName = (r: BenchResult) =>
+  (({ chat: 'chat completions', responses: 'Responses API', messages: 'Anthropic Messages' }) as const)[r.target.api ?? 'chat'];
 
 const sloText = (r: BenchResult) =>
   Object.entries(r.options.slo)
@@ -106,6 +110,7 @@ export function compareWarnings(a: BenchResult, b: BenchResult): string[] {
     ['prompts', prompts],
     ['output tokens', (r) => String(w(r).outputTokens)],
     ['model', (r) => r.target.model],
+    ['API', apiName],
   ];
   return checks.filter(([, of]) => of(a) !== of(b)).map(([what, of]) => `the runs differ in ${what}: A ${of(a)}, B ${of(b)}`);
 }

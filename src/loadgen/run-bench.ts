@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { benchDialects, type BenchApi } from './bench-dialects.js';
 import { streamRequest, type RequestTiming, type Target } from './stream-request.js';
 import { arrivals, workload, type WorkloadOptions } from './workload.js';
 
@@ -16,6 +17,8 @@ export interface BenchOptions {
   url: string;
   model: string;
   apiKey?: string;
+  /** The wire dialect to speak (default: OpenAI's chat completions). */
+  api?: BenchApi;
   mode: 'open' | 'closed';
   /** Open loop: requests per second. */
   rate?: number;
@@ -44,7 +47,7 @@ export interface Percentiles {
 }
 
 export interface BenchResult {
-  target: { url: string; model: string };
+  target: { url: string; model: string; api?: BenchApi };
   options: { mode: string; rate?: number; arrival: string; concurrency: number; requests: number; workload: WorkloadOptions; slo: Slo; seed: number };
   startedAt: string;
   durationS: number;
@@ -89,11 +92,15 @@ function cdfOf(h: hdr.Histogram): [number, number][] {
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const base = new URL(options.url);
   const pool = new Pool(base.origin, { connections: Math.max(options.concurrency, 64), keepAliveTimeout: 30_000 });
+  const api = options.api ?? 'chat';
+  const dialect = benchDialects[api];
   const target: Target = {
     pool,
-    path: `${base.pathname.replace(/\/+$/, '')}/chat/completions`,
+    path: `${base.pathname.replace(/\/+$/, '')}${dialect.path}`,
     model: options.model,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    headers: { ...dialect.headers, ...(options.apiKey ? dialect.auth(options.apiKey) : {}) },
+    api,
+    dialect,
   };
   const prompts = workload(options.workload);
   const start = performance.now();
@@ -179,7 +186,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const outputTokens = ok.reduce((a, t) => a + t.outputTokens, 0);
   const last = Math.floor(durationMs / 1000);
   return {
-    target: { url: options.url, model: options.model },
+    target: { url: options.url, model: options.model, api },
     options: {
       mode: options.mode,
       rate: options.rate,

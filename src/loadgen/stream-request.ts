@@ -1,10 +1,12 @@
-// One streamed chat completion, timed: when it was due, sent, got its first token, each token after, and ended.
+// One streamed answer in the target's dialect, timed: when it was due, sent, got its first token, each token after,
+// and ended.
 import { createParser } from 'eventsource-parser';
 import { StringDecoder } from 'node:string_decoder';
 import type { Pool } from 'undici';
+import { endOfStream, type BenchApi, type BenchDialect, type StreamReading } from './bench-dialects.js';
 import type { BenchPrompt } from './workload.js';
 
-/** What a refusal says: its OpenAI-shaped message when it has one, else the start of its text. */
+/** What a refusal says: its message when it has one (OpenAI's and Anthropic's shapes both nest it in `error`), else the start of its text. */
 function errorMessage(text: string): string {
   try {
     const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
@@ -31,9 +33,12 @@ export interface RequestTiming {
 
 export interface Target {
   pool: Pool;
+  /** The dialect's path, below the base URL's path. */
   path: string;
   model: string;
   headers: Record<string, string>;
+  api: BenchApi;
+  dialect: BenchDialect;
 }
 
 export async function streamRequest(
@@ -48,20 +53,13 @@ export async function streamRequest(
   const timing: RequestTiming = { due, sent, end: sent, gaps: [], outputTokens: 0, promptTokens: 0, ok: false };
   let last = 0;
   let chunks = 0;
-  let done = false;
+  const reading: StreamReading = { text: false, done: false };
   try {
     const res = await target.pool.request({
       path: target.path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...target.headers },
-      body: JSON.stringify({
-        model: target.model,
-        messages: prompt.messages,
-        max_tokens: prompt.maxTokens,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...extra,
-      }),
+      body: JSON.stringify(target.dialect.body(target.model, prompt, extra)),
       headersTimeout: 300_000,
       bodyTimeout: 300_000,
       signal,
@@ -73,21 +71,9 @@ export async function streamRequest(
     }
     const parser = createParser({
       onEvent(event) {
-        if (event.data === '[DONE]') {
-          done = true;
-          return;
-        }
-        const data = JSON.parse(event.data) as {
-          choices?: { delta?: { content?: string } }[];
-          usage?: { prompt_tokens: number; completion_tokens: number };
-          error?: { message: string };
-        };
-        if (data.error) timing.error = data.error.message;
-        if (data.usage) {
-          timing.outputTokens = data.usage.completion_tokens;
-          timing.promptTokens = data.usage.prompt_tokens;
-        }
-        if (data.choices?.[0]?.delta?.content) {
+        reading.text = false;
+        target.dialect.read(event, reading);
+        if (reading.text) {
           const t = now();
           if (timing.firstToken === undefined) timing.firstToken = t;
           else timing.gaps.push(t - last);
@@ -98,9 +84,11 @@ export async function streamRequest(
     });
     const decoder = new StringDecoder('utf8');
     for await (const piece of res.body) parser.feed(decoder.write(piece as Buffer));
-    timing.outputTokens ||= chunks;
-    timing.ok = done && !timing.error;
-    if (!done && !timing.error) timing.error = 'stream ended without [DONE]';
+    timing.error = reading.error;
+    timing.outputTokens = reading.outputTokens || chunks;
+    timing.promptTokens = reading.promptTokens ?? 0;
+    timing.ok = reading.done && !timing.error;
+    if (!reading.done && !timing.error) timing.error = `stream ended without ${endOfStream[target.api]}`;
   } catch (err) {
     timing.error = (err as Error).message;
   }

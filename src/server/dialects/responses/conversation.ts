@@ -110,6 +110,7 @@ export function chatRequestOf(body: ResponsesBody, messages: ChatMessage[]): Cha
     responseFormat: formatOf(body.text?.format),
     stream: Boolean(body.stream),
     user: body.user ?? body.safety_identifier ?? undefined,
+    ...(body.ignore_eos != null && { ignoreEos: body.ignore_eos }),
     n: 1,
     ...(tools && { tools, toolChoice, ...(body.parallel_tool_calls != null && { parallelToolCalls: body.parallel_tool_calls }) }),
   };

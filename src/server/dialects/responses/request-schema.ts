@@ -115,6 +115,8 @@ export const responsesBody = z.strictObject({
   stream_options: z.strictObject({ include_obfuscation: z.boolean().nullish() }).nullish(),
   store: z.boolean().nullish(),
   previous_response_id: z.string().min(1).nullish(),
+  /** Generate all max_output_tokens past end-of-sequence (vLLM's and llama.cpp's extension), for benchmarks. */
+  ignore_eos: z.boolean().nullish(),
   // Fields OpenAI takes that we cannot honour are refused by name; null or their neutral value is accepted.
   background: z.literal(false, { error: 'background responses are not served here; send background: false or leave it out' }).nullish(),
   reasoning: z
