@@ -141,6 +141,26 @@ releases:
     await icon.body.dump();
   });
 
+  it("streams the playground's prompt in each API the server speaks: Responses and Anthropic Messages as well as chat", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(`${gateway.url}/ui`);
+    const answer = page.getByTestId('answer');
+    for (const api of ['Responses', 'Anthropic Messages']) {
+      await page.getByLabel('API').selectOption({ label: api });
+      await page.getByLabel('message').fill(`Tell me about the sea, in ${api}.`);
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Streaming…' }).waitFor();
+      // The simulator answers 24 words; each dialect's text deltas must all reach the page.
+      await page.waitForFunction(() => (document.querySelector('[data-testid="answer"]')?.textContent ?? '').trim().split(/\s+/).length >= 24, undefined, {
+        timeout: 15_000,
+      });
+      await page.getByRole('button', { name: 'Send' }).waitFor();
+      assert.equal(await page.locator('.playground .error').count(), 0, `no error shown for ${api}`);
+      assert.ok(((await answer.textContent()) ?? '').length > 20, `${api}: the answer is on the page`);
+    }
+    await page.close();
+  });
+
   it('fits two columns of cards at 960 px, and shows an aborted rollout as stopped, not healthy', async () => {
     const abort = await request(`${gateway.url}/admin/rollouts/chat/abort`, { method: 'POST' });
     assert.equal(abort.statusCode, 200);

@@ -1,9 +1,10 @@
 // The dashboard at /ui: live numbers from /admin/stats once a second, charts, replica and rollout state, tenant usage,
-// and a playground that streams a chat completion. Preact + htm (no build-time JSX) and uPlot for the charts.
+// and a playground that streams an answer in any dialect the server speaks. Preact + htm (no build-time JSX) and uPlot for the charts.
 import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
 import { emptyMinute, LiveChart } from './live-chart.js';
+import { DIALECTS, streamPrompt, type Dialect } from './playground-dialects.js';
 
 const html = htm.bind(h);
 
@@ -69,6 +70,7 @@ const ROLLOUT_CLASS: Record<string, string> = { promoted: 'ok', ramping: 'warn',
 function Playground() {
   const [models, setModels] = useState<string[]>([]);
   const [model, setModel] = useState('');
+  const [dialect, setDialect] = useState<Dialect>('chat');
   const [prompt, setPrompt] = useState('Tell me a short story about a cat.');
   const [answer, setAnswer] = useState('');
   const [busy, setBusy] = useState(false);
@@ -87,29 +89,7 @@ function Playground() {
     setAnswer('');
     setError('');
     try {
-      const res = await fetch('/v1/chat/completions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...authHeaders() },
-        body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 128, stream: true }),
-      });
-      if (!res.ok || !res.body) throw new Error(((await res.json()) as { error?: { message: string } }).error?.message ?? `HTTP ${res.status}`);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        const events = buffer.split('\n\n');
-        buffer = events.pop() ?? '';
-        for (const event of events) {
-          const data = event.replace(/^data: /, '');
-          if (data === '[DONE]') continue;
-          const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string } }[]; error?: { message: string } };
-          if (chunk.error) throw new Error(chunk.error.message);
-          const text = chunk.choices?.[0]?.delta?.content;
-          if (text) setAnswer((a) => a + text);
-        }
-      }
+      await streamPrompt(dialect, model, prompt, authHeaders(), (text) => setAnswer((a) => a + text));
     } catch (err) {
       setError(String((err as Error).message ?? err));
     } finally {
@@ -120,6 +100,9 @@ function Playground() {
     <div class="row">
       <select value=${model} onChange=${(e: Event) => setModel((e.target as HTMLSelectElement).value)} aria-label="model">
         ${models.map((m) => html`<option value=${m}>${m}</option>`)}
+      </select>
+      <select value=${dialect} onChange=${(e: Event) => setDialect((e.target as HTMLSelectElement).value as Dialect)} aria-label="API">
+        ${DIALECTS.map((d) => html`<option value=${d.id}>${d.label}</option>`)}
       </select>
       <button onClick=${send} disabled=${busy || !model}>${busy ? 'Streaming…' : 'Send'}</button>
     </div>
