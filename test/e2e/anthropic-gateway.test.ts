@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+import { storiesPath } from '../support/server.js';
 
 const weather: Anthropic.Tool = {
   name: 'get_weather',
@@ -33,6 +34,8 @@ describe('Anthropic Messages through the gateway', () => {
       'models:',
       '  agent:',
       '    replicas: [{ type: sim, preset: instant, outputTokens: 6, seed: 3 }]',
+      '  story:',
+      `    replicas: [{ type: llama, model: "${storiesPath}", threads: 1 }]`,
       'aliases:',
       '  claude-sonnet-4: agent',
     ].join('\n');
@@ -93,6 +96,15 @@ describe('Anthropic Messages through the gateway', () => {
     const bare = await client.messages.countTokens({ model: 'agent', messages: question });
     assert.ok(bare.input_tokens > 0, 'the prompt is counted');
     assert.ok(data.input_tokens > bare.input_tokens, 'tools count too');
+  });
+
+  it('messages.countTokens on a pool of llama replicas is their own count, the prompt tokens a call reports', async () => {
+    const client = anthropic(keys.acme!);
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Once upon a time' }];
+    const { data, response } = await client.messages.countTokens({ model: 'story', messages }).withResponse();
+    assert.equal(response.headers.get('x-autoglm-token-count'), 'exact');
+    const message = await client.messages.create({ model: 'story', max_tokens: 1, messages });
+    assert.equal(data.input_tokens, message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0));
   });
 
   it('typed errors: AuthenticationError, NotFoundError, BadRequestError, RateLimitError with retry-after', async () => {
