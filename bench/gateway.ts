@@ -1,6 +1,8 @@
 // bench:gateway: the same minimal upstream called directly, through a bare pass-through proxy, through our gateway,
 // and through Portkey's open-source gateway: requests/s (and CPU per request) at concurrency 32, added latency at
-// concurrency 1 (whole and streamed, time to first byte), and memory. Medians of interleaved repeats. Needs `wrk` (apt-get install wrk).
+// concurrency 1 (whole and streamed, time to first byte), and memory. Medians of interleaved repeats. Then each wire
+// dialect (OpenAI Responses, Anthropic Messages) against chat completions: CPU per request of our gateway over sim
+// replicas, whole and streamed, within 1.15x of chat. Needs `wrk` (apt-get install wrk).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -71,23 +73,28 @@ function cpuMicros(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-function wrk(target: Target, connections: number, seconds: number, latency: boolean): { rps: number; p50: number; p99: number; cpuPerRequest: number } {
+function wrk(
+  target: Target,
+  connections: number,
+  seconds: number,
+  latency: boolean,
+  path = '/v1/chat/completions',
+  requestBody = body,
+): { rps: number; p50: number; p99: number; cpuPerRequest: number } {
   const script = join(tmpdir(), `autoglm-wrk-${target.name.replace(/\W/g, '')}.lua`);
   const headers = { 'Content-Type': 'application/json', ...target.headers };
   writeFileSync(
     script,
     [
       'wrk.method = "POST"',
-      `wrk.body = ${JSON.stringify(body)}`,
+      `wrk.body = ${JSON.stringify(requestBody)}`,
       ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
     ].join('\n'),
   );
   const cpuBefore = cpuMicros(target.child!.pid!);
-  const out = execFileSync(
-    'wrk',
-    ['-t1', `-c${connections}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${target.url}/v1/chat/completions`],
-    { encoding: 'utf8' },
-  );
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${target.url}${path}`], {
+    encoding: 'utf8',
+  });
   const cpu = cpuMicros(target.child!.pid!) - cpuBefore;
   const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
   const pct = (p: string) => {
@@ -225,6 +232,77 @@ async function main() {
     added(oursName, 'sp50') / added(bareName, 'sp50') <= 1.3,
   );
   check('autoglm peak RSS (MB)', peak.get(oursName)!, '< 120', peak.get(oursName)! < 120);
+  await dialectCpu();
+}
+
+/** One wire dialect's request, whole and streamed, as its clients send it. */
+interface DialectRow {
+  name: string;
+  path: string;
+  headers: Record<string, string>;
+  whole: string;
+  stream: string;
+}
+
+const bodies = (path: string, name: string, request: Record<string, unknown>, headers: Record<string, string> = {}): DialectRow => ({
+  name,
+  path,
+  headers,
+  whole: JSON.stringify(request),
+  stream: JSON.stringify({ ...request, stream: true }),
+});
+
+/**
+ * CPU per request of our gateway in each dialect, over sim replicas (the engine's work is the same in every row, so
+ * what differs is the dialect's translation and its stream encoding). Responses is measured as clients call it (its
+ * responses stored, the default) and with store: false.
+ */
+async function dialectCpu(): Promise<void> {
+  const messages = [{ role: 'user', content: 'Say hello.' }];
+  const rows: DialectRow[] = [
+    bodies('/v1/chat/completions', 'chat completions', { model: 'bench', messages, max_tokens: 16 }),
+    bodies('/v1/responses', 'responses', { model: 'bench', input: 'Say hello.', max_output_tokens: 16 }),
+    bodies('/v1/responses', 'responses store:false', { model: 'bench', input: 'Say hello.', max_output_tokens: 16, store: false }),
+    bodies('/v1/messages', 'messages', { model: 'bench', messages, max_tokens: 16 }, { 'anthropic-version': '2023-06-01' }),
+  ];
+  const dir = join(tmpdir(), 'autoglm-bench-dialects');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `database: ${join(dir, `bench-${process.pid}.db`)}\nmodels:\n  bench:\n    replicas:\n      - { type: sim, preset: instant, outputTokens: 16 }\n`,
+  );
+  const gateway = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
+  const target = (row: DialectRow): Target => ({ name: `dialect ${row.name}`, url: gateway.match[1]!, headers: row.headers, child: gateway.child });
+  const cpu = new Map(rows.map((r) => [r.name, { whole: [] as number[], stream: [] as number[] }]));
+  const bar = new SingleBar({ format: 'bench:gateway dialects [{bar}] {value}/{total} | {step}', stream: process.stderr }, Presets.shades_classic);
+  bar.start(REPEATS * rows.length, 0, { step: 'warming up' });
+  try {
+    for (const row of rows) wrk(target(row), 32, 1, false, row.path, row.stream);
+    for (let i = 0; i < REPEATS; i++) {
+      for (const row of rows) {
+        bar.update({ step: row.name });
+        cpu.get(row.name)!.whole.push(wrk(target(row), 32, SECONDS, false, row.path, row.whole).cpuPerRequest);
+        cpu.get(row.name)!.stream.push(wrk(target(row), 32, SECONDS, false, row.path, row.stream).cpuPerRequest);
+        bar.increment();
+      }
+    }
+  } finally {
+    bar.stop();
+    gateway.child.kill('SIGKILL');
+  }
+  const chat = cpu.get(rows[0]!.name)!;
+  const [chatWhole, chatStream] = [median(chat.whole), median(chat.stream)];
+  console.log(`\nour gateway over sim replicas, per dialect; wrk -t1 -c32; median of ${REPEATS} interleaved repeats`);
+  console.log(`${'dialect'.padEnd(24)} ${'CPU/req'.padStart(9)} ${'x chat'.padStart(7)} ${'stream CPU/req'.padStart(15)} ${'x chat'.padStart(7)}`);
+  for (const row of rows) {
+    const { whole, stream } = cpu.get(row.name)!;
+    const [w, st] = [median(whole), median(stream)];
+    const ok = w / chatWhole <= 1.15 && st / chatStream <= 1.15;
+    console.log(
+      `${row.name.padEnd(24)} ${`${w.toFixed(0)} µs`.padStart(9)} ${(w / chatWhole).toFixed(2).padStart(7)} ${`${st.toFixed(0)} µs`.padStart(15)} ${(st / chatStream).toFixed(2).padStart(7)}  ${row === rows[0] ? '' : `(target <= 1.15x) ${ok ? 'PASS' : 'MISS'}`}`,
+    );
+  }
 }
 
 await main();
