@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
-import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+import { serveGateway, serveSim, type GatewayServer, type SimServer } from '../../src/server/index.js';
 import { rawRequest } from '../support/raw-http.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -200,5 +200,40 @@ describe('Anthropic Messages over raw HTTP', () => {
     // Other paths keep OpenAI's shape.
     const other = await rawRequest(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(32 * 1024)}\r\n\r\n`);
     assert.ok('error' in JSON.parse(other.body) && !('type' in JSON.parse(other.body)), other.body);
+  });
+});
+
+describe('Anthropic Messages: a stream whose upstream dies mid-answer', () => {
+  let upstream: SimServer;
+  let gateway: GatewayServer;
+  before(async () => {
+    // Every stream of this upstream is cut halfway, after the gateway has sent its first events.
+    upstream = await serveSim({ model: 'flaky', preset: 'instant', itlMs: 20, outputTokens: 40, faults: { dropRate: 1 } }, { port: 0 });
+    const yaml = ['models:', '  flaky:', '    retry: { attempts: 1 }', `    replicas: [{ type: openai, preset: autoglm, baseUrl: "${upstream.url}/v1" }]`].join(
+      '\n',
+    );
+    gateway = await serveGateway(parseGatewayConfig(yaml), { serverOverrides: { port: 0 } });
+  });
+  after(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  it("ends with an error event in Anthropic's shape after the events already sent, and no message_stop", async () => {
+    const res = await request(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'flaky', max_tokens: 40, stream: true, messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+    assert.equal(res.statusCode, 200);
+    const events = eventsOf(await res.body.text());
+    const names = events.map((e) => e.event);
+    assert.deepEqual(names.slice(0, 4), ['message_start', 'content_block_start', 'ping', 'content_block_delta'], names.join(' '));
+    assert.equal(names.at(-1), 'error', names.join(' '));
+    assert.ok(!names.includes('message_stop'), names.join(' '));
+    const error = events.at(-1)!.data as { type: string; error: { type: string; message: string } };
+    assert.equal(error.type, 'error');
+    assert.equal(error.error.type, 'api_error');
+    assert.match(error.error.message, /flaky|upstream|Upstream/);
   });
 });
