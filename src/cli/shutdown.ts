@@ -1,4 +1,5 @@
-// Ctrl-C and SIGTERM: drain in-flight requests, exit 0; a second signal exits at once.
+// Ctrl-C and SIGTERM: /ready turns 503 at once, serving goes on for the drain delay (while balancers stop sending),
+// then in-flight requests drain and the process exits 0; a second signal exits at once.
 import type { RunningServer } from '../server/index.js';
 import { fail } from './errors.js';
 
@@ -10,14 +11,24 @@ export function handleShutdown(running: RunningServer): void {
       process.exit(130);
     }
     closing = true;
-    process.stderr.write(`autoglm: ${signal}: draining in-flight requests (up to ${running.settings.drainSeconds}s; again to force)\n`);
-    running.close().then(
-      () => {
-        process.stderr.write('autoglm: stopped\n');
-        process.exit(0);
-      },
-      (err) => fail(err),
-    );
+    const { drainDelaySeconds, drainSeconds } = running.settings;
+    running.app.servingState.draining = true;
+    const drain = () => {
+      process.stderr.write(`autoglm: draining in-flight requests (up to ${drainSeconds}s; ${signal} again to force)\n`);
+      running.close().then(
+        () => {
+          process.stderr.write('autoglm: stopped\n');
+          process.exit(0);
+        },
+        (err) => fail(err),
+      );
+    };
+    if (drainDelaySeconds <= 0) {
+      process.stderr.write(`autoglm: ${signal}: not ready; `);
+      return drain();
+    }
+    process.stderr.write(`autoglm: ${signal}: not ready (/ready 503); still serving for ${drainDelaySeconds}s while balancers stop sending\n`);
+    setTimeout(drain, drainDelaySeconds * 1000);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -47,6 +47,8 @@ export interface ServingState {
   releases?: { releases: ReleaseManager; reloadStatus: ReloadStatus };
   /** Every replica's health and load, when serving a gateway config. */
   replicas?: () => ReplicaStatus[];
+  /** Set on SIGTERM: /ready answers 503 so balancers stop sending, while requests are still served. */
+  draining?: boolean;
 }
 
 export interface ReplicaStatus {
@@ -59,6 +61,10 @@ export interface ReplicaStatus {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the routes serve, for the process around the server (shutdown marks it draining). */
+    servingState: ServingState;
+  }
   interface FastifyContextConfig {
     /** The scope a key needs for this route; routes without one (health, metrics) are open. */
     scope?: Scope;
@@ -133,18 +139,27 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
     clientErrorHandler: (err, socket) => answerClientError?.(err, socket),
     serverFactory: (handler) =>
       guardedServer(settings, (req, res) => {
+        // Draining: each answer closes its connection, so keep-alive clients reconnect elsewhere and none sits idle
+        // holding the drain open until its keep-alive timeout.
+        if (state.draining) res.setHeader('connection', 'close');
         if (closing) sendError(res, shuttingDown(), undefined, true);
         else if (req.headers.host === undefined && req.httpVersion === '1.1') sendError(res, missingHost(), undefined, true);
         else if (!inference?.(req, res)) handler(req, res);
       }),
   });
   answerClientError = clientErrorAnswerer(settings, app.log);
+  app.decorate('servingState', state);
   const endpoints = inferenceEndpoints(state);
   inference = inferenceRoutes({ state, endpoints, settings, bodies, log: app.log, count });
   for (const { path } of endpoints) routes.add('POST', path);
   app.addHook('onRoute', (route) => routes.add(route.method, route.url));
   app.addHook('preClose', (done) => {
     closing = true;
+    // Keep-alive connections whose answers finish during the drain are closed as they go idle, not when the client's
+    // keep-alive timeout ends: otherwise they hold the exit open for seconds after the last answer.
+    const idle = setInterval(() => app.server.closeIdleConnections(), 200);
+    idle.unref();
+    app.server.once('close', () => clearInterval(idle));
     done();
   });
   app.addHook('onClose', (_app, done) => {
