@@ -1,8 +1,9 @@
-// The published package as a user (or a container image) installs it: `npm pack`, then `npm install --omit=dev` of the
-// tarball into an empty folder, then the installed `autoglm serve` answers a chat and serves its dashboard.
+// The published package as a user (or a container image) installs it: `npm pack`, then the Dockerfile's own runtime
+// install steps (`npm install --omit=dev` of the tarball) replayed in an empty folder, then the installed `autoglm`
+// started as the image starts it (its ENV, ENTRYPOINT and CMD) answers its health check, a chat and the dashboard.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { modelMirror, repoRoot } from '../support/server.js';
 import { until } from '../support/processes.js';
+import { appInstallSteps, execForm, readDockerfile, remap, runtimeEnv } from '../deploy/image.js';
 
 const execFileAsync = promisify(execFile);
 /** Runs a command; a failure says what the command printed, not only its exit code. */
@@ -27,32 +29,49 @@ const INSTALL_TIMEOUT_MS = 15 * 60_000;
 describe('the packed package installed with --omit=dev', { timeout: INSTALL_TIMEOUT_MS + 120_000 }, () => {
   let work: string;
   let app: string;
+  /** The image's folders, each stood in for by one in the scratch folder (models: the mirror, as if mounted). */
+  let paths: Record<string, string>;
+  const image = readDockerfile();
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'autoglm-pack-'));
     app = join(work, 'app');
+    paths = { '/app': app, '/pack': join(work, 'pack'), '/data': join(work, 'data'), '/cache': join(work, 'cache'), '/models': modelMirror };
   });
   after(async () => {
     await rm(work, { recursive: true, force: true });
   });
 
   it('packs and installs without dev dependencies', { timeout: INSTALL_TIMEOUT_MS }, async () => {
-    const stdout = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: repoRoot });
-    const tarball = join(work, stdout.trim().split('\n').pop()!);
+    await mkdir(paths['/pack']!, { recursive: true });
+    const stdout = await run('npm', ['pack', '--silent', '--pack-destination', paths['/pack']!], { cwd: repoRoot });
+    // The tarball under the name the Dockerfile's build stage gives it.
+    await rename(join(paths['/pack']!, stdout.trim().split('\n').pop()!), join(paths['/pack']!, 'open-autoglm.tgz'));
     await mkdir(app, { recursive: true });
-    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'autoglm-user', private: true }));
-    await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, timeout: INSTALL_TIMEOUT_MS });
+    const steps = appInstallSteps(image);
+    assert.ok(
+      steps.some((s) => s.includes('npm install')),
+      `the Dockerfile's runtime stage has an npm install step: ${steps.join(' | ')}`,
+    );
+    for (const step of steps) await run('sh', ['-c', remap(step, paths)], { cwd: app, timeout: INSTALL_TIMEOUT_MS });
     const installed = await readdir(join(app, 'node_modules'));
     assert.ok(installed.includes('open-autoglm'), 'open-autoglm is installed');
     for (const dev of ['typescript', 'tsx', 'openai', 'playwright-core', 'esbuild'])
       assert.ok(!installed.includes(dev), `${dev} is a dev dependency and stays out`);
   });
 
-  it('the installed autoglm serves a chat and the dashboard', { timeout: 120_000 }, async () => {
-    const child = spawn(join(app, 'node_modules/.bin/autoglm'), ['serve', '--port', '0', '--threads', '1'], {
-      cwd: app,
-      env: { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror, AUTOGLM_DATA_DIR: join(work, 'data'), AUTOGLM_CACHE_DIR: join(work, 'cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it("the installed autoglm, started as the image starts it, passes the image's health check and serves a chat and the dashboard", {
+    timeout: 120_000,
+  }, async () => {
+    // ENTRYPOINT ["tini", "--", "autoglm"] + CMD: tini is left out (it only forwards signals), the port is any free one.
+    const entrypoint = execForm(image, 'ENTRYPOINT')!;
+    const cmd = execForm(image, 'CMD')!;
+    const bin = entrypoint.at(-1)!;
+    const { PATH: _path, ...imageEnv } = runtimeEnv(image);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(imageEnv).map(([k, v]) => [k, remap(v, paths)])) };
+    // The model is found through the image's /models, as when a folder is mounted there, not through the mirror.
+    delete env.AUTOGLM_MODEL_MIRROR;
+    await mkdir(env.AUTOGLM_DATA_DIR!, { recursive: true });
+    const child = spawn(join(app, 'node_modules/.bin', bin), [...cmd, '--port', '0', '--threads', '1'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.on('error', (e) => (err += String(e)));
@@ -60,8 +79,21 @@ describe('the packed package installed with --omit=dev', { timeout: INSTALL_TIME
     child.stderr.on('data', (d) => (err += d));
     try {
       await until(() => /Ctrl-C/.test(out) || child.exitCode !== null, 60_000);
-      const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1];
-      assert.ok(url, `the installed server printed its URL (stdout: ${out}, stderr: ${err})`);
+      const port = /at http:\/\/0\.0\.0\.0:(\d+)\/v1/.exec(out)?.[1];
+      assert.ok(port, `the installed server printed its URL on 0.0.0.0, as the CMD asks (stdout: ${out}, stderr: ${err})`);
+      const url = `http://127.0.0.1:${port}`;
+      // The image's HEALTHCHECK command itself, aimed at this port.
+      const [checkCmd, ...checkArgs] = execForm(image, 'HEALTHCHECK')!;
+      const expose = cmd[cmd.indexOf('--port') + 1]!;
+      await run(
+        checkCmd!,
+        checkArgs.map((a) => a.replace(`:${expose}/`, `:${port}/`)),
+      );
+      const stopped = spawn(
+        checkCmd!,
+        checkArgs.map((a) => a.replace(`:${expose}/`, ':1/')),
+      );
+      assert.notEqual(await new Promise((r) => stopped.once('exit', r)), 0, 'the health check fails where no server answers');
       const chat = await request(`${url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
