@@ -125,4 +125,19 @@ describe('Responses API through the gateway, two tenants', () => {
     });
     assert.equal(post.status, 401);
   });
+
+  it('refuses a key without the inference scope: 403 in OpenAI shape, on POST, GET and DELETE', async () => {
+    const admin = gateway.tenancy.store.createKey({ tenant: 'acme', scopes: ['admin'] }).key;
+    for (const [method, path, body] of [
+      ['POST', '/v1/responses', '{"model":"agent","input":"x"}'],
+      ['GET', '/v1/responses/resp_x', undefined],
+      ['DELETE', '/v1/responses/resp_x', undefined],
+    ] as const) {
+      const headers = { authorization: `Bearer ${admin}`, ...(body && { 'content-type': 'application/json' }) };
+      const res = await fetch(`${gateway.url}${path}`, { method, headers, body });
+      assert.equal(res.status, 403, `${method} ${path}`);
+      const error = ((await res.json()) as { error: { code: string; type: string } }).error;
+      assert.deepEqual([error.type, error.code], ['permission_error', 'insufficient_scope']);
+    }
+  });
 });
