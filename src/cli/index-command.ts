@@ -35,7 +35,11 @@ async function embeddingOf(flags: IndexFlags): Promise<Embedding> {
   const none = async () => undefined;
   if (flags.embeddingsUrl) {
     if (flags.config) throw new Error('--embeddings-url and --config both say where to embed: give one');
-    const embedder = new RemoteEmbedder({ baseUrl: flags.embeddingsUrl, model: flags.embeddingsModel ?? 'default', apiKey: process.env.AUTOGLM_EMBEDDINGS_API_KEY });
+    const embedder = new RemoteEmbedder({
+      baseUrl: flags.embeddingsUrl,
+      model: flags.embeddingsModel ?? 'default',
+      apiKey: process.env.AUTOGLM_EMBEDDINGS_API_KEY,
+    });
     return { embedder, index: flags.index ?? DEFAULT_INDEX, close: none };
   }
   if (!flags.config) {
@@ -92,7 +96,7 @@ export function registerIndex(program: Command): void {
       .option('--index <file>', `index file (default: the config's reasoning.retrieval.index, else ${DEFAULT_INDEX})`)
       .option('--embeddings-url <url>', 'OpenAI-compatible base URL (with /v1) to embed passages with')
       .option('--embeddings-model <name>', 'embedding model name (recorded in the index: re-ranking must use the same)')
-      .option('--config <file>', "embed in this process with a model of this gateway config (default: the one its reasoning.retrieval re-ranks with)");
+      .option('--config <file>', 'embed in this process with a model of this gateway config (default: the one its reasoning.retrieval re-ranks with)');
 
   common(index.command('add').description('add text files (or folders of them: .md .txt .rst .html .json .yaml .csv)').argument('<paths...>')).action(
     async (paths: string[], flags: IndexFlags) => {
@@ -115,7 +119,9 @@ export function registerIndex(program: Command): void {
         if (added.files === 0) throw new Error(`no text files in ${paths.join(', ')} (.md .txt .rst .html .json .yaml .csv); ${file} is unchanged`);
         idx.save(file);
         const vectors = idx.embeddingModel ? `, embedded with '${idx.embeddingModel}'` : '';
-        process.stdout.write(`indexed ${added.files} files as ${added.passages} passages; ${idx.size} passages from ${idx.sources.length} files in ${file}${vectors}\n`);
+        process.stdout.write(
+          `indexed ${added.files} files as ${added.passages} passages; ${idx.size} passages from ${idx.sources.length} files in ${file}${vectors}\n`,
+        );
         await embedding.close();
       } catch (err) {
         await embedding?.close().catch(() => undefined);

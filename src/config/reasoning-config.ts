@@ -42,7 +42,7 @@ export const reasoningConfigSchema = z.strictObject({
       embeddings: z
         .strictObject({
           baseUrl: z.url().optional().describe('OpenAI-compatible base URL with /v1; without it, a model this server embeds with, called in-process'),
-          model: z.string().min(1).describe('The embedding model: one served here (no baseUrl), or the upstream\'s'),
+          model: z.string().min(1).describe("The embedding model: one served here (no baseUrl), or the upstream's"),
           apiKeyEnv: z.string().optional().describe('Environment variable holding the API key for baseUrl'),
         })
         .refine((e) => e.baseUrl !== undefined || e.apiKeyEnv === undefined, {

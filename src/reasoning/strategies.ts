@@ -202,7 +202,12 @@ export interface Retriever {
  * Retrieval-augmented: the passages that best match the question go in front of it, numbered for citation, as many
  * as fit in the context the question and its answer leave.
  */
-export async function retrievalAugmented(env: StrategyEnv, retriever: Retriever, k: number, call?: Pick<CallContext, 'signal' | 'requestId'>): Promise<StrategyResult> {
+export async function retrievalAugmented(
+  env: StrategyEnv,
+  retriever: Retriever,
+  k: number,
+  call?: Pick<CallContext, 'signal' | 'requestId'>,
+): Promise<StrategyResult> {
   const question = [...env.base.input.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const hits = await retriever.search(question, k, call);
   const prompt = (passages: readonly { source: string; text: string }[]) =>

@@ -144,15 +144,21 @@ export class DocumentIndex {
     const vectors = this.vectors();
     if (!embedder) {
       if (vectors !== 'none') {
-        throw new Error(`the index's passages have vectors${this.embeddedWith ? ` from '${this.embeddedWith}'` : ''}: embed the new ones too (--embeddings-model${this.embeddedWith ? ` ${this.embeddedWith}` : ''})`);
+        throw new Error(
+          `the index's passages have vectors${this.embeddedWith ? ` from '${this.embeddedWith}'` : ''}: embed the new ones too (--embeddings-model${this.embeddedWith ? ` ${this.embeddedWith}` : ''})`,
+        );
       }
       return;
     }
     if (vectors === 'none') {
-      throw new Error(`the index's passages were added without embeddings: start a new index (--index) to embed with '${embedder.model}', or add these without --embeddings-model`);
+      throw new Error(
+        `the index's passages were added without embeddings: start a new index (--index) to embed with '${embedder.model}', or add these without --embeddings-model`,
+      );
     }
     if (this.embeddedWith !== undefined && this.embeddedWith !== embedder.model) {
-      throw new Error(`the index's passages have vectors from '${this.embeddedWith}': embed with it (--embeddings-model ${this.embeddedWith}), or start a new index (--index)`);
+      throw new Error(
+        `the index's passages have vectors from '${this.embeddedWith}': embed with it (--embeddings-model ${this.embeddedWith}), or start a new index (--index)`,
+      );
     }
   }
 

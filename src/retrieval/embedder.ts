@@ -56,7 +56,8 @@ export class ServedEmbedder implements Embedder {
 
   async embed(texts: readonly string[], call: EmbedCall = {}): Promise<number[][]> {
     const embeddings = this.served();
-    if (!embeddings) throw new AutoglmError(503, 'server_error', 'model_loading', `The embedding model '${this.model}' is not loaded yet. Retry shortly.`, null, 1);
+    if (!embeddings)
+      throw new AutoglmError(503, 'server_error', 'model_loading', `The embedding model '${this.model}' is not loaded yet. Retry shortly.`, null, 1);
     const ctx = { signal: call.signal ?? new AbortController().signal, requestId: call.requestId ?? randomUUID(), report: { headers: {} } };
     return (await embeddings.embed({ model: this.model, inputs: texts }, ctx)).vectors;
   }

@@ -62,6 +62,8 @@ export class EmbeddingPool implements EmbeddingModel {
   }
 
   embed(req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
-    return this.failover.run(this.replicas, routeOf(req), ctx, (replica) => this.failover.settled(replica, ctx, () => this.embedders.get(replica)!.embed(req, ctx)));
+    return this.failover.run(this.replicas, routeOf(req), ctx, (replica) =>
+      this.failover.settled(replica, ctx, () => this.embedders.get(replica)!.embed(req, ctx)),
+    );
   }
 }

@@ -82,7 +82,10 @@ describe('rag re-ranked by an embedding model served in the same process', () =>
       (sum, m) => sum + Number(m[1]),
       0,
     );
-    assert.ok(embedCalls >= 1, `the question was embedded by a replica of 'embed', counted in its metrics:\n${metrics.match(/.*replica_requests_total.*/g)?.join('\n')}`);
+    assert.ok(
+      embedCalls >= 1,
+      `the question was embedded by a replica of 'embed', counted in its metrics:\n${metrics.match(/.*replica_requests_total.*/g)?.join('\n')}`,
+    );
   });
 
   it('index add says where an embedding model is missing, and keeps one model per index', async () => {
@@ -101,7 +104,10 @@ describe('rag re-ranked by an embedding model served in the same process', () =>
     const refused = runCli(['serve', '--config', otherConfig, '--port', '0']);
     const code = await refused.exited;
     assert.notEqual(code, 0, refused.out());
-    const errors = refused.err().split('\n').filter((l) => l.startsWith('autoglm: error:'));
+    const errors = refused
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('autoglm: error:'));
     assert.equal(errors.length, 1, refused.err());
     assert.match(errors[0]!, /index\.json holds vectors from 'embed', but passages are to be re-ranked with 'other'/);
     assert.doesNotMatch(refused.err(), /\n\s+at /, 'no stack trace');
@@ -112,6 +118,9 @@ describe('rag re-ranked by an embedding model served in the same process', () =>
     writeFileSync(chatConfig, config(index, 'nothing'));
     const refused = runCli(['serve', '--config', chatConfig, '--port', '0']);
     assert.notEqual(await refused.exited, 0, refused.out());
-    assert.match(refused.err(), /^autoglm: error: reasoning\.retrieval\.embeddings\.model 'nothing' is not a model this server embeds with \(it embeds with [^)]*\bembed\b/m);
+    assert.match(
+      refused.err(),
+      /^autoglm: error: reasoning\.retrieval\.embeddings\.model 'nothing' is not a model this server embeds with \(it embeds with [^)]*\bembed\b/m,
+    );
   });
 });
