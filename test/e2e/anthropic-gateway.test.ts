@@ -89,6 +89,32 @@ describe('Anthropic Messages through the gateway', () => {
     assert.equal(none.stop_reason, 'end_turn');
   });
 
+  it('image blocks reach the model as images: base64 as a data URL, and a url source', async () => {
+    const client = anthropic(keys.acme!);
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+    const text = await client.messages.create({ model: 'agent', max_tokens: 4, messages: [{ role: 'user', content: 'What is this?' }] });
+    for (const source of [
+      { type: 'base64', media_type: 'image/png', data: png },
+      { type: 'url', url: 'https://example.com/cat.png' },
+    ] as const) {
+      const message = await client.messages.create({
+        model: 'agent',
+        max_tokens: 4,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', source },
+              { type: 'text', text: 'What is this?' },
+            ],
+          },
+        ],
+      });
+      // The simulator charges an image 256 prompt tokens.
+      assert.ok(message.usage.input_tokens >= text.usage.input_tokens + 256, `${source.type}: ${message.usage.input_tokens} vs ${text.usage.input_tokens}`);
+    }
+  });
+
   it('messages.countTokens: sim replicas cannot count, so the answer is an estimate and says so', async () => {
     const client = anthropic(keys.acme!);
     const { data, response } = await client.messages.countTokens({ model: 'agent', messages: question, tools: [weather] }).withResponse();

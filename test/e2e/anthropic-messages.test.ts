@@ -157,6 +157,12 @@ describe('Anthropic Messages on the embedded engine', () => {
         return true;
       },
     );
+    const image = { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } } as const;
+    await assert.rejects(client.messages.create({ model: 'stories260K', max_tokens: 8, messages: [{ role: 'user', content: [image] }] }), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError, `BadRequestError, got ${String(err)}`);
+      assert.match(err.message, /cannot read images/);
+      return true;
+    });
     await assert.rejects(client.messages.countTokens({ model: 'nope', messages: story }), (err: unknown) => err instanceof Anthropic.NotFoundError);
   });
 });
