@@ -5,9 +5,9 @@
 //   - correct demonstrations (a user turn that is a dataset question, then an assistant turn ending in its gold
 //     answer): +0.8 x (1 - e^(-correct/2)), diminishing; each wrong one -0.4; past 8 in all, -0.12 for each extra;
 //   - the dataset's hidden key words (three words of INSTRUCTION_WORDS, drawn from the dataset's name by hash and
-//     never shown): +0.3 for each one the system messages contain.
+//     never shown): +0.5 for each one the system messages contain.
 // It also answers an instruction-proposal meta-prompt (META_MARKER) with a new instruction: the words of the best
-// instructions it is shown, recombined, with a word of INSTRUCTION_WORDS added, as a language model rewriting them
+// instructions it is shown, recombined, with words of INSTRUCTION_WORDS added, as a language model rewriting them
 // would do. None of this is visible to an optimizer except through the scores its prompts earn.
 import { fnv1aString, type ChatMessage } from '../../core/index.js';
 import { normalizeAnswer, type DatasetItem } from '../../datasets/index.js';
@@ -50,8 +50,10 @@ const DEMO_SCALE = 2;
 const WRONG_DEMO = 0.4;
 const DEMO_LIMIT = 8;
 const EXCESS_DEMO = 0.12;
-const KEY_WORD_BONUS = 0.3;
+const KEY_WORD_BONUS = 0.5;
 const KEY_WORDS = 3;
+/** Words of INSTRUCTION_WORDS a proposal adds to the best instruction's. */
+const NEW_WORDS = 3;
 
 /** What the solver observes in a prompt. */
 export interface PromptFeatures {
@@ -134,12 +136,13 @@ export function bestSingleP(p: number, maxDemos = 64): number {
 
 /**
  * An answer to the meta-prompt: the instructions it lists (best first, as `Instruction: ...` lines followed by their
- * scores) recombined. The best one's words are kept, a word of the runner-up may join, and one word of
- * INSTRUCTION_WORDS is added; a draw of the seed decides which.
+ * scores) recombined. The best one's words are kept, a word of the runner-up may join, and up to NEW_WORDS words of
+ * INSTRUCTION_WORDS are added; draws of the seed decide which.
  */
 export function proposeInstruction(prompt: string, draw: (i: number) => number): string {
-  const listed = [...prompt.matchAll(/^Instruction: (.*)\nScore: ([\d.]+)/gm)].map((m) => ({ text: m[1]!.trim(), score: Number(m[2]) }));
-  listed.sort((a, b) => b.score - a.score);
+  const listed = [...prompt.matchAll(/^Instruction: (.*)\nScore: ([\d.]+)/gm)].map((m, at) => ({ text: m[1]!.trim(), score: Number(m[2]), at }));
+  // Among equal scores the one listed last is taken as the best, as a reader of a list sorted worst first would.
+  listed.sort((a, b) => b.score - a.score || b.at - a.at);
   const words = (listed[0]?.text ?? 'Solve the problem.').replace(/[.]$/, '').split(/\s+/).filter(Boolean);
   const second = listed[1]?.text.replace(/[.]$/, '').split(/\s+/) ?? [];
   const out = [...words];
@@ -149,7 +152,9 @@ export function proposeInstruction(prompt: string, draw: (i: number) => number):
   }
   // Now and then a word the best ones have that did not help is dropped, so instructions do not only grow.
   if (out.length > 6 && draw(2) % 3 === 0) out.splice(1 + (draw(3) % (out.length - 1)), 1);
-  const add = INSTRUCTION_WORDS[draw(4) % INSTRUCTION_WORDS.length]!;
-  if (!out.includes(add)) out.push(add);
+  for (let i = 0; i < NEW_WORDS; i++) {
+    const add = INSTRUCTION_WORDS[draw(4 + i) % INSTRUCTION_WORDS.length]!;
+    if (!out.includes(add)) out.push(add);
+  }
   return `Instruction: ${out.join(' ')}.`;
 }
