@@ -90,13 +90,13 @@ describe('Kubernetes manifests', { skip: hasKubectl ? false : 'kubectl is not in
   });
 
   it("each overlay's autoglm.yaml passes `autoglm config check`", async () => {
-    for (const [target, objects] of rendered) {
+    const checks = [...rendered].map(async ([target, objects]) => {
       const file = join(dir, `${target.replace('/', '-')}.yaml`);
       writeFileSync(file, gatewayConfigText(objects));
       const check = runCli(['config', 'check', file], { ...process.env, AUTOGLM_DATA_DIR: dir });
-      const code = await check.exited;
-      assert.equal(code, 0, `${target}: config check exits 0 (${check.out()}${check.err()})`);
-    }
+      return { target, check, code: await check.exited };
+    });
+    for (const { target, check, code } of await Promise.all(checks)) assert.equal(code, 0, `${target}: config check exits 0 (${check.out()}${check.err()})`);
   });
 
   it('the pods run as non-root, with a read-only root, no capabilities, and a grace period that covers the drain', () => {
