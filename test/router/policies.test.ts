@@ -148,7 +148,7 @@ describe('gateway config', () => {
       (e: Error) => e instanceof ConfigError && /^autoglm\.yaml:3:13: models\.glm-4\.policy: /.test(e.message),
     );
     const typo = ['models:', '  m:', '    replicas:', '      - type: sim', '        wieght: 2'].join('\n');
-    assert.throws(() => parseGatewayConfig(typo, 'a.yaml'), /a\.yaml:4:9: models\.m\.replicas\[0\]: .*wieght/);
+    assert.throws(() => parseGatewayConfig(typo, 'a.yaml'), /a\.yaml:5:9: models\.m\.replicas\[0\]: .*wieght/);
     assert.throws(() => parseGatewayConfig('models: [1, 2', 'b.yaml'), /b\.yaml:1:\d+: invalid YAML/);
   });
 
