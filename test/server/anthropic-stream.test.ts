@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutoglmError, type ChatChunk } from '../../src/core/index.js';
-import { messagesStreamEncoder } from '../../src/server/dialects/anthropic/index.js';
+import { messagesStreamEncoder, messageToWire } from '../../src/server/dialects/anthropic/index.js';
 
 interface Event {
   event: string;
@@ -105,6 +105,21 @@ describe('Anthropic stream encoder', () => {
     assert.deepEqual(events[6]!.data.delta, { type: 'input_json_delta', partial_json: '{"city":' });
     assert.deepEqual(events[9]!.data.content_block, { type: 'tool_use', id: 'toolu_def', name: 'get_time', input: {} });
     assert.equal((events[12]!.data.delta as { stop_reason: string }).stop_reason, 'tool_use');
+  });
+
+  it("a turn that called a tool is tool_use even when the upstream's finish said stop", () => {
+    const events = run([
+      { type: 'tool-call-delta', index: 0, call: 0, id: 'call_1', name: 'f', arguments: '{}' },
+      { type: 'finish', index: 0, reason: 'stop' },
+      usage,
+    ]);
+    assert.equal((events.at(-2)!.data.delta as { stop_reason: string }).stop_reason, 'tool_use');
+    const whole = messageToWire('glm-4', {
+      choices: [{ index: 0, text: '', finishReason: 'stop', toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }] }],
+      usage: usage.usage,
+    });
+    assert.equal(whole.stop_reason, 'tool_use');
+    assert.deepEqual(whole.content, [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: { a: 1 } }]);
   });
 
   it('an empty answer still has one (empty) text block', () => {

@@ -5,10 +5,12 @@ import { newId } from '../../inference-endpoint.js';
 export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use';
 
 /**
- * Anthropic's stop reason. An engine's finish does not say which stop sequence ended the text (or whether one did,
+ * Anthropic's stop reason; a turn that called tools is tool_use even where an upstream said only `stop`, since agent
+ * loops run the tools on that reason. An engine's finish does not say which stop sequence ended the text (or whether one did,
  * rather than end of sequence), so `stop_sequence` is never claimed: a stop is end_turn, with stop_sequence null.
  */
-export const stopReasonOf = (r: FinishReason): StopReason => (r === 'length' ? 'max_tokens' : r === 'tool_calls' ? 'tool_use' : 'end_turn');
+export const stopReasonOf = (r: FinishReason, calledTools = false): StopReason =>
+  r === 'length' ? 'max_tokens' : r === 'tool_calls' || calledTools ? 'tool_use' : 'end_turn';
 
 /**
  * Anthropic counts prompt tokens read from its cache apart from input_tokens; prompt tokens an engine reused from its
@@ -47,7 +49,7 @@ export function messageToWire(model: string, result: ChatCompletion) {
     role: 'assistant',
     model,
     content,
-    stop_reason: stopReasonOf(choice?.finishReason ?? 'stop'),
+    stop_reason: stopReasonOf(choice?.finishReason ?? 'stop', calls.length > 0),
     stop_sequence: null,
     usage: usageToWire(result.usage),
   };

@@ -79,7 +79,7 @@ export function messagesStreamEncoder(model: string): StreamEncoder {
           return out;
         case 'finish':
           close(out);
-          stop = stopReasonOf(chunk.reason);
+          stop = stopReasonOf(chunk.reason, call >= 0);
           return out;
         case 'usage':
           finish(out, chunk.usage);
