@@ -1,4 +1,6 @@
 // bench:engine: completion tokens/s through the HTTP server (SSE) vs node-llama-cpp driven directly, same settings.
+// BENCH_BASELINE=<checkout> also runs that checkout's build (`tsc -p .` there first) in the same rounds: an A/B of the
+// server against an earlier commit.
 import { SingleBar, Presets } from 'cli-progress';
 import type { LlamaModel } from 'node-llama-cpp';
 import { Pool } from 'undici';
@@ -75,24 +77,29 @@ async function throughServer(url: string, parallel: number): Promise<Measurement
   return { tokens, seconds };
 }
 
-/** `autoglm serve` from the build, with `parallel` sequences. */
-const startServer = (parallel: number): Promise<BenchServer> =>
-  startServe(['--model', MODEL, '--port', '0', '--parallel', String(parallel), '--threads', String(THREADS), '--context-size', String(CONTEXT)], 'dist');
+const BASELINE = process.env.BENCH_BASELINE;
+
+/** `autoglm serve` from the build (or the baseline checkout's), with `parallel` sequences. */
+const startServer = (parallel: number, root?: string): Promise<BenchServer> =>
+  startServe(['--model', MODEL, '--port', '0', '--parallel', String(parallel), '--threads', String(THREADS), '--context-size', String(CONTEXT)], 'dist', root);
 
 async function main() {
   const model = await loadDirectModel();
   const cases = [1, 4] as const;
   const results = new Medians();
   const bar = new SingleBar({ format: 'bench:engine [{bar}] {value}/{total} runs | {step}', stream: process.stderr }, Presets.shades_classic);
-  bar.start(REPEATS * cases.length * 2, 0, { step: 'starting' });
+  bar.start(REPEATS * cases.length * (BASELINE ? 3 : 2), 0, { step: 'starting' });
   const servers = new Map<number, BenchServer>();
+  const baselines = new Map<number, BenchServer>();
   for (const parallel of cases) servers.set(parallel, await startServer(parallel));
+  if (BASELINE) for (const parallel of cases) baselines.set(parallel, await startServer(parallel, BASELINE));
   try {
     await interleavedRepeats(
       async () => {
         for (const parallel of cases) {
           await direct(model, parallel);
           await throughServer(servers.get(parallel)!.url, parallel);
+          if (BASELINE) await throughServer(baselines.get(parallel)!.url, parallel);
         }
       },
       async () => {
@@ -103,12 +110,16 @@ async function main() {
           bar.update({ step: `server, parallel ${parallel}` });
           results.record(`server-${parallel}`, rate(await throughServer(servers.get(parallel)!.url, parallel)));
           bar.increment();
+          if (!BASELINE) continue;
+          bar.update({ step: `baseline server, parallel ${parallel}` });
+          results.record(`baseline-${parallel}`, rate(await throughServer(baselines.get(parallel)!.url, parallel)));
+          bar.increment();
         }
       },
     );
   } finally {
     bar.stop();
-    for (const s of servers.values()) await stopServe(s.child);
+    for (const s of [...servers.values(), ...baselines.values()]) await stopServe(s.child);
   }
   const m = (k: string) => results.of(k);
   const chart = (label: string, k: string) => results.chart(label, k, 'tok/s', { labelWidth: 28, digits: 0 });
@@ -122,6 +133,12 @@ async function main() {
   console.log(`\nthrough-server / direct at parallel 4: ${throughVsDirect.toFixed(2)}x (target >= 0.90) ${throughVsDirect >= 0.9 ? 'PASS' : 'MISS'}`);
   console.log(`server parallel 4 / parallel 1:        ${batching.toFixed(2)}x (target >= 1.20) ${batching >= 1.2 ? 'PASS' : 'MISS'}`);
   console.log(`through-server / direct at parallel 1: ${(m('server-1') / m('direct-1')).toFixed(2)}x`);
+  if (BASELINE) {
+    console.log(`\nbaseline: ${BASELINE}`);
+    console.log(chart('baseline server, p=1', 'baseline-1'));
+    console.log(chart('baseline server, p=4', 'baseline-4'));
+    for (const p of cases) console.log(`this server / baseline at parallel ${p}: ${(m(`server-${p}`) / m(`baseline-${p}`)).toFixed(2)}x`);
+  }
   await model.dispose();
 }
 

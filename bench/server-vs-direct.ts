@@ -22,9 +22,10 @@ export interface BenchServer {
 }
 
 /** `autoglm serve <args>` in its own process, from the built CLI or from the sources; resolves once it serves. */
-export function startServe(args: readonly string[], from: 'dist' | 'sources'): Promise<BenchServer> {
-  const cli = from === 'dist' ? [resolve(repoRoot, 'dist/cli/main.js')] : ['--import', 'tsx', resolve(repoRoot, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `autoglm serve` in its own process, from this checkout or from another one's build (`root`: an A/B baseline). */
+export function startServe(args: readonly string[], from: 'dist' | 'sources', root = repoRoot): Promise<BenchServer> {
+  const cli = from === 'dist' ? [resolve(root, 'dist/cli/main.js')] : ['--import', 'tsx', resolve(root, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolveStart, reject) => {
     child.stdout!.on('data', (d) => {
