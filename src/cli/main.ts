@@ -15,6 +15,7 @@ import { registerTune } from './tune-command.js';
 import { registerPull } from './pull-command.js';
 import { registerModels } from './models-command.js';
 import { registerRm } from './rm-command.js';
+import { registerOptimize } from './optimize-command.js';
 
 // A reader that closes early (`autoglm eval --classifier | head`) has all it wanted: stop quietly, as Unix tools do,
 // rather than die of EPIPE with a stack trace. Node ignores SIGPIPE, so the closed pipe arrives as this error.
@@ -44,5 +45,6 @@ registerTune(program);
 registerPull(program);
 registerModels(program);
 registerRm(program);
+registerOptimize(program);
 
 await program.parseAsync();
