@@ -29,6 +29,23 @@ describe('response store', () => {
     db.close();
   });
 
+  it('writes a response to the file on its own shortly after, for other processes sharing it, and at close', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-responses-')), 'r.db');
+    const db = openDatabase(path);
+    const store = new ResponseStore(db, { ttlMs: DAY, maxStored: 10 });
+    const other = openDatabase(path);
+    const seen = () => (other.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+    store.put('acme', 'resp_1', stored('a'));
+    const deadline = Date.now() + 20_000;
+    while (seen() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen(), 1, 'another connection reads it without this store being asked');
+    store.put('acme', 'resp_2', stored('b'));
+    store.flush();
+    assert.equal(seen(), 2, 'flushing (as closing the tenancy does) writes what is pending');
+    other.close();
+    db.close();
+  });
+
   it('expires responses after the TTL: unreadable at once, and swept from the file', () => {
     const { store, db, advance } = storeAt({ ttlMs: 2 * DAY });
     store.put('acme', 'resp_old', stored('old'));
