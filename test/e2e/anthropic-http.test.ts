@@ -3,6 +3,7 @@
 // (the endpoint, auth, limits, the engines, fastify, or the socket layer).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, serveSim, type GatewayServer, type SimServer } from '../../src/server/index.js';
@@ -235,5 +236,15 @@ describe('Anthropic Messages: a stream whose upstream dies mid-answer', () => {
     assert.equal(error.type, 'error');
     assert.equal(error.error.type, 'api_error');
     assert.match(error.error.message, /flaky|upstream|Upstream/);
+  });
+
+  it("the SDK's messages.stream rejects finalMessage() with the error event's APIError", async () => {
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0, timeout: 20_000 });
+    const stream = client.messages.stream({ model: 'flaky', max_tokens: 40, messages: [{ role: 'user', content: 'Hello' }] });
+    await assert.rejects(stream.finalMessage(), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError, `APIError, got ${String(err)}`);
+      assert.equal((err.error as { error: { type: string } }).error.type, 'api_error');
+      return true;
+    });
   });
 });
