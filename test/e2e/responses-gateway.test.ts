@@ -25,7 +25,7 @@ describe('Responses API through the gateway, two tenants', () => {
     const yaml = [
       'auth: { enabled: true }',
       "database: ':memory:'",
-      'tenants: { acme: {}, beta: {} }',
+      'tenants: { acme: {}, beta: {}, tight: { limits: { requestsPerMinute: 1 } } }',
       'models:',
       '  agent:',
       '    replicas: [{ type: sim, preset: instant, outputTokens: 6, seed: 3 }, { type: sim, preset: instant, outputTokens: 6, seed: 4 }]',
@@ -124,6 +124,25 @@ describe('Responses API through the gateway, two tenants', () => {
       body: '{"model":"agent","input":"x"}',
     });
     assert.equal(post.status, 401);
+  });
+
+  it("answers a tenant past its limit with 429 in OpenAI's shape and Retry-After, before any stream begins", async () => {
+    const key = gateway.tenancy.store.createKey({ tenant: 'tight', scopes: ['inference'] }).key;
+    const post = () =>
+      fetch(`${gateway.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{"model":"agent","input":"x","stream":true}',
+      });
+    const first = await post();
+    assert.equal(first.status, 200);
+    await first.text();
+    const second = await post();
+    assert.equal(second.status, 429);
+    assert.ok(Number(second.headers.get('retry-after')) > 0, 'Retry-After says when to come back');
+    const error = ((await second.json()) as { error: Record<string, unknown> }).error;
+    assert.deepEqual(Object.keys(error).sort(), ['code', 'message', 'param', 'type']);
+    assert.equal(error.type, 'rate_limit_error');
   });
 
   it('refuses a key without the inference scope: 403 in OpenAI shape, on POST, GET and DELETE', async () => {
