@@ -44,14 +44,14 @@ export function registerOptimize(program: Command): void {
     .description('search a prompt (instruction, demonstrations, strategy) for a model on a dataset and write it as a managed prompt')
     .option('--config <file>', 'gateway config whose model to optimize for')
     .option('-m, --model <name>', 'model of the config')
-    .option('--sim-solver <p>', "optimize for the prompt-sensitive simulator, right with probability p on a bare question", probability)
+    .option('--sim-solver <p>', 'optimize for the prompt-sensitive simulator, right with probability p on a bare question', probability)
     .option('-d, --dataset <name>', `one of ${DATASETS.join(', ')}`, 'gsm8k')
     .option('--train <n>', 'items to bootstrap demonstrations from (the first of the dataset)', positiveInteger, 50)
     .option('--dev <n>', 'items the search measures candidates on (the next ones)', positiveInteger, 150)
     .option('--test <n>', 'held-out items the best and the baseline are measured on (the next ones)', positiveInteger, 300)
     .option('--budget <passes>', 'dev passes the search may spend: at most passes x dev model calls on dev items', positiveInteger, 40)
     .option('-o, --out <file>', 'write the prompt there (YAML under prompts:, as the next version when the file has one)')
-    .option('--name <name>', 'the prompt\'s name (default: DATASET-solver)')
+    .option('--name <name>', "the prompt's name (default: DATASET-solver)")
     .option('--state <file>', 'keep the search in this file, so a stopped run resumes where it was')
     .option('--fresh', 'start over even if --state holds a search')
     .option('--random-search', 'measure uniformly drawn candidates on the whole dev split instead (the baseline search)')
@@ -76,7 +76,8 @@ function splits(flags: OptimizeFlags): { train: DatasetItem[]; dev: DatasetItem[
     items = loadDataset(flags.dataset as DatasetName, dir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { path?: string };
-    if (e.code === 'ENOENT') throw new Error(`no ${flags.dataset} dataset at ${e.path ?? dir}; point --datasets-dir or AUTOGLM_DATASETS_DIR at the datasets folder`);
+    if (e.code === 'ENOENT')
+      throw new Error(`no ${flags.dataset} dataset at ${e.path ?? dir}; point --datasets-dir or AUTOGLM_DATASETS_DIR at the datasets folder`);
     throw err;
   }
   const need = flags.train + flags.dev + flags.test;
@@ -96,13 +97,20 @@ async function target(flags: OptimizeFlags): Promise<{ model: ChatModel; name: s
       preset: 'instant',
       solver: { dataset: flags.dataset, p: flags.simSolver, datasetsDir: flags.datasetsDir, promptSensitive: true },
     });
-    return { model: engine, name: 'sim', reasoning: reasoningConfigSchema.parse({}), what: `prompt-sensitive sim p=${flags.simSolver}`, close: async () => undefined };
+    return {
+      model: engine,
+      name: 'sim',
+      reasoning: reasoningConfigSchema.parse({}),
+      what: `prompt-sensitive sim p=${flags.simSolver}`,
+      close: async () => undefined,
+    };
   }
   if (!flags.config) throw new Error('say what to optimize for: --sim-solver P, or --config FILE with --model NAME');
   const config = await loadGatewayConfig(flags.config);
   const name = flags.model ?? Object.keys(config.models)[0]!;
   const release = config.releases[name];
-  if (release) throw new Error(`'${name}' in ${flags.config} is a release; optimize for one of its versions, e.g. --model ${versionedName(name, release.stable)}`);
+  if (release)
+    throw new Error(`'${name}' in ${flags.config} is a release; optimize for one of its versions, e.g. --model ${versionedName(name, release.stable)}`);
   if (!config.models[name]) throw new Error(`no model '${name}' in ${flags.config}; its models are ${Object.keys(config.models).join(', ')}`);
   // Only the model optimized for is built, so an unrelated replica that cannot load does not stop the search.
   const models: GatewayConfig['models'] = { [name]: config.models[name]! };
@@ -113,7 +121,10 @@ async function target(flags: OptimizeFlags): Promise<{ model: ChatModel; name: s
 /** A bar of dev calls against the budget on a terminal; elsewhere nothing until the report. */
 function progress(method: string) {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar({ format: `${method.padEnd(6)} [{bar}] {value}/{total} dev calls`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${method.padEnd(6)} [{bar}] {value}/{total} dev calls`, stream: process.stderr, hideCursor: true },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     update: (value: number, total: number) => {
@@ -126,7 +137,9 @@ function progress(method: string) {
 }
 
 function trialTable(result: OptimizeResult): string {
-  const rows = [`${'#'.padStart(4)} ${'round'.padStart(5)} ${'strategy'.padEnd(8)} ${'demos'.padStart(5)} ${'items'.padStart(5)} ${'accuracy'.padStart(8)} ${'calls'.padStart(7)}  instruction`];
+  const rows = [
+    `${'#'.padStart(4)} ${'round'.padStart(5)} ${'strategy'.padEnd(8)} ${'demos'.padStart(5)} ${'items'.padStart(5)} ${'accuracy'.padStart(8)} ${'calls'.padStart(7)}  instruction`,
+  ];
   for (const t of result.trials) {
     rows.push(
       `${String(t.n).padStart(4)} ${String(t.round).padStart(5)} ${t.candidate.strategy.padEnd(8)} ${String(t.candidate.demos).padStart(5)} ${String(t.items).padStart(5)} ${pct(t.accuracy).padStart(8)} ${String(t.devCalls).padStart(7)}  ${clip(t.candidate.instruction || '(none)', 60)}${t.probe ? '  (probe)' : ''}`,
@@ -166,7 +179,15 @@ async function runOptimize(flags: OptimizeFlags): Promise<void> {
       onCalls: (value, total) => bar.update(value, total),
     });
     bar.stop();
-    const scoring = { model, modelName: t.name, seed: flags.seed + 1, concurrency: flags.concurrency, maxTokens: flags.maxTokens, demos: result.demos, memo: {} };
+    const scoring = {
+      model,
+      modelName: t.name,
+      seed: flags.seed + 1,
+      concurrency: flags.concurrency,
+      maxTokens: flags.maxTokens,
+      demos: result.demos,
+      memo: {},
+    };
     best = await scoreItems(result.recommended, test, 'test', scoring);
     baseline = await scoreItems(BASELINE, test, 'test', scoring);
   } finally {
@@ -181,7 +202,9 @@ async function runOptimize(flags: OptimizeFlags): Promise<void> {
   );
   const prompt = (c: Candidate) => `${c.strategy}, ${c.demos} demonstrations, instruction: ${c.instruction ? JSON.stringify(c.instruction) : '(none)'}`;
   out.write(`best: ${prompt(result.recommended)}\n\n`);
-  out.write(`held-out test split, ${test.length} items\n${'prompt'.padEnd(10)}${'accuracy'.padStart(9)}${'95% interval'.padStart(16)}${'calls'.padStart(8)}${'tokens'.padStart(9)}\n`);
+  out.write(
+    `held-out test split, ${test.length} items\n${'prompt'.padEnd(10)}${'accuracy'.padStart(9)}${'95% interval'.padStart(16)}${'calls'.padStart(8)}${'tokens'.padStart(9)}\n`,
+  );
   out.write(`${scoreLine('best', best)}\n${scoreLine('baseline', baseline)}\n`);
   out.write(`difference: ${((best.accuracy - baseline.accuracy) * 100).toFixed(1)} points\n`);
   if (flags.out) {

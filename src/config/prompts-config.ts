@@ -7,14 +7,14 @@ import { sloSchema } from './release-config.js';
 export const PROMPT_NAME = /^[\w.-]{1,64}$/;
 
 export const promptDemoSchema = z.strictObject({
-  input: z.string().min(1).describe('A question, sent as a user turn before the caller\'s own messages'),
+  input: z.string().min(1).describe("A question, sent as a user turn before the caller's own messages"),
   answer: z.string().min(1).describe('Its worked answer, sent as the assistant turn that follows it'),
 });
 
 export const promptVersionSchema = z.strictObject({
   instructions: z.string().default('').describe('System instructions, sent as the first system message'),
   demos: z.array(promptDemoSchema).max(64).default([]).describe('Few-shot demonstrations, in order'),
-  format: z.string().optional().describe("How the answer must end, appended to the instructions (e.g. \"End with 'The answer is X.'\")"),
+  format: z.string().optional().describe('How the answer must end, appended to the instructions (e.g. "End with \'The answer is X.\'")'),
   strategy: z
     .string()
     .regex(/^[a-z]+(@\d+)?$/, 'a strategy spec such as cot, plan or sc@5')

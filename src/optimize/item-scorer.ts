@@ -65,7 +65,11 @@ export async function scoreItems(c: Candidate, items: readonly DatasetItem[], sp
       const report: CallReport = { headers: {} };
       let outcome: ItemOutcome;
       try {
-        const result = await complete(o.model, itemRequest(c, item, i, o), { signal: new AbortController().signal, requestId: `optimize-${split}-${i}`, report });
+        const result = await complete(o.model, itemRequest(c, item, i, o), {
+          signal: new AbortController().signal,
+          requestId: `optimize-${split}-${i}`,
+          report,
+        });
         const answer = (report.reasoning?.answer as string | null | undefined) ?? extractAnswer(result.choices[0]?.text ?? '', item.task);
         outcome = {
           correct: answer === item.answer,

@@ -25,7 +25,16 @@ export interface OptimizeState {
   memo: Record<string, Record<string, ItemOutcome>>;
 }
 
-export function loadState(o: { dataset: string; modelName: string; train: readonly unknown[]; dev: readonly unknown[]; seed: number; method: string; statePath?: string; fresh?: boolean }): OptimizeState {
+export function loadState(o: {
+  dataset: string;
+  modelName: string;
+  train: readonly unknown[];
+  dev: readonly unknown[];
+  seed: number;
+  method: string;
+  statePath?: string;
+  fresh?: boolean;
+}): OptimizeState {
   const key: StateKey = { dataset: o.dataset, model: o.modelName, train: o.train.length, dev: o.dev.length, seed: o.seed, method: o.method };
   const fresh: OptimizeState = { kind: 'autoglm-optimize', key, trainCalls: 0, proposals: {}, memo: {} };
   if (!o.statePath || !existsSync(o.statePath) || o.fresh) return fresh;
@@ -35,10 +44,13 @@ export function loadState(o: { dataset: string; modelName: string; train: readon
   } catch {
     saved = {} as OptimizeState;
   }
-  if (saved?.kind !== 'autoglm-optimize' || typeof saved.memo !== 'object') throw new Error(`${o.statePath} is not a state written by \`autoglm optimize --state\`; name a new file or that one`);
+  if (saved?.kind !== 'autoglm-optimize' || typeof saved.memo !== 'object')
+    throw new Error(`${o.statePath} is not a state written by \`autoglm optimize --state\`; name a new file or that one`);
   const differs = (Object.keys(key) as (keyof StateKey)[]).filter((k) => saved.key?.[k] !== key[k]);
   if (differs.length)
-    throw new Error(`${o.statePath} holds a search with another ${differs.join(', ')}, so this run cannot resume it; pass --fresh to start over, or name another --state file`);
+    throw new Error(
+      `${o.statePath} holds a search with another ${differs.join(', ')}, so this run cannot resume it; pass --fresh to start over, or name another --state file`,
+    );
   return saved;
 }
 

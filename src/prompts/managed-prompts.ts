@@ -52,10 +52,15 @@ export function withManagedPrompts(inner: ChatModel, catalog: PromptCatalog): Ch
     models: () => inner.models(),
     ...(inner.countTokens && {
       countTokens: (req: ChatRequest) => {
+        // A count has no caller to resolve a tenant's prompt for: the config's prompts are counted, others are not.
         const ref = refOf(req);
-        if (!ref) return inner.countTokens!(req);
-        const resolved = catalog.resolve(ANONYMOUS_TENANT, parsePromptRef(ref.text, ref.param), 'count');
-        return inner.countTokens!(renderPrompt(resolved.template, req));
+        let rendered = req;
+        try {
+          if (ref) rendered = renderPrompt(catalog.resolve(ANONYMOUS_TENANT, parsePromptRef(ref.text, ref.param), 'count').template, req);
+        } catch {
+          rendered = req;
+        }
+        return inner.countTokens!(rendered);
       },
     }),
 

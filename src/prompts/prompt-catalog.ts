@@ -82,8 +82,7 @@ export class PromptCatalog {
     if (versions.length === 0) throw notFound(`unknown prompt '${ref.name}'; create it with POST /admin/prompts or add it under prompts in the config`);
     if (ref.version !== undefined) {
       const template = versions.find((v) => v.version === ref.version);
-      if (!template)
-        throw notFound(`prompt '${ref.name}' has no version ${ref.version}; its versions are ${versions.map((v) => v.version).join(', ')}`);
+      if (!template) throw notFound(`prompt '${ref.name}' has no version ${ref.version}; its versions are ${versions.map((v) => v.version).join(', ')}`);
       return { template, scope, by: 'named' };
     }
     const pick = (version: number, by: Resolved['by']): Resolved => ({ template: versions.find((v) => v.version === version)!, scope, by });
@@ -168,7 +167,9 @@ export class PromptCatalog {
     let arms = this.arms.get(key);
     if (!arms) {
       const totals = this.store.feedbackTotals(scope, name);
-      arms = new Map(versions.map((v) => [v.version, { id: String(v.version), rewards: totals.get(v.version)?.rewards ?? 0, trials: totals.get(v.version)?.trials ?? 0 }]));
+      arms = new Map(
+        versions.map((v) => [v.version, { id: String(v.version), rewards: totals.get(v.version)?.rewards ?? 0, trials: totals.get(v.version)?.trials ?? 0 }]),
+      );
       this.arms.set(key, arms);
     }
     return arms;

@@ -86,9 +86,7 @@ export class PromptStore {
   constructor(databasePath: string) {
     this.db = openDatabase(databasePath);
     this.db.exec(SCHEMA);
-    this.insertServed = this.db.prepare(
-      'INSERT OR REPLACE INTO prompt_served (request_id, tenant, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insertServed = this.db.prepare('INSERT OR REPLACE INTO prompt_served (request_id, tenant, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
   versions(tenant: string, name: string): (PromptTemplate & { createdAt: string })[] {
@@ -164,7 +162,9 @@ export class PromptStore {
 
   /** Records (or replaces) the feedback on a request; returns the score it replaced, if any. */
   addFeedback(f: FeedbackRecord): number | undefined {
-    const before = this.db.prepare('SELECT score FROM feedback WHERE tenant = ? AND request_id = ?').get(f.tenant, f.requestId) as { score: number } | undefined;
+    const before = this.db.prepare('SELECT score FROM feedback WHERE tenant = ? AND request_id = ?').get(f.tenant, f.requestId) as
+      | { score: number }
+      | undefined;
     this.db
       .prepare('INSERT OR REPLACE INTO feedback (request_id, tenant, score, label, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(f.requestId, f.tenant, f.score, f.label ?? null, f.prompt ?? null, f.version ?? null, f.scope ?? null, f.timeMs);

@@ -41,7 +41,7 @@ export function templateOf(name: string, version: number, v: PromptVersionConfig
 }
 
 /** The system text of a template: its instructions, then its answer format. */
-export const systemText = (t: Pick<PromptTemplate, 'instructions' | 'format'>) => [t.instructions, t.format].filter((s) => s && s.trim()).join('\n');
+export const systemText = (t: Pick<PromptTemplate, 'instructions' | 'format'>) => [t.instructions, t.format].filter((s) => s?.trim()).join('\n');
 
 /** The demonstrations as the turns of a conversation that went before the caller's. */
 export const demoMessages = (demos: readonly PromptDemo[]): ChatMessage[] =>

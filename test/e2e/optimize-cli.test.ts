@@ -15,7 +15,23 @@ const dir = mkdtempSync(join(tmpdir(), 'autoglm-optimize-cli-'));
 describe('autoglm optimize', () => {
   it('optimizes for the prompt-sensitive simulator, reports the test split against the baseline, and writes a loadable prompt', async () => {
     const out = join(dir, 'sim-prompts.yaml');
-    const args = ['optimize', '--sim-solver', '0.3', '--train', '20', '--dev', '45', '--test', '60', '--budget', '8', '--out', out, '--state', join(dir, 'sim.json')];
+    const args = [
+      'optimize',
+      '--sim-solver',
+      '0.3',
+      '--train',
+      '20',
+      '--dev',
+      '45',
+      '--test',
+      '60',
+      '--budget',
+      '8',
+      '--out',
+      out,
+      '--state',
+      join(dir, 'sim.json'),
+    ];
     const cli = runCli(args);
     assert.equal(await cli.exited, 0, cli.err());
     assert.match(cli.out(), /held-out test split, 60 items/);
@@ -34,7 +50,25 @@ describe('autoglm optimize', () => {
     const config = join(dir, 'gw.yaml');
     writeFileSync(config, ['models:', '  chat:', `    replicas: [{ type: llama, model: ${JSON.stringify(storiesPath)}, threads: 1 }]`].join('\n'));
     const out = join(dir, 'prompts.yaml');
-    const cli = runCli(['optimize', '--config', config, '--model', 'chat', '--train', '4', '--dev', '6', '--test', '6', '--budget', '4', '--max-tokens', '8', '--out', out]);
+    const cli = runCli([
+      'optimize',
+      '--config',
+      config,
+      '--model',
+      'chat',
+      '--train',
+      '4',
+      '--dev',
+      '6',
+      '--test',
+      '6',
+      '--budget',
+      '4',
+      '--max-tokens',
+      '8',
+      '--out',
+      out,
+    ]);
     assert.equal(await cli.exited, 0, cli.err());
     assert.match(cli.out(), /held-out test split, 6 items/);
     const text = readFileSync(out, 'utf8');

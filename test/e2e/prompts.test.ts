@@ -31,6 +31,7 @@ describe('managed prompts', () => {
       headers: { authorization: `Bearer ${keys[tenant]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: answers of several shapes are read field by field, as a user's script reads them
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
   };
   const refused = async (call: Promise<unknown>, status: number, param: string) => {
@@ -97,10 +98,18 @@ describe('managed prompts', () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.version, 1);
     const { data, response } = await client('acme')
-      .chat.completions.create({ model: 'local', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 4, reasoning: { prompt: 'storyteller' } } as Params)
+      .chat.completions.create({
+        model: 'local',
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        max_tokens: 4,
+        reasoning: { prompt: 'storyteller' },
+      } as Params)
       .withResponse();
     assert.equal(response.headers.get('x-autoglm-prompt'), 'storyteller@1');
-    assert.ok(data.usage!.prompt_tokens > plain.usage!.prompt_tokens + 20, `prompt tokens ${data.usage!.prompt_tokens} vs ${plain.usage!.prompt_tokens} without`);
+    assert.ok(
+      data.usage!.prompt_tokens > plain.usage!.prompt_tokens + 20,
+      `prompt tokens ${data.usage!.prompt_tokens} vs ${plain.usage!.prompt_tokens} without`,
+    );
   });
 
   it("keeps each tenant's prompts to itself; the config's are everyone's", async () => {
@@ -115,7 +124,10 @@ describe('managed prompts', () => {
       ['gsm8k-solver:global'],
     );
     const acmeList = await http('GET', '/admin/prompts', 'acme');
-    assert.ok(acmeList.body.data.some((p: { name: string }) => p.name === 'acme-only'), JSON.stringify(acmeList.body));
+    assert.ok(
+      acmeList.body.data.some((p: { name: string }) => p.name === 'acme-only'),
+      JSON.stringify(acmeList.body),
+    );
     assert.equal((await http('GET', '/admin/prompts/acme-only', 'beta')).status, 404);
     assert.equal((await http('DELETE', '/admin/prompts/acme-only', 'beta')).status, 404);
   });

@@ -12,10 +12,14 @@ const items = loadDataset('gsm8k');
 const p = 0.4;
 const engine = new SimEngine({ model: 'sim', preset: 'instant', solver: { dataset: 'gsm8k', p, promptSensitive: true } });
 const ask = (messages: ChatMessage[], seed: number) =>
-  complete(engine, { model: 'sim', input: { type: 'messages', messages }, stop: [], responseFormat: { type: 'text' }, n: 1, seed }, {
-    signal: new AbortController().signal,
-    requestId: 'r',
-  });
+  complete(
+    engine,
+    { model: 'sim', input: { type: 'messages', messages }, stop: [], responseFormat: { type: 'text' }, n: 1, seed },
+    {
+      signal: new AbortController().signal,
+      requestId: 'r',
+    },
+  );
 
 /** Measured accuracy of a prompt (system text, demos) over items 200..200+n. */
 async function accuracy(system: string, demos: { q: string; a: string }[], n = 400): Promise<number> {

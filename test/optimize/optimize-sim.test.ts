@@ -37,7 +37,10 @@ function counted(model: ChatModel): ChatModel & { calls: number } {
 const run = (method: 'tpe' | 'random', statePath?: string) => {
   const engine = counted(new SimEngine({ model: 'sim', preset: 'instant', solver: { dataset: 'gsm8k', p, promptSensitive: true } }));
   const model = withReasoning(engine, reasoningConfigSchema.parse({}));
-  return optimize({ model, modelName: 'sim', dataset: 'gsm8k', train, dev, budget: 30, method, seed: 1, concurrency: 8, statePath }).then((r) => ({ ...r, engineCalls: engine.calls }));
+  return optimize({ model, modelName: 'sim', dataset: 'gsm8k', train, dev, budget: 30, method, seed: 1, concurrency: 8, statePath }).then((r) => ({
+    ...r,
+    engineCalls: engine.calls,
+  }));
 };
 
 /** The simulator's own chance of a right answer for a candidate's prompt (its strategy's instructions included). */
@@ -47,7 +50,11 @@ function expected(c: Candidate, r: OptimizeResult): number {
   const strategy = PROMPTS_FOR_TESTS[c.strategy.replace(/@\d+$/, '')];
   const q = sensitiveP(
     p,
-    featuresOf(strategy ? [{ role: 'system', content: strategy }, ...messages] : messages, (x) => (x === dev[0]!.question.trim() ? undefined : byQuestion.get(x)), 'gsm8k'),
+    featuresOf(
+      strategy ? [{ role: 'system', content: strategy }, ...messages] : messages,
+      (x) => (x === dev[0]!.question.trim() ? undefined : byQuestion.get(x)),
+      'gsm8k',
+    ),
   );
   return callsPerItem(c) === 1 ? q : predictedVoteAccuracy(q, callsPerItem(c));
 }
@@ -57,7 +64,13 @@ function bestReachable(demos: number): number {
   let best = 0;
   for (const strategy of STRATEGY_CHOICES)
     for (const d of DEMO_CHOICES.filter((n) => n <= demos)) {
-      const single = sensitiveP(p, { stepByStep: strategy !== 'direct' && strategy !== 'plan', plan: strategy === 'plan', correctDemos: d, wrongDemos: 0, keyWords: hiddenKeyWords('gsm8k').length });
+      const single = sensitiveP(p, {
+        stepByStep: strategy !== 'direct' && strategy !== 'plan',
+        plan: strategy === 'plan',
+        correctDemos: d,
+        wrongDemos: 0,
+        keyWords: hiddenKeyWords('gsm8k').length,
+      });
       const k = callsPerItem({ strategy });
       best = Math.max(best, k === 1 ? single : predictedVoteAccuracy(single, k));
     }

@@ -69,7 +69,7 @@ describe('the bandit policy', () => {
         { id: 'c', rewards: 70, trials: 100 },
       ],
       floor: 0.02,
-      check: (s) => assert.ok(s['c']! > 0.85 && s['a']! >= 0.015 && s['b']! >= 0.015, JSON.stringify(s)),
+      check: (s) => assert.ok(s.c! > 0.85 && s.a! >= 0.015 && s.b! >= 0.015, JSON.stringify(s)),
     },
   ];
   for (const row of table) it(row.name, () => row.check(shares(row.arms, row.floor)));
@@ -86,7 +86,14 @@ describe('the bandit policy', () => {
       { id: '1', rewards: 3, trials: 10 },
       { id: '2', rewards: 5, trials: 10 },
     ];
-    const run = () => Array.from({ length: 50 }, ((r) => () => chooseArm(arms, r, 0.05))(seededRandom(4)));
+    const run = () =>
+      Array.from(
+        { length: 50 },
+        (
+          (r) => () =>
+            chooseArm(arms, r, 0.05)
+        )(seededRandom(4)),
+      );
     assert.deepEqual(run(), run());
   });
 });
@@ -103,7 +110,11 @@ describe('learning from feedback on the prompt-sensitive simulator', () => {
     });
     const items = loadDataset('gsm8k');
     // What the simulator makes of each version: the gap the bandit has to find.
-    const pOf = (instructions: string) => sensitiveP(p, featuresOf([{ role: 'system', content: instructions }], () => undefined, 'gsm8k'));
+    const pOf = (instructions: string) =>
+      sensitiveP(
+        p,
+        featuresOf([{ role: 'system', content: instructions }], () => undefined, 'gsm8k'),
+      );
     const gap = pOf(prompts.solver!.versions['2']!.instructions) - pOf(prompts.solver!.versions['1']!.instructions);
     assert.ok(gap > 0.095 && gap < 0.115, `the versions differ by ${gap}`);
 

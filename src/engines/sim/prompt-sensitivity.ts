@@ -130,7 +130,8 @@ export function sensitiveP(p: number, f: PromptFeatures): number {
  */
 export function bestSingleP(p: number, maxDemos = 64): number {
   let best = 0;
-  for (let correct = 0; correct <= maxDemos; correct++) best = Math.max(best, sensitiveP(p, { stepByStep: true, plan: false, correctDemos: correct, wrongDemos: 0, keyWords: KEY_WORDS }));
+  for (let correct = 0; correct <= maxDemos; correct++)
+    best = Math.max(best, sensitiveP(p, { stepByStep: true, plan: false, correctDemos: correct, wrongDemos: 0, keyWords: KEY_WORDS }));
   return best;
 }
 

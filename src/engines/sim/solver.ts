@@ -83,14 +83,15 @@ export class SimSolver {
     // The question is the latest user turn that is a dataset item: earlier ones are demonstrations, and a later one
     // (a revision request) is about the answer, not a new question.
     const question =
-      req.input.type === 'messages'
-        ? [...messages].reverse().find((m) => m.role === 'user' && this.byQuestion.has(m.content.trim()))?.content
-        : req.input.text;
+      req.input.type === 'messages' ? [...messages].reverse().find((m) => m.role === 'user' && this.byQuestion.has(m.content.trim()))?.content : req.input.text;
     const item = question === undefined ? undefined : this.byQuestion.get(question.trim());
     if (!item) return undefined;
     const strategy = this.strategyOf(req);
     const p = this.settings.promptSensitive
-      ? sensitiveP(this.settings.p, featuresOf(messages, (q) => (q === item.question.trim() ? undefined : this.byQuestion.get(q)), this.settings.dataset))
+      ? sensitiveP(
+          this.settings.p,
+          featuresOf(messages, (q) => (q === item.question.trim() ? undefined : this.byQuestion.get(q)), this.settings.dataset),
+        )
       : (this.settings.strategies?.[strategy] ?? this.settings.p);
     const draw = hashText(item.question, seed);
     const correct = draw / 2 ** 32 < p;

@@ -35,7 +35,12 @@ const versionBody = z.strictObject({
 const createBody = versionBody.extend({ name: promptName });
 const nameParams = z.object({ name: promptName });
 const versionParams = z.object({ name: promptName, version: z.string().regex(/^[1-9]\d{0,8}$/, 'a version is a whole number from 1') });
-const armsQuery = z.object({ bucket_seconds: z.string().regex(/^[1-9]\d{0,6}$/, 'bucket_seconds is a whole number of seconds').optional() });
+const armsQuery = z.object({
+  bucket_seconds: z
+    .string()
+    .regex(/^[1-9]\d{0,6}$/, 'bucket_seconds is a whole number of seconds')
+    .optional(),
+});
 
 const wire = (t: PromptTemplate & { createdAt?: string; versions?: number }, scope: string) => ({
   object: 'prompt',
@@ -75,7 +80,9 @@ export const promptRoutes =
 
     app.get('/admin/prompts', admin, async (request) => {
       const tenant = tenantOf(request);
-      const own = catalog().store.list(tenant).map((t) => wire(t, tenant));
+      const own = catalog()
+        .store.list(tenant)
+        .map((t) => wire(t, tenant));
       const globals = catalog()
         .globalNames()
         .filter((n) => !own.some((o) => o.name === n))
@@ -116,7 +123,11 @@ export const promptRoutes =
       const { name } = parseBody(nameParams, request.params);
       const tenant = tenantOf(request);
       const own = catalog().store.versions(tenant, name);
-      const versions = own.length ? own.map((t) => wire(t, tenant)) : catalog().globalVersions(name).map((t) => wire(t, 'global'));
+      const versions = own.length
+        ? own.map((t) => wire(t, tenant))
+        : catalog()
+            .globalVersions(name)
+            .map((t) => wire(t, 'global'));
       if (versions.length === 0) throw unknownPrompt(name);
       return { object: 'list', data: versions };
     });
@@ -125,7 +136,11 @@ export const promptRoutes =
       const { name, version } = parseBody(versionParams, request.params);
       const tenant = tenantOf(request);
       const own = catalog().store.versions(tenant, name);
-      const all = own.length ? own.map((t) => wire(t, tenant)) : catalog().globalVersions(name).map((t) => wire(t, 'global'));
+      const all = own.length
+        ? own.map((t) => wire(t, tenant))
+        : catalog()
+            .globalVersions(name)
+            .map((t) => wire(t, 'global'));
       if (all.length === 0) throw unknownPrompt(name);
       const found = all.find((t) => t.version === Number(version));
       if (!found)
