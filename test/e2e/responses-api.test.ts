@@ -217,6 +217,36 @@ describe('Responses API on the embedded engine', () => {
     await client.responses.delete(other.id);
   });
 
+  it("lists a stored response's input items with the SDK, newest first, a page at a time, the earlier turns included", async () => {
+    const first = await client.responses.create({ model, instructions: 'Tell a story.', input: 'Once upon a time', max_output_tokens: 4 });
+    const second = await client.responses.create({
+      model,
+      previous_response_id: first.id,
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'Go on.' }] }],
+      max_output_tokens: 4,
+    });
+    const items: OpenAI.Responses.ResponseItem[] = [];
+    for await (const item of client.responses.inputItems.list(second.id, { limit: 1 })) items.push(item);
+    // Newest first: this turn's input, the first answer, the first input; instructions are not items.
+    assert.deepEqual(
+      items.map((i) => (i.type === 'message' ? i.role : i.type)),
+      ['user', 'assistant', 'user'],
+    );
+    const [go, answer, once] = items as OpenAI.Responses.ResponseInputMessageItem[];
+    assert.deepEqual(go!.content, [{ type: 'input_text', text: 'Go on.' }]);
+    assert.equal(answer!.id, first.output[0]!.id, 'the earlier answer keeps its own id');
+    assert.deepEqual(once!.content, [{ type: 'input_text', text: 'Once upon a time' }]);
+    const again = await client.responses.inputItems.list(second.id, { order: 'asc' });
+    assert.deepEqual(
+      again.data.map((i) => i.id),
+      items.map((i) => i.id).reverse(),
+      'ids are the same from call to call',
+    );
+    await assert.rejects(client.responses.inputItems.list('resp_unknown'), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    assertError(await send(`${url}/${second.id}/input_items?limit=0`, 'GET'), 400, 'limit');
+    assertError(await send(`${url}/${second.id}/input_items?order=sideways`, 'GET'), 400, 'order');
+  });
+
   it('streams the exact event order with sequence numbers counting from 0, as SSE without [DONE]', async () => {
     const port = Number(new URL(server.url).port);
     const body = JSON.stringify({ model, input: 'Once upon a time', max_output_tokens: 5, stream: true });

@@ -102,6 +102,7 @@ describe('Responses API through the gateway, two tenants', () => {
     const mine = await acme.responses.create({ model: 'agent', input: 'A secret' });
     await assert.rejects(beta.responses.retrieve(mine.id), (e: unknown) => e instanceof OpenAI.NotFoundError && !JSON.stringify(e).includes(mine.output_text));
     await assert.rejects(beta.responses.delete(mine.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    await assert.rejects(beta.responses.inputItems.list(mine.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
     await assert.rejects(
       beta.responses.create({ model: 'agent', previous_response_id: mine.id, input: 'What was it?' }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && e.code === 'previous_response_not_found',

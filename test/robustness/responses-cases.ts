@@ -154,5 +154,12 @@ export function responsesIdCases(target: Target): FuzzCase[] {
       });
     }
   }
+  for (const query of ['limit=abc', 'limit=1e9', 'order=up', 'after=%00', 'limit=5&limit=6', 'include=x']) {
+    cases.push({
+      name: `GET ${PATH}/resp_unknown/input_items?${query}`,
+      pieces: [httpRequest('GET', `${PATH}/resp_unknown/input_items?${query}`, { headers: target.inference })],
+      expect: statusIn(400, 404),
+    });
+  }
   return cases;
 }

@@ -1,10 +1,11 @@
-// GET and DELETE /v1/responses/{id}: a tenant's stored responses, read or removed. Another tenant's id is a 404 like
-// an unknown one, so ids tell nothing across tenants.
+// GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items: a tenant's stored responses, read or
+// removed. Another tenant's id is a 404 like an unknown one, so ids tell nothing across tenants.
 import type { FastifyPluginAsync } from 'fastify';
 import { AutoglmError, invalidRequest } from '../../../core/index.js';
 import { ANONYMOUS_TENANT, type ResponseStore } from '../../../tenancy/index.js';
 import type { ServingState } from '../../app.js';
 import { responseNotFound } from './errors.js';
+import { inputItemsPage } from './input-items.js';
 
 interface ById {
   Params: { id: string };
@@ -28,6 +29,12 @@ export const responsesRoutes =
       const stored = store().get(request.principal?.tenant ?? ANONYMOUS_TENANT, request.params.id);
       if (!stored) throw responseNotFound(request.params.id);
       return reply.type('application/json; charset=utf-8').send(stored.response);
+    });
+
+    app.get<ById>('/v1/responses/:id/input_items', inference, async (request) => {
+      const stored = store().get(request.principal?.tenant ?? ANONYMOUS_TENANT, request.params.id);
+      if (!stored) throw responseNotFound(request.params.id);
+      return inputItemsPage(request.params.id, stored.input, request.query);
     });
 
     app.delete<ById>('/v1/responses/:id', inference, async (request) => {
