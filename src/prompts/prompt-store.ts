@@ -39,6 +39,10 @@ CREATE INDEX IF NOT EXISTS prompt_served_prompt_time ON prompt_served(scope, pro
 CREATE INDEX IF NOT EXISTS feedback_prompt_time ON feedback(scope, prompt, time_ms);
 `;
 
+/** Feedback may come this long after a request: a week. */
+const SERVED_TTL_MS = 7 * 86_400_000;
+const SWEEP_EVERY_MS = 60_000;
+
 /** What served one request: the prompt (and which scope it came from: `global` for the config's, else the tenant). */
 export interface ServedRecord {
   requestId: string;
@@ -81,9 +85,17 @@ export class PromptStore {
   private pending: ServedRecord[] = [];
   private flushScheduled = false;
   private closed = false;
+  private lastSweep = 0;
 
-  /** Its own connection to the tenancy's file (WAL lets readers and writers of both go on at once). */
-  constructor(databasePath: string) {
+  /**
+   * Its own connection to the tenancy's file (WAL lets readers and writers of both go on at once). What served a
+   * request is kept `servedTtlMs` (feedback on older requests is a 404); feedback itself is kept.
+   */
+  constructor(
+    databasePath: string,
+    private readonly servedTtlMs = SERVED_TTL_MS,
+    private readonly now: () => number = Date.now,
+  ) {
     this.db = openDatabase(databasePath);
     this.db.exec(SCHEMA);
     this.insertServed = this.db.prepare('INSERT OR REPLACE INTO prompt_served (request_id, tenant, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?)');
@@ -144,9 +156,14 @@ export class PromptStore {
     if (this.pending.length === 0 || this.closed) return;
     const batch = this.pending;
     this.pending = [];
-    const now = Date.now();
+    const now = this.now();
     this.db.transaction(() => {
       for (const r of batch) this.insertServed.run(r.requestId, r.tenant, r.prompt ?? null, r.version ?? null, r.scope ?? null, now);
+      // Which prompt served a request matters while its feedback may come: older rows are swept, now and then.
+      if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+        this.lastSweep = now;
+        this.db.prepare('DELETE FROM prompt_served WHERE time_ms < ?').run(now - this.servedTtlMs);
+      }
     })();
   }
 
