@@ -135,6 +135,23 @@ describe('Responses API on the embedded engine', () => {
     );
   });
 
+  it('follows text.format json_schema: the answer is JSON valid against the schema, and the format is echoed', async () => {
+    const schema = {
+      type: 'object',
+      properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer' } },
+      required: ['name', 'age'],
+      additionalProperties: false,
+    };
+    const res = await client.responses.create({
+      model,
+      input: 'Who is in the story?',
+      text: { format: { type: 'json_schema', name: 'character', schema, strict: true } },
+    });
+    assert.equal(res.status, 'completed', res.output_text);
+    assert.ok(new Ajv().compile(schema)(JSON.parse(res.output_text)), `valid JSON for the schema: ${res.output_text}`);
+    assert.deepEqual(res.text?.format, { type: 'json_schema', name: 'character', schema, strict: true });
+  });
+
   it('runs a function-tool loop: a named function call, then its function_call_output answered in text', async () => {
     const first = await client.responses.create({
       model,
