@@ -90,6 +90,19 @@ describe('Responses API through the gateway, two tenants', () => {
     assert.ok(types.includes('response.function_call_arguments.done'), 'arguments.done was sent');
   });
 
+  it('passes input_image parts on as images: the sim reads the image as part of the prompt', async () => {
+    const image = `data:image/png;base64,${Buffer.from('not really a png').toString('base64')}`;
+    const text = { type: 'input_text' as const, text: 'What is this?' };
+    const withImage = await acme.responses.create({
+      model: 'agent',
+      store: false,
+      input: [{ role: 'user', content: [text, { type: 'input_image', image_url: image, detail: 'low' }] }],
+    });
+    const without = await acme.responses.create({ model: 'agent', store: false, input: [{ role: 'user', content: [text] }] });
+    assert.equal(withImage.status, 'completed');
+    assert.ok(withImage.usage!.input_tokens > without.usage!.input_tokens, 'the image is in the prompt');
+  });
+
   it('continues a conversation by previous_response_id, the earlier turns in the prompt', async () => {
     const first = await acme.responses.create({ model: 'agent', input: 'Tell me about cats.' });
     const second = await acme.responses.create({ model: 'agent', previous_response_id: first.id, input: 'And dogs?' });
