@@ -47,30 +47,54 @@ const simReplica = z.strictObject({
 
 export const replicaConfigSchema = z.discriminatedUnion('type', [llamaReplica, openaiReplica, simReplica]);
 
-export const modelConfigSchema = z.strictObject({
-  policy: z.enum(POLICIES).default('least_outstanding').describe('How a replica is chosen for each request'),
-  retry: z
-    .strictObject({
-      attempts: z.number().int().min(1).max(10).default(3).describe('Attempts in all, on other replicas when possible'),
-      baseDelayMs: z.number().min(0).default(20),
-      maxDelayMs: z.number().min(0).default(1000),
-    })
-    .default({ attempts: 3, baseDelayMs: 20, maxDelayMs: 1000 }),
-  breaker: z
-    .strictObject({
-      failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the breaker'),
-      openMs: z.number().int().min(1).default(5000).describe('How long an open breaker waits before a probe'),
-    })
-    .default({ failureThreshold: 3, openMs: 5000 }),
-  health: z
-    .strictObject({
-      intervalMs: z.number().int().min(50).default(1000),
-      timeoutMs: z.number().int().min(10).default(500),
-    })
-    .default({ intervalMs: 1000, timeoutMs: 500 }),
-  replicas: z.array(replicaConfigSchema).min(1),
-  prompt: z.string().min(1).optional().describe('Managed prompt (name or name@version under prompts) for requests to this model that name none'),
+/** Replicas found by DNS: each record of the name is an OpenAI-compatible replica, added and drained as records change. */
+export const discoverConfigSchema = z.strictObject({
+  ...openaiReplica.omit({ id: true, baseUrl: true }).shape,
+  type: z.literal('openai').default('openai').describe('Kind of replica each record is (OpenAI-compatible servers)'),
+  dns: z.string().min(1).describe('Name whose records are the replicas, e.g. a headless Service: vllm-headless.ns.svc.cluster.local'),
+  record: z
+    .enum(['auto', 'A', 'AAAA', 'SRV'])
+    .default('auto')
+    .describe('Which records: SRV (each carries its port), A/AAAA (every replica on `port`), or auto: SRV where the name has them, else A and AAAA'),
+  port: z.number().int().min(1).max(65535).optional().describe('Port of every replica found by A/AAAA records'),
+  basePath: z.string().startsWith('/').default('/v1').describe('Path of the OpenAI API on each replica (its base URL is http://<address>:<port><basePath>)'),
+  intervalMs: z.number().int().min(100).default(5000).describe('How often the name is resolved again'),
+  nameservers: z.array(z.string().min(1)).min(1).optional().describe("DNS servers to ask (host or host:port) instead of the system's"),
 });
+
+export const modelConfigSchema = z
+  .strictObject({
+    policy: z.enum(POLICIES).default('least_outstanding').describe('How a replica is chosen for each request'),
+    retry: z
+      .strictObject({
+        attempts: z.number().int().min(1).max(10).default(3).describe('Attempts in all, on other replicas when possible'),
+        baseDelayMs: z.number().min(0).default(20),
+        maxDelayMs: z.number().min(0).default(1000),
+      })
+      .default({ attempts: 3, baseDelayMs: 20, maxDelayMs: 1000 }),
+    breaker: z
+      .strictObject({
+        failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the breaker'),
+        openMs: z.number().int().min(1).default(5000).describe('How long an open breaker waits before a probe'),
+      })
+      .default({ failureThreshold: 3, openMs: 5000 }),
+    health: z
+      .strictObject({
+        intervalMs: z.number().int().min(50).default(1000),
+        timeoutMs: z.number().int().min(10).default(500),
+      })
+      .default({ intervalMs: 1000, timeoutMs: 500 }),
+    replicas: z.array(replicaConfigSchema).default([]).describe('Replicas listed by hand (with or without `discover`)'),
+    discover: discoverConfigSchema.optional().describe('Replicas found by DNS, added and drained as its records come and go'),
+    prompt: z.string().min(1).optional().describe('Managed prompt (name or name@version under prompts) for requests to this model that name none'),
+  })
+  .superRefine((model, ctx) => {
+    if (model.replicas.length === 0 && !model.discover)
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'list at least one replica, or find them with discover' });
+    const d = model.discover;
+    if (d && d.record !== 'SRV' && d.port === undefined)
+      ctx.addIssue({ code: 'custom', path: ['discover', 'port'], message: `A and AAAA records carry no port: set the replicas' port (or record: SRV)` });
+  });
 
 export const gatewayConfigSchema = z
   .strictObject({

@@ -1,9 +1,10 @@
 // Builds the gateway from its config: engines for every replica, a pool per model, health checks, one router.
 import { seededRandom, systemClock, type ChatModel, type Clock } from '../core/index.js';
-import { modelPathsFromEnv, type GatewayConfig, type ModelPaths, type ReplicaConfig } from '../config/index.js';
+import { modelPathsFromEnv, type GatewayConfig, type ModelConfig, type ModelPaths, type ReplicaConfig } from '../config/index.js';
 import { apiKeyEnvOf, OpenAIEngine } from '../engines/openai/index.js';
 import { SimEngine } from '../engines/sim/index.js';
 import type { EngineGauges, GatewayMetrics } from '../observability/index.js';
+import { DnsDiscovery, dnsLookup, targetId, type DnsTarget } from './dns-discovery.js';
 import { HealthChecker } from './health-checker.js';
 import { createPolicy } from './policies/index.js';
 import { Replica, type ReplicaEngine } from './replica.js';
@@ -24,6 +25,8 @@ export interface BuildOptions {
   /** Seeds tie-breaking and weighted choices, for reproducible routing. */
   seed?: number;
   env?: NodeJS.ProcessEnv;
+  /** Told of what DNS discovery does: replicas added and drained, lookups that failed. */
+  onDiscovery?: (event: { model: string; change: 'added' | 'drained' | 'lookup_failed'; replica?: string; error?: unknown }) => void;
 }
 
 async function engineFor(
@@ -78,6 +81,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   const checkers: HealthChecker[] = [];
   const gauges: EngineGauges[] = [];
   const all: Replica[] = [];
+  const discoveries: DnsDiscovery[] = [];
   try {
     for (const [model, modelConfig] of Object.entries(config.models)) {
       const replicas: Replica[] = [];
@@ -101,10 +105,16 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
         }),
       );
       const checker = new HealthChecker(replicas, modelConfig.health);
-      checker.start();
+      checker.start(modelConfig.discover !== undefined);
       checkers.push(checker);
+      if (modelConfig.discover) {
+        const discovery = discover(model, modelConfig, pools.get(model)!, clock, options, all);
+        discoveries.push(discovery);
+        await discovery.start();
+      }
     }
   } catch (err) {
+    for (const d of discoveries) d.stop();
     for (const c of checkers) c.stop();
     await Promise.all(all.map((r) => r.close()));
     throw err;
@@ -114,9 +124,42 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     pools,
     gauges,
     async close() {
+      for (const d of discoveries) d.stop();
       for (const c of checkers) c.stop();
       for (const p of pools.values()) p.close();
       await Promise.all(all.map((r) => r.close()));
     },
   };
+}
+
+/** A pool's replicas found by DNS: each new record becomes an OpenAI-compatible replica of the pool; a gone one drains. */
+function discover(model: string, modelConfig: ModelConfig, pool: ReplicaPool, clock: Clock, options: BuildOptions, all: Replica[]): DnsDiscovery {
+  const found = new WeakSet<Replica>();
+  const { dns, record, port, basePath, intervalMs, nameservers, ...replicaSettings } = modelConfig.discover!;
+  const listed = new Set(modelConfig.replicas.map((_, i) => i));
+  const tell = options.onDiscovery;
+  return new DnsDiscovery(dnsLookup({ dns, record, port, nameservers }), intervalMs, {
+    // Replicas listed by hand stay: only those DNS brought in are DNS's to drain.
+    current: () => pool.replicas.filter((r) => !r.draining && found.has(r)).map((r) => r.id),
+    async add(target: DnsTarget) {
+      const id = targetId(target);
+      const config: ReplicaConfig = { ...replicaSettings, id, baseUrl: `http://${id}${basePath}` };
+      const built = await engineFor(model, config, listed.size, options);
+      const replica = new Replica(built.id, built.engine, replicaSettings.weight, modelConfig.breaker, clock);
+      found.add(replica);
+      all.push(replica);
+      pool.add(replica);
+      tell?.({ model, change: 'added', replica: id });
+    },
+    async drain(id: string) {
+      const replica = pool.replicas.find((r) => r.id === id && found.has(r));
+      await pool.drain(id);
+      if (replica) {
+        found.delete(replica);
+        all.splice(all.indexOf(replica), 1);
+      }
+      tell?.({ model, change: 'drained', replica: id });
+    },
+    failed: (error) => tell?.({ model, change: 'lookup_failed', error }),
+  });
 }

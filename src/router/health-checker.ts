@@ -16,8 +16,9 @@ export class HealthChecker {
     private readonly options: HealthCheckOptions,
   ) {}
 
-  start(): void {
-    if (this.replicas.every((r) => !r.engine.probe)) return;
+  /** `dynamic`: replicas come and go (found by DNS), so the timer runs even while none of them can be probed. */
+  start(dynamic = false): void {
+    if (!dynamic && this.replicas.every((r) => !r.engine.probe)) return;
     this.timer = setInterval(() => void this.checkAll(), this.options.intervalMs);
     this.timer.unref();
   }

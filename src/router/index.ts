@@ -5,6 +5,7 @@ export { Replica, type ReplicaEngine } from './replica.js';
 export { ModelRouter } from './router.js';
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from './circuit-breaker.js';
 export { HealthChecker } from './health-checker.js';
+export { DnsDiscovery, dnsLookup, targetChanges, targetId, type DnsTarget } from './dns-discovery.js';
 export { retryDelay, countsAgainstReplica, DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 export * from './policies/index.js';
 export { LiveGateway, type Generation } from './live-gateway.js';

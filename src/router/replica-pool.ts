@@ -45,7 +45,8 @@ class RouteOf implements RoutingRequest {
 export class ReplicaPool implements ChatModel {
   private readonly created = Math.floor(Date.now() / 1000);
 
-  private readonly unwatch: (() => void)[] = [];
+  /** Per replica, what stops reporting its gauges. */
+  private readonly unwatch = new Map<Replica, () => void>();
 
   /**
    * The prompt tokens of a request, when a replica can count them (an embedded one): absent otherwise, so callers
@@ -59,15 +60,39 @@ export class ReplicaPool implements ChatModel {
     this.failover = new Failover({ ...options, unavailable: 'take requests' });
     const counter = options.replicas.find((r) => r.engine.countTokens)?.engine;
     if (counter?.countTokens) this.countTokens = (req) => counter.countTokens!(req);
-    for (const r of options.replicas) {
-      const unwatch = options.metrics?.watch({ model: options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => r.breaker.state });
-      if (unwatch) this.unwatch.push(unwatch);
-    }
+    for (const r of options.replicas) this.watch(r);
+  }
+
+  private watch(r: Replica): void {
+    const unwatch = this.options.metrics?.watch({ model: this.options.model, replica: r.id, inflight: () => r.outstanding, breaker: () => r.breaker.state });
+    if (unwatch) this.unwatch.set(r, unwatch);
   }
 
   /** Stops reporting this pool's gauges (it was replaced by a reloaded config). */
   close(): void {
-    for (const unwatch of this.unwatch) unwatch();
+    for (const unwatch of this.unwatch.values()) unwatch();
+  }
+
+  /** A replica joins (found by DNS): it takes requests from the next one on, and health checks see it. */
+  add(replica: Replica): void {
+    this.options.replicas.push(replica);
+    this.watch(replica);
+  }
+
+  /**
+   * A replica leaves: no new requests from now on, and once its in-flight ones have finished it is out of the pool and
+   * closed. Resolves then. `pollMs` is how often its in-flight count is looked at meanwhile.
+   */
+  async drain(id: string, pollMs = 50): Promise<void> {
+    const replica = this.options.replicas.find((r) => r.id === id && !r.draining);
+    if (!replica) return;
+    replica.draining = true;
+    while (replica.outstanding > 0) await this.options.clock.sleep(pollMs);
+    const at = this.options.replicas.indexOf(replica);
+    if (at >= 0) this.options.replicas.splice(at, 1);
+    this.unwatch.get(replica)?.();
+    this.unwatch.delete(replica);
+    await replica.close();
   }
 
   get replicas(): readonly Replica[] {

@@ -18,6 +18,8 @@ export class Replica {
   ewmaTtftMs: number | undefined;
   /** Until then the replica asked us (Retry-After) to leave it alone. */
   coolUntil = 0;
+  /** Leaving the pool (its DNS record is gone): it takes no new requests, and its in-flight ones finish. */
+  draining = false;
   readonly breaker: CircuitBreaker;
 
   constructor(
@@ -31,7 +33,7 @@ export class Replica {
   }
 
   available(): boolean {
-    return this.clock.now() >= this.coolUntil && this.breaker.allows();
+    return !this.draining && this.clock.now() >= this.coolUntil && this.breaker.allows();
   }
 
   view(): ReplicaView {

@@ -16,6 +16,7 @@ import {
   ReleaseRouter,
   WindowStatsCollector,
   withReleaseEmbeddings,
+  type BuildOptions,
   type Gateway,
   type RolloutListener,
 } from '../router/index.js';
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
   drainMs: number;
   /** The config file, for reloads from disk. */
   configPath?: string;
+  /** Told of every replica DNS discovery adds or drains (they are logged as well). */
+  onDiscovery?: BuildOptions['onDiscovery'];
 }
 
 export interface ReloadStatus {
@@ -46,7 +49,18 @@ export interface ReloadStatus {
 
 /** The pools of a config, built the same way at start and on every reload. */
 const build = (config: GatewayConfig, o: RuntimeOptions): Promise<Gateway> =>
-  buildGateway(config, { metrics: o.metrics, paths: o.paths, seed: o.seed, clock: o.clock });
+  buildGateway(config, {
+    metrics: o.metrics,
+    paths: o.paths,
+    seed: o.seed,
+    clock: o.clock,
+    onDiscovery: (event) => {
+      const { model, change, replica, error } = event;
+      if (change === 'lookup_failed') o.logger?.warn({ model, err: error }, `DNS lookup for ${model}'s replicas failed; its replicas stay as they were`);
+      else o.logger?.info({ model, replica }, `replica ${replica} ${change === 'added' ? 'added to' : 'drained from'} ${model} (DNS)`);
+      o.onDiscovery?.(event);
+    },
+  });
 
 export class GatewayRuntime {
   readonly live: LiveGateway;

@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, ModelPaths } from '../config/index.js';
 import { GatewayMetrics } from '../observability/index.js';
-import { GatewayRuntime } from './gateway-runtime.js';
+import { GatewayRuntime, type RuntimeOptions } from './gateway-runtime.js';
 import { startServer, type RunningServer, type ServedModels } from './serve.js';
 
 export type GatewayServer = RunningServer<ServedModels & { runtime: GatewayRuntime }>;
@@ -18,6 +18,8 @@ export async function serveGateway(
     configPath?: string;
     /** Reload when the file changes. */
     watch?: boolean;
+    /** Told of every replica DNS discovery adds or drains. */
+    onDiscovery?: RuntimeOptions['onDiscovery'];
   } = {},
 ): Promise<GatewayServer> {
   const server = { ...config.server, ...options.serverOverrides };
@@ -25,7 +27,11 @@ export async function serveGateway(
     server,
     logger: options.logger,
     reasoning: config.reasoning,
-    prompts: { prompts: config.prompts, models: Object.fromEntries(Object.entries(config.models).flatMap(([m, c]) => (c.prompt ? [[m, c.prompt]] : []))), seed: options.seed },
+    prompts: {
+      prompts: config.prompts,
+      models: Object.fromEntries(Object.entries(config.models).flatMap(([m, c]) => (c.prompt ? [[m, c.prompt]] : []))),
+      seed: options.seed,
+    },
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache, responses: config.responses },
     load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
       const runtime = await GatewayRuntime.start(config, {
@@ -37,6 +43,7 @@ export async function serveGateway(
         seed: options.seed,
         drainMs: (server.drainSeconds ?? 30) * 1000,
         configPath: options.configPath,
+        onDiscovery: options.onDiscovery,
       });
       if (options.configPath) state.reload = () => runtime.reloadFromFile();
       if (options.watch) runtime.watchFile();
