@@ -51,7 +51,7 @@ export const simSettingsSchema = z.object({
       p: z.number().min(0).max(1).describe('Chance that an answer is the gold one; otherwise a plausible wrong one'),
       strategies: z.record(z.string(), z.number().min(0).max(1)).optional().describe('p per strategy prompt (cot, plan)'),
       datasetsDir: z.string().optional().describe('Folder of the datasets (default: $AUTOGLM_DATASETS_DIR or ../shared/datasets)'),
-      promptSensitive: z.boolean().optional().describe('p is a bare question\'s accuracy; instructions, demonstrations and hidden key words move it'),
+      promptSensitive: z.boolean().optional().describe("p is a bare question's accuracy; instructions, demonstrations and hidden key words move it"),
     })
     .optional()
     .describe('Solver mode: answer dataset questions right with probability p'),
