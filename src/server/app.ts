@@ -119,7 +119,9 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
     // On close, so hijacked streams and aborted requests are counted and logged too.
     res.once('close', () => {
       bodies.done(res);
-      count(route ?? 'unmatched', res.statusCode);
+      // A known path asked with a wrong method (405) or an over-long parameter (414) counts under its route; only
+      // paths no route knows are 'unmatched', which keeps the label's values bounded.
+      count(route ?? routes.routeOf(pathOf(request.url)) ?? 'unmatched', res.statusCode);
       logExchange(app.log, exchange, res);
     });
   };

@@ -18,6 +18,12 @@ export class RouteTable {
     for (const m of typeof methods === 'string' ? [methods] : methods) pattern.methods.add(m.toUpperCase());
   }
 
+  /** The route (as registered, `/v1/models/:id`) a path belongs to, whatever the method; undefined for an unknown path. */
+  routeOf(path: string): string | undefined {
+    for (const [url, { match }] of this.byUrl) if (match.test(path)) return url;
+    return undefined;
+  }
+
   /** The methods some route answers on this path (without its query), in a stable order; empty for an unknown path. */
   allowed(path: string): string[] {
     const methods = new Set<string>();

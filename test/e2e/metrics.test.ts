@@ -57,6 +57,22 @@ models:
     assert.deepEqual(doubled, []);
   });
 
+  it("counts a wrong method and an over-long parameter under the route they were sent to, not as 'unmatched'", async () => {
+    const wrongMethod = await request(`${gateway.url}/v1/models`, { method: 'DELETE' });
+    await wrongMethod.body.dump();
+    const tooLong = await request(`${gateway.url}/v1/models/${'m'.repeat(4000)}`);
+    await tooLong.body.dump();
+    const unknown = await request(`${gateway.url}/no/such/path`);
+    await unknown.body.dump();
+    assert.deepEqual([wrongMethod.statusCode, tooLong.statusCode, unknown.statusCode], [405, 414, 404]);
+    const text = await scrape();
+    const count = (route: string, status: number) =>
+      Number(new RegExp(`^autoglm_requests_total\\{route="${route.replace(/[/:]/g, '\\$&')}",status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    assert.equal(count('/v1/models', 405), 1, text.split('\n').filter((l) => l.startsWith('autoglm_requests_total')).join('\n'));
+    assert.equal(count('/v1/models/:id', 414), 1, 'the 414 counts under /v1/models/:id');
+    assert.equal(count('unmatched', 404), 1, 'a path no route knows is unmatched');
+  });
+
   it('labels each breaker with its state', async () => {
     const state = (text: string, replica: string, s: string) =>
       Number(new RegExp(`^autoglm_replica_breaker_state\\{model="chat",replica="${replica}",state="${s}"\\} (\\d)`, 'm').exec(text)?.[1] ?? NaN);
