@@ -68,7 +68,14 @@ models:
     const text = await scrape();
     const count = (route: string, status: number) =>
       Number(new RegExp(`^autoglm_requests_total\\{route="${route.replace(/[/:]/g, '\\$&')}",status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-    assert.equal(count('/v1/models', 405), 1, text.split('\n').filter((l) => l.startsWith('autoglm_requests_total')).join('\n'));
+    assert.equal(
+      count('/v1/models', 405),
+      1,
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('autoglm_requests_total'))
+        .join('\n'),
+    );
     assert.equal(count('/v1/models/:id', 414), 1, 'the 414 counts under /v1/models/:id');
     assert.equal(count('unmatched', 404), 1, 'a path no route knows is unmatched');
   });
