@@ -26,6 +26,26 @@ export type QuantType = (typeof QUANT_TYPES)[number];
 export const GPU_CHOICES = ['auto', 'off', 'cuda', 'vulkan', 'metal'] as const;
 export type GpuChoice = (typeof GPU_CHOICES)[number];
 
+/** KV-cache tensor types llama.cpp takes for keys and values (llama-server's --cache-type-k/-v). */
+export const KV_CACHE_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q5_1', 'q5_0', 'q4_1', 'q4_0', 'iq4_nl'] as const;
+export type KvCacheType = (typeof KV_CACHE_TYPES)[number];
+
+export const SPECULATIVE_MODES = ['off', 'lookup', 'draft'] as const;
+export type SpeculativeMode = (typeof SPECULATIVE_MODES)[number];
+
+/** Speculative decoding: tokens guessed ahead, then checked by the model in one batch; the output never changes. */
+export const speculativeSettingsSchema = z
+  .object({
+    mode: z
+      .enum(SPECULATIVE_MODES)
+      .default('off')
+      .describe('off; lookup: guess the next tokens from the prompt (no second model); draft: guess them with a small draft model'),
+    draftModel: z.string().min(1).optional().describe('GGUF path or model name of the draft model (mode draft); it must share the vocabulary of the model'),
+    draftTokens: z.number().int().min(1).max(64).default(8).describe('Tokens guessed ahead at most per step'),
+  })
+  .refine((s) => s.mode !== 'draft' || s.draftModel !== undefined, { message: 'speculative mode draft needs a draftModel', path: ['draftModel'] });
+export type SpeculativeSettings = z.infer<typeof speculativeSettingsSchema>;
+
 /** One core stays free for the event loop: llama.cpp spinning on every core starves the HTTP server. */
 export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1);
 
@@ -35,9 +55,19 @@ export const engineSettingsSchema = z.object({
   quantize: z.enum(QUANT_TYPES).optional().describe('Quantize the model once into the cache, then serve the result'),
   parallel: z.number().int().min(1).max(256).default(4).describe('Sequences decoded together (continuous batching)'),
   contextSize: z.number().int().min(64).max(1_048_576).default(2048).describe('Tokens of context per sequence'),
-  batchSize: z.number().int().min(1).optional().describe('Tokens evaluated per llama.cpp batch (default: llama.cpp chooses)'),
+  batchSize: z.number().int().min(1).optional().describe('Tokens evaluated per llama.cpp batch (default: llama.cpp chooses); the micro-batch is the same size'),
   threads: z.number().int().min(1).max(1024).default(defaultThreads).describe('CPU threads for llama.cpp'),
   gpu: z.enum(GPU_CHOICES).default('auto').describe('GPU backend; auto picks one if present'),
+  gpuLayers: z
+    .union([z.literal('auto'), z.literal('max'), z.number().int().min(0)])
+    .default('auto')
+    .describe('Model layers offloaded to the GPU: auto (what fits), max, or a count; more than 0 without a GPU is refused'),
+  flashAttention: z.enum(['auto', 'on', 'off']).default('auto').describe('Flash attention: auto uses it where the model and backend support it'),
+  kvCacheKeyType: z.enum(KV_CACHE_TYPES).default('f16').describe('Type of the KV-cache keys (quantized types save memory)'),
+  kvCacheValueType: z.enum(KV_CACHE_TYPES).default('f16').describe('Type of the KV-cache values (quantized types save memory)'),
+  mmap: z.boolean().default(true).describe('Map the model file into memory instead of reading it (where the platform supports it)'),
+  mlock: z.boolean().default(false).describe('Lock the model in RAM so it is never swapped out; refused where the process may not lock memory'),
+  speculative: speculativeSettingsSchema.default({ mode: 'off', draftTokens: 8 }).describe('Speculative decoding (prompt lookup or a draft model)'),
   maxQueue: z.number().int().min(0).default(64).describe('Requests that may wait for a free sequence before 429'),
   chatTemplate: z
     .enum(['auto', 'chatml', 'llama2', 'general'])

@@ -23,7 +23,8 @@ export function boundOnce<T>(bind: (...values: string[]) => T): (...values: stri
 
 export interface EngineGauges {
   model: string;
-  stats: () => { parallel: number; busySequences: number; queueDepth: number };
+  /** Engines with speculative decoding also count the guessed tokens the model confirmed and refuted. */
+  stats: () => { parallel: number; busySequences: number; queueDepth: number; predictedValidated?: number; predictedRefuted?: number };
 }
 
 /** An embedded model served on demand, and whether it is in memory now. */
@@ -119,6 +120,24 @@ export class ServerMetrics {
     gauge('autoglm_queue_depth', 'Requests waiting for a free sequence', (s) => s.queueDepth);
     gauge('autoglm_busy_sequences', 'Sequences generating right now', (s) => s.busySequences);
     gauge('autoglm_sequences', 'Parallel sequences configured', (s) => s.parallel);
+    // Speculative decoding's acceptance rate is validated / (validated + refuted); the engine keeps the totals since
+    // it loaded, so these are read at each scrape (a model loaded again starts from zero, as a restarted counter does).
+    const predicted = (name: string, help: string, pick: (s: ReturnType<EngineGauges['stats']>) => number | undefined) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['model'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const e of engines) {
+            const value = pick(e.stats());
+            if (value !== undefined) this.inc({ model: e.model }, value);
+          }
+        },
+      });
+    predicted('autoglm_predicted_tokens_validated_total', 'Tokens guessed by speculative decoding that the model confirmed', (s) => s.predictedValidated);
+    predicted('autoglm_predicted_tokens_refuted_total', 'Tokens guessed by speculative decoding that the model refuted', (s) => s.predictedRefuted);
     const states = () => this.modelStates?.() ?? [];
     new Gauge({
       name: 'autoglm_model_loaded',

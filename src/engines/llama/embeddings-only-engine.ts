@@ -22,14 +22,25 @@ export class EmbeddingsOnlyEngine implements ChatModel {
 
   /** Resolves, optionally quantizes, and loads a model as the chat engine does; fails with a one-line ModelUnavailableError. */
   static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<EmbeddingsOnlyEngine> {
-    const { settings, llama, model, path, name } = await loadModelFile(input, paths);
+    const { settings, llama, model, path, name, warnings } = await loadModelFile(input, paths);
     const contextSize = Math.min(settings.contextSize, model.trainContextSize);
-    return new EmbeddingsOnlyEngine(model, { name, path, contextSize, settings, gpu: String(llama.gpu || 'off') });
+    // No chat context: the context settings and speculation do not apply; the model's own settings do.
+    const effective = {
+      gpuLayers: model.gpuLayers,
+      flashAttention: false,
+      kvCacheKeyType: 'none',
+      kvCacheValueType: 'none',
+      batchSize: 0,
+      mmap: model.useMmap,
+      mlock: settings.mlock,
+      speculative: 'off',
+    };
+    return new EmbeddingsOnlyEngine(model, { name, path, contextSize, settings, gpu: String(llama.gpu || 'off'), effective, warnings });
   }
 
   /** No sequences decode here: the gauges read zero. */
   get stats(): EngineStats {
-    return { parallel: 0, busySequences: 0, queueDepth: 0 };
+    return { parallel: 0, busySequences: 0, queueDepth: 0, predictedValidated: 0, predictedRefuted: 0 };
   }
 
   models(): ModelInfo[] {

@@ -1,5 +1,6 @@
 // The embedded engine: a GGUF model run in-process by node-llama-cpp, as a ChatModel with parallel sequences.
 import {
+  GgmlType,
   LlamaGrammarEvaluationState,
   type ChatWrapper,
   type Llama,
@@ -38,6 +39,7 @@ import { TokenTextDecoder } from './token-text.js';
 import { DecodeSteps, TokenPump } from './decode-steps.js';
 import { ToolPlan } from './tool-calls.js';
 import { LlamaEmbedder } from './llama-embedder.js';
+import { Speculation } from './speculation.js';
 
 /** A schema's cache key; one too deep to serialize is too deep to check or to build a grammar for. */
 function schemaKey(schema: Record<string, unknown>): string {
@@ -66,6 +68,21 @@ export interface EngineStats {
   parallel: number;
   busySequences: number;
   queueDepth: number;
+  /** Tokens guessed by speculative decoding that the model confirmed, and those it refuted, since the model loaded. */
+  predictedValidated: number;
+  predictedRefuted: number;
+}
+
+/** The settings as llama.cpp applied them, which may differ from those asked for ('auto' resolved). */
+export interface EffectiveSettings {
+  gpuLayers: number;
+  flashAttention: boolean;
+  kvCacheKeyType: string;
+  kvCacheValueType: string;
+  batchSize: number;
+  mmap: boolean;
+  mlock: boolean;
+  speculative: string;
 }
 
 export interface LoadedModelDescription {
@@ -74,7 +91,14 @@ export interface LoadedModelDescription {
   contextSize: number;
   settings: EngineSettings;
   gpu: string;
+  effective: EffectiveSettings;
+  /** Settings honoured otherwise than asked, one line each, for the start-up banner. */
+  warnings: string[];
 }
+
+/** Our lower-case KV-cache type names as node-llama-cpp's GgmlType keys. */
+const ggmlType = (name: string) => name.toUpperCase() as keyof typeof GgmlType;
+const ggmlName = (type: GgmlType) => (GgmlType[type] ?? String(type)).toLowerCase();
 
 /** OpenAI's default sampling, so unchanged clients see the behaviour they expect. */
 const DEFAULT_TEMPERATURE = 1;
@@ -92,14 +116,24 @@ export class LlamaEngine implements ChatModel {
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
+    private readonly slots: readonly Slot[],
     private readonly pool: BoundedPool<Slot, readonly Token[]>,
     private readonly chatWrapper: ChatWrapper,
+    private readonly speculation: Speculation,
     readonly description: LoadedModelDescription,
   ) {}
 
   /** Resolves, optionally quantizes, and loads a model. Fails with a one-line ModelUnavailableError. */
   static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<LlamaEngine> {
-    const { settings, llama, model, path, name } = await loadModelFile(input, paths);
+    const loaded = await loadModelFile(input, paths);
+    const { settings, llama, model, path, name, warnings } = loaded;
+    let speculation: Speculation;
+    try {
+      speculation = await Speculation.load(loaded, paths);
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
     let context: LlamaContext;
     try {
       context = await model.createContext({
@@ -107,14 +141,19 @@ export class LlamaEngine implements ChatModel {
         contextSize: settings.contextSize,
         threads: settings.threads,
         batchSize: settings.batchSize,
+        flashAttention: settings.flashAttention === 'auto' ? 'auto' : settings.flashAttention === 'on',
+        // Left to node-llama-cpp's default unless asked: the option is marked experimental there.
+        experimentalKvCacheKeyType: settings.kvCacheKeyType === 'f16' ? undefined : ggmlType(settings.kvCacheKeyType),
+        experimentalKvCacheValueType: settings.kvCacheValueType === 'f16' ? undefined : ggmlType(settings.kvCacheValueType),
       });
     } catch (err) {
       // A model whose context does not fit is freed, or every failed load on demand would keep its weights.
+      await speculation.dispose();
       await model.dispose();
       throw new ModelUnavailableError(`cannot make a context for ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
     const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
-      const sequence = context.getSequence();
+      const sequence = context.getSequence({ tokenPredictor: speculation.predictor() });
       return {
         id,
         sequence,
@@ -124,12 +163,31 @@ export class LlamaEngine implements ChatModel {
       };
     });
     const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
-    const description = { name, path, contextSize: context.contextSize, settings, gpu: String(llama.gpu || 'off') };
-    return new LlamaEngine(llama, model, context, pool, chatWrapperFor(model, settings.chatTemplate), description);
+    const flashAttention = settings.flashAttention !== 'off' && model.flashAttentionSupported && (settings.flashAttention === 'on' || context.flashAttention !== false);
+    if (settings.flashAttention === 'on' && !model.flashAttentionSupported) warnings.push(`flash attention is not supported by ${path}: it runs without`);
+    const effective: EffectiveSettings = {
+      gpuLayers: model.gpuLayers,
+      flashAttention,
+      kvCacheKeyType: ggmlName(context.kvCacheKeyType),
+      kvCacheValueType: ggmlName(context.kvCacheValueType),
+      batchSize: context.batchSize,
+      mmap: model.useMmap,
+      mlock: settings.mlock,
+      speculative: speculation.mode === 'draft' ? `draft ${speculation.draftPath}` : speculation.mode,
+    };
+    const description = { name, path, contextSize: context.contextSize, settings, gpu: String(llama.gpu || 'off'), effective, warnings };
+    return new LlamaEngine(llama, model, context, slots, pool, chatWrapperFor(model, settings.chatTemplate), speculation, description);
   }
 
   get stats(): EngineStats {
-    return { parallel: this.pool.size, busySequences: this.pool.busy, queueDepth: this.pool.queueDepth };
+    let predictedValidated = 0;
+    let predictedRefuted = 0;
+    for (const slot of this.slots) {
+      const p = slot.sequence.tokenPredictions;
+      predictedValidated += p.validated;
+      predictedRefuted += p.refuted;
+    }
+    return { parallel: this.pool.size, busySequences: this.pool.busy, queueDepth: this.pool.queueDepth, predictedValidated, predictedRefuted };
   }
 
   private embedder?: LlamaEmbedder;
@@ -216,6 +274,8 @@ export class LlamaEngine implements ChatModel {
         : undefined,
     };
     const input = prompt.tokens.slice(reused);
+    // Prompt lookup guesses from the prompt: it is told each request's prompt (a draft model ignores this).
+    sequence.tokenPredictor?.updateInputTokens?.(prompt.tokens.slice());
     // Probabilities cost a copy of the distribution per token: asked of llama.cpp only when the caller wants them.
     const tokens: AsyncGenerator<Token | SampledToken, void> = req.logprobs
       ? sequence.evaluateWithMetadata(input, { confidence: true, probabilities: req.logprobs.top > 0 }, sampling)
@@ -468,6 +528,7 @@ export class LlamaEngine implements ChatModel {
   async dispose(): Promise<void> {
     await this.embedder?.dispose();
     await this.context.dispose();
+    await this.speculation.dispose();
     await this.model.dispose();
   }
 }

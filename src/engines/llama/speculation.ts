@@ -1,0 +1,82 @@
+// Speculative decoding for the embedded engine: each sequence gets a token predictor (prompt lookup, or a draft
+// model's sequence), whose guesses llama.cpp checks in one batch. At any temperature the output is what the model
+// alone would write: guesses only change how many tokens a decode step evaluates.
+import { DraftSequenceTokenPredictor, InputLookupTokenPredictor, type LlamaContext, type LlamaModel, type TokenPredictor } from 'node-llama-cpp';
+import { ModelUnavailableError } from '../../core/index.js';
+import type { EngineSettings, ModelPaths } from '../../config/index.js';
+import { resolveModel } from './model-file.js';
+import type { LoadedModelFile } from './model-file-load.js';
+
+/** What speculation needs beside the model: the draft model and its context, freed with the engine. */
+export class Speculation {
+  private constructor(
+    private readonly settings: EngineSettings['speculative'],
+    private readonly draft?: { model: LlamaModel; context: LlamaContext; path: string },
+  ) {}
+
+  /** Loads the draft model (mode draft) and refuses one whose vocabulary differs from the model's. */
+  static async load(loaded: LoadedModelFile, paths: ModelPaths): Promise<Speculation> {
+    const { settings, llama, model, path } = loaded;
+    const spec = settings.speculative;
+    if (spec.mode !== 'draft') return new Speculation(spec);
+    const draftPath = (await resolveModel(spec.draftModel!, paths)).path;
+    let draftModel: LlamaModel;
+    try {
+      draftModel = await llama.loadModel({ modelPath: draftPath, gpuLayers: settings.gpuLayers, useMmap: settings.mmap && llama.supportsMmap });
+    } catch (err) {
+      throw new ModelUnavailableError(`cannot load draft model ${draftPath}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const differs = vocabularyDifference(model, draftModel);
+    if (differs) {
+      await draftModel.dispose();
+      throw new ModelUnavailableError(`draft model ${draftPath} does not share the vocabulary of ${path} (${differs}): use a draft model of the same family, or --speculative lookup`);
+    }
+    try {
+      const context = await draftModel.createContext({ sequences: settings.parallel, contextSize: settings.contextSize, threads: settings.threads });
+      return new Speculation(spec, { model: draftModel, context, path: draftPath });
+    } catch (err) {
+      await draftModel.dispose();
+      throw new ModelUnavailableError(`cannot make a context for draft model ${draftPath}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  get mode(): EngineSettings['speculative']['mode'] {
+    return this.settings.mode;
+  }
+
+  get draftPath(): string | undefined {
+    return this.draft?.path;
+  }
+
+  /** A new predictor for one sequence (predictors hold per-sequence state and are never shared). */
+  predictor(): TokenPredictor | undefined {
+    const max = this.settings.draftTokens;
+    if (this.settings.mode === 'lookup') return new InputLookupTokenPredictor({ predictionLength: { min: 1, max } });
+    if (this.draft) return new DraftSequenceTokenPredictor(this.draft.context.getSequence(), { maxTokens: max });
+    return undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.draft?.context.dispose();
+    await this.draft?.model.dispose();
+  }
+}
+
+/** Why two models' tokens are not the same tokens, or undefined when they are. */
+export function vocabularyDifference(a: LlamaModel, b: LlamaModel): string | undefined {
+  if (a.vocabularyType !== b.vocabularyType) return `${a.vocabularyType} vs ${b.vocabularyType} tokenizers`;
+  const ta = tokenList(a);
+  const tb = tokenList(b);
+  if (ta && tb) {
+    if (ta.length !== tb.length) return `${ta.length} vs ${tb.length} tokens`;
+    const at = ta.findIndex((t, i) => t !== tb[i]);
+    if (at >= 0) return `token ${at} is ${JSON.stringify(ta[at])} vs ${JSON.stringify(tb[at])}`;
+  }
+  if (a.tokens.bos !== b.tokens.bos || a.tokens.eos !== b.tokens.eos) return 'different start and end tokens';
+  return undefined;
+}
+
+function tokenList(model: LlamaModel): readonly string[] | undefined {
+  const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
+  return Array.isArray(tokens) ? (tokens as string[]) : undefined;
+}
