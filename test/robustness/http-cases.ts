@@ -25,6 +25,9 @@ export function routes(model: string): Route[] {
     { path: '/v1/completions', methods: ['POST'], scope: 'inference', body: b.completion },
     { path: '/infer', methods: ['POST'], scope: 'inference', body: b.infer },
     { path: '/v1/ws', methods: ['GET'], scope: 'inference' },
+    { path: '/v1/responses', methods: ['POST'], scope: 'inference', body: { model, input: 'Once upon a time', max_output_tokens: 4, store: false } },
+    { path: '/v1/responses/resp_nosuch', methods: ['GET', 'DELETE'], scope: 'inference' },
+    { path: '/v1/feedback', methods: ['POST'], scope: 'inference', body: { request_id: 'req_nosuch', score: 1 } },
     { path: '/health', methods: ['GET'] },
     { path: '/ready', methods: ['GET'] },
     { path: '/metrics', methods: ['GET'] },
@@ -38,6 +41,8 @@ export function routes(model: string): Route[] {
     { path: '/admin/stats', methods: ['GET'], scope: 'admin' },
     { path: '/admin/config', methods: ['GET'], scope: 'admin' },
     { path: '/admin/reload', methods: ['POST'], scope: 'admin', body: {} },
+    { path: '/admin/prompts', methods: ['GET', 'POST'], scope: 'admin', body: { name: 'fuzz-made', instructions: 'Answer briefly.' } },
+    { path: '/admin/prompts/nosuch', methods: ['GET', 'DELETE'], scope: 'admin' },
     { path: '/ui', methods: ['GET'] },
     { path: '/ui/', methods: ['GET'] },
   ];
