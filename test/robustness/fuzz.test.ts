@@ -1,5 +1,5 @@
 // Seeded fuzzing of every public route, on the embedded server (stories260K) and on a gateway with auth and sim
-// replicas: no 5xx, no hang, every error in OpenAI's shape, and the server still answers a normal request afterwards.
+// replicas: no 5xx, no hang, every error in its route's dialect (OpenAI's shape, Anthropic's on /v1/messages), and the server still answers a normal request afterwards.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseGatewayConfig } from '../../src/config/index.js';
@@ -61,7 +61,7 @@ function fuzzCategories(subject: Subject, extra: [string, (t: Target) => FuzzCas
     ...extra,
   ];
   for (const [category, make] of categories) {
-    it(`${category}: no 5xx, no hang, errors in OpenAI's shape`, async (t) => {
+    it(`${category}: no 5xx, no hang, every error in its route's shape`, async (t) => {
       await runCases(t, subject.port(), subject.name, category, make(subject.target));
     });
   }
