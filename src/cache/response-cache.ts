@@ -59,8 +59,17 @@ function readEntry(stored: string): CacheEntry {
 export function withResponseCache(inner: ChatModel, store: CacheStore, options: { ttlSeconds: number }): ChatModel {
   const ttlMs = options.ttlSeconds * 1000;
 
-  async function lookup(req: ChatRequest, ctx: CallContext): Promise<{ key: string; hit?: ChatChunk[] } | undefined> {
-    if (!cacheable(req, ctx)) return undefined;
+  function lookup(req: ChatRequest, ctx: CallContext): Promise<{ key: string; hit?: ChatChunk[] } | undefined> {
+    if (!cacheable(req, ctx)) return Promise.resolve(undefined);
+    if (!ctx.trace) return read(req, ctx);
+    return ctx.trace.span('cache.lookup', {}, async (span) => {
+      const found = await read(req, ctx);
+      span.set({ 'autoglm.cache.hit': found.hit !== undefined });
+      return found;
+    });
+  }
+
+  async function read(req: ChatRequest, ctx: CallContext): Promise<{ key: string; hit?: ChatChunk[] }> {
     const key = cacheKey(req, ctx.tenant ?? '');
     // A cache that is down must not take the API with it: a failed read is a miss.
     const stored = await store.get(key).catch(() => undefined);

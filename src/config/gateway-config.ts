@@ -9,6 +9,7 @@ import { tenancySettingsSchema } from './tenancy-config.js';
 import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
 import { reasoningConfigSchema } from './reasoning-config.js';
 import { promptsConfigSchema } from './prompts-config.js';
+import { tracingConfigSchema } from './tracing-config.js';
 import { configProblems } from './config-problems.js';
 
 export const POLICIES = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'prefix_aware'] as const;
@@ -112,6 +113,7 @@ export const gatewayConfigSchema = z
     alerts: alertsSchema.default(alertsSchema.parse({})),
     reasoning: reasoningConfigSchema.default(reasoningConfigSchema.parse({})),
     prompts: promptsConfigSchema,
+    tracing: tracingConfigSchema.describe('OpenTelemetry traces of every request, exported over OTLP/HTTP'),
   })
   .superRefine((config, ctx) => {
     for (const [alias, target] of Object.entries(config.aliases)) {

@@ -7,3 +7,4 @@ export * from './tenancy-config.js';
 export * from './release-config.js';
 export * from './reasoning-config.js';
 export * from './prompts-config.js';
+export * from './tracing-config.js';

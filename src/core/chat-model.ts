@@ -167,6 +167,24 @@ export interface CallContext {
   report?: CallReport;
   /** Epoch milliseconds after which the call should give up. */
   deadline?: number;
+  /** Spans for the call's steps, set only when tracing is on: layers check it and otherwise do nothing. */
+  trace?: CallTrace;
+}
+
+/** Span attributes: undefined values are left out. */
+export type TraceAttributes = Record<string, string | number | boolean | undefined>;
+
+/** A span a layer is inside of, to add what it learned. */
+export interface TraceSpan {
+  set(attributes: TraceAttributes): void;
+}
+
+/** What a layer may do with a call's trace, without knowing what records it. */
+export interface CallTrace {
+  /** Runs a step inside a child span of the current one; a throw ends the span as an error and is rethrown. */
+  span<T>(name: string, attributes: TraceAttributes, run: (span: TraceSpan) => Promise<T>): Promise<T>;
+  /** Appends the current span's `traceparent` (and `tracestate`) to upstream request headers given as name, value, ... */
+  inject(headers: string[]): void;
 }
 
 export interface ModelInfo {

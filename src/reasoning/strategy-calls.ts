@@ -85,11 +85,21 @@ export class StrategyCalls {
     this.calls++;
     let used = 0;
     try {
-      const result = await complete(
-        this.inner,
-        { ...req, maxTokens, n: 1, stream: false, reasoning: undefined },
-        { ...this.ctx, signal: controller.signal, report },
-      );
+      const call = () =>
+        complete(this.inner, { ...req, maxTokens, n: 1, stream: false, reasoning: undefined }, { ...this.ctx, signal: controller.signal, report });
+      // Each of a strategy's calls is its own span when traced: samples, votes and reflections show as siblings.
+      const trace = this.ctx.trace;
+      const result = await (trace
+        ? trace.span(
+            'reasoning.call',
+            { 'autoglm.reasoning.call': this.calls, 'gen_ai.request.model': req.model, 'gen_ai.request.max_tokens': maxTokens },
+            async (span) => {
+              const answered = await call();
+              span.set({ 'gen_ai.usage.input_tokens': answered.usage.promptTokens, 'gen_ai.usage.output_tokens': answered.usage.completionTokens });
+              return answered;
+            },
+          )
+        : call());
       used = result.usage.promptTokens + result.usage.completionTokens;
       const capped = grant.completionTokens < Math.min(req.maxTokens ?? Infinity, room);
       if (capped && result.choices[0]?.finishReason === 'length') this.budget.cut = true;

@@ -1,7 +1,7 @@
 // The attempt loop every call on a pool of replicas goes through, whatever the call (a chat stream's first chunk, a
 // whole answer, an embedding): choose a replica by policy, untried ones first; settle its load, breaker, latency and
 // metrics once; on a retryable failure back off and try elsewhere; otherwise hand the failure to the caller.
-import { AutoglmError, toAutoglmError, type CallContext, type CallReport, type Clock, type Random } from '../core/index.js';
+import { AutoglmError, toAutoglmError, type CallContext, type CallReport, type CallTrace, type Clock, type Random } from '../core/index.js';
 import type { GatewayMetrics } from '../observability/index.js';
 import { PrefixAwarePolicy, type BalancingPolicy, type RoutingRequest } from './policies/index.js';
 import type { Replica } from './replica.js';
@@ -73,12 +73,19 @@ export class Failover {
     for (let attempt = 1; ; attempt++) {
       const replica = this.choose(replicas, route, tried, ctx);
       try {
-        return await call(replica);
+        return await (ctx.trace ? this.traced(ctx.trace, replica, attempt, call) : call(replica));
       } catch (err) {
         await this.beforeRetry(toAutoglmError(err), attempt, replica, ctx);
         (tried ??= new Set()).add(replica);
       }
     }
+  }
+
+  /** The attempt inside its own span, so retries and failover show as siblings and the upstream joins the trace. */
+  private traced<T>(trace: CallTrace, replica: Replica, attempt: number, call: (replica: Replica) => Promise<T>): Promise<T> {
+    return trace.span('upstream.attempt', { 'autoglm.attempt': attempt, 'autoglm.replica': replica.id, 'gen_ai.request.model': this.options.model }, () =>
+      call(replica),
+    );
   }
 
   /** `call` as one attempt with its bookkeeping: for calls that answer whole (a completion, an embedding). */

@@ -24,6 +24,7 @@ import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
 import { answerErrors, replyWithError } from './fastify-errors.js';
 import { fromFastifyError, missingHost, modelLoading, sendError, shuttingDown } from './http-errors.js';
+import type { Tracing } from '../observability/tracing/index.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { inferenceEndpoints } from './inference-endpoints.js';
 import { RouteTable } from './route-table.js';
@@ -49,6 +50,8 @@ export interface ServingState {
   replicas?: () => ReplicaStatus[];
   /** Set on SIGTERM: /ready answers 503 so balancers stop sending, while requests are still served. */
   draining?: boolean;
+  /** Traces of requests, when tracing is on; absent, nothing on the request path looks at tracing again. */
+  tracing?: Tracing;
 }
 
 export interface ReplicaStatus {

@@ -27,6 +27,7 @@ export async function serveGateway(
     server,
     logger: options.logger,
     reasoning: config.reasoning,
+    tracing: config.tracing,
     prompts: {
       prompts: config.prompts,
       models: Object.fromEntries(Object.entries(config.models).flatMap(([m, c]) => (c.prompt ? [[m, c.prompt]] : []))),

@@ -14,6 +14,7 @@ import type { BodyDeadlines } from './client-guards.js';
 import { emptyBody, invalidJson, requestTooLarge, sendError, unsupportedMediaType } from './http-errors.js';
 import type { InferenceEndpoint } from './inference-endpoint.js';
 import { callContext, openStream, requestIdOf, writeSse, type StreamLimits } from './streaming.js';
+import type { RequestTrace } from '../observability/tracing/index.js';
 
 export interface InferenceRouteOptions {
   state: ServingState;
@@ -58,12 +59,16 @@ export function inferenceRoutes(options: InferenceRouteOptions): (req: IncomingM
     const exchange: Exchange = { id: requestIdOf(req.headers), method: 'POST', route: endpoint.path, started: performance.now(), headers: req.headers };
     res.setHeader('x-request-id', exchange.id);
     bodies.watch(res);
+    // One property check when tracing is off: no span, no traceparent read.
+    const traced = state.tracing?.request(req.headers, endpoint.path);
     res.once('close', () => {
       bodies.done(res);
       count(endpoint.path, res.statusCode);
       logExchange(log, exchange, res);
+      traced?.end(exchange, res.statusCode);
     });
-    void serve(served, endpoint, exchange, req, res);
+    if (traced) traced.run(() => void serve(served, endpoint, exchange, req, res, traced));
+    else void serve(served, endpoint, exchange, req, res);
     return true;
   };
 }
@@ -74,6 +79,7 @@ async function serve(
   exchange: Exchange,
   req: IncomingMessage,
   res: ServerResponse,
+  traced?: RequestTrace,
 ): Promise<void> {
   try {
     const credential = endpoint.credential ? endpoint.credential(req.headers) : req.headers.authorization;
@@ -84,6 +90,10 @@ async function serve(
     const model = servingModel(state, call.req.model);
     const ctx = callContext(exchange, req.socket, res, state.inflight);
     exchange.report = ctx.report;
+    if (traced) {
+      ctx.trace = traced.trace;
+      traced.describe(call.req);
+    }
     if (!call.req.stream) {
       const result = await complete(model, call.req, ctx);
       exchange.usage = result.usage;

@@ -14,6 +14,8 @@ import {
   type TenancySettingsInput,
   type ReasoningConfig,
   reasoningConfigSchema,
+  tracingSettings,
+  type TracingConfig,
 } from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCache, type CacheStore } from '../cache/index.js';
 import { withReasoning } from '../reasoning/index.js';
@@ -21,6 +23,7 @@ import { openRetriever } from '../retrieval/index.js';
 import { Tenancy, withEmbeddingTenancy } from '../tenancy/index.js';
 import type { EmbeddingsOnlyEngine, LlamaEngine, LoadedModelDescription, LoadedModelSet, SetMember } from '../engines/llama/index.js';
 import { reportsFirstToken, ServerMetrics, withEmbeddingMetrics, withMetrics, type EngineGauges } from '../observability/index.js';
+import type { Tracing } from '../observability/tracing/index.js';
 import { buildApp, type ServingState } from './app.js';
 import { managedPromptsLayer, type PromptsSetup } from './routes/prompts.js';
 
@@ -58,6 +61,8 @@ export interface StartOptions<T extends ServedModels> {
   tenancy?: TenancySettingsInput;
   /** Managed prompts: the config's templates and each model's default prompt (the database's are always there). */
   prompts?: PromptsSetup;
+  /** The config's `tracing:` section; AUTOGLM_TRACING=1 and the OTEL_* variables turn it on without one. */
+  tracing?: TracingConfig;
 }
 
 export interface RunningServer<T extends ServedModels = ServedModels> {
@@ -76,7 +81,8 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const gauges: EngineGauges[] = [];
   const metrics = new ServerMetrics(gauges);
   const tenancy = await Tenancy.open(options.tenancy);
-  const state: ServingState = { metrics, inflight: new Set(), tenancy };
+  const tracing = await startTracing(options.tracing);
+  const state: ServingState = { metrics, inflight: new Set(), tenancy, ...(tracing && { tracing }) };
   const app = await buildApp({ state, server: settings, logger: options.logger });
   await options.routes?.(app, state);
   let served: T;
@@ -86,6 +92,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   } catch (err) {
     await app.close();
     await tenancy.close();
+    await tracing?.shutdown();
     throw err;
   }
   gauges.push(...served.gauges);
@@ -117,8 +124,17 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       state.embedder = undefined;
       await served.dispose();
       await tenancy.close();
+      await tracing?.shutdown();
     },
   };
+}
+
+/** The tracing SDK when tracing is on; its modules are not even loaded otherwise. */
+async function startTracing(config: TracingConfig | undefined): Promise<Tracing | undefined> {
+  const settings = tracingSettings(config);
+  if (!settings) return undefined;
+  const { Tracing } = await import('../observability/tracing/index.js');
+  return Tracing.start(settings);
 }
 
 /** Where the response cache keeps answers, when the settings ask for one: in Redis when configured, else in memory. */

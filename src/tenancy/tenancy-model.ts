@@ -7,6 +7,7 @@ import {
   promptTextOf,
   toAutoglmError,
   type CallContext,
+  type CallTrace,
   type ChatChunk,
   type ChatCompletion,
   type ChatModel,
@@ -53,6 +54,11 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     const priority = keyLimits?.priority ?? tenantLimits.priority ?? ctx.priority;
     if (!RateLimits.anySet(tenantLimits) && !RateLimits.anySet(keyLimits)) return { admission: UNLIMITED, inner: { ...ctx, tenant, priority }, tenant };
     return admitLimited(req, ctx, started, { tenant, tenantLimits, keyLimits, priority });
+  }
+
+  /** Admission in its own span: a limit's wait (or refusal) shows in the trace. */
+  function tracedAdmit(trace: CallTrace, req: ChatRequest, ctx: CallContext, started: number): Promise<Admitted> {
+    return trace.span('tenancy.admit', { 'autoglm.tenant': ctx.tenant ?? ANONYMOUS_TENANT }, async () => admit(req, ctx, started));
   }
 
   async function admitLimited(
@@ -105,7 +111,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
     async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
       const started = now();
-      const admitted = admit(req, ctx, started);
+      const admitted = ctx.trace ? tracedAdmit(ctx.trace, req, ctx, started) : admit(req, ctx, started);
       const call = admitted instanceof Promise ? await admitted : admitted;
       let usage: Usage | undefined;
       let completionChunks = 0;
@@ -130,7 +136,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
 
     async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {
       const started = now();
-      const admitted = admit(req, ctx, started);
+      const admitted = ctx.trace ? tracedAdmit(ctx.trace, req, ctx, started) : admit(req, ctx, started);
       const call = admitted instanceof Promise ? await admitted : admitted;
       let result: ChatCompletion | undefined;
       let status = 200;

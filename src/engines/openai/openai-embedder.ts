@@ -12,7 +12,7 @@ import {
   type EmbeddingRequest,
   type Embeddings,
 } from '../../core/index.js';
-import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
+import { callUpstream, upstreamHeaders, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
 
 /** Where and how the chat engine reaches its upstream, shared with this one. */
@@ -72,7 +72,7 @@ export class OpenAIEmbedder implements EmbeddingModel {
         {
           method: 'POST',
           path: `${basePath}/embeddings`,
-          headers: [...headers, 'x-request-id', ctx.requestId],
+          headers: upstreamHeaders(headers, ctx),
           body,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,

@@ -18,7 +18,7 @@ import {
 } from '../../core/index.js';
 import { OpenAIEmbedder } from './openai-embedder.js';
 import { UPSTREAM_PRESETS, type UpstreamPresetName } from './presets.js';
-import { callUpstream, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
+import { callUpstream, upstreamHeaders, UpstreamCallError, type UpstreamAnswer } from './upstream-call.js';
 import { errorFromConnection, errorFromUpstreamStatus } from './upstream-errors.js';
 import {
   choiceLogprobs,
@@ -115,7 +115,7 @@ export class OpenAIEngine implements ChatModel {
    * (vLLM, for one, takes X-Request-Id as its own).
    */
   private headersFor(ctx: CallContext): string[] {
-    return [...this.headers, 'x-request-id', ctx.requestId];
+    return upstreamHeaders(this.headers, ctx);
   }
 
   private body(req: ChatRequest, stream: boolean): string {

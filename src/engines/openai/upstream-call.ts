@@ -5,6 +5,7 @@
 // it), and ~15 µs less latency at concurrency 1.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { CallContext } from '../../core/index.js';
 
 export interface UpstreamAnswer {
   statusCode: number;
@@ -21,6 +22,16 @@ export class UpstreamCallError extends Error {
     super(cause instanceof Error ? cause.message : String(cause));
     this.name = 'UpstreamCallError';
   }
+}
+
+/**
+ * Our headers plus the call's request id, so one id follows a request through the gateway's logs and the upstream's,
+ * and, when the call is traced, its `traceparent`, so the upstream's spans (vLLM's) join the same trace.
+ */
+export function upstreamHeaders(base: readonly string[], ctx: CallContext): string[] {
+  const headers = [...base, 'x-request-id', ctx.requestId];
+  ctx.trace?.inject(headers);
+  return headers;
 }
 
 /** Sends the request and resolves with the whole answer; the signal aborts it at any point. */

@@ -1,0 +1,258 @@
+// OpenTelemetry traces through the gateway: a request retried on a second replica exports one trace (request span,
+// admission, cache lookup, both attempts) to a real OTLP/HTTP receiver, joins the caller's trace and hands it on to the
+// upstream; with tracing off no tracing SDK is started and no traceparent goes upstream.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { parseGatewayConfig } from '../../src/config/index.js';
+import { serveGateway, type GatewayServer } from '../../src/server/index.js';
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: number | string;
+  doubleValue?: number;
+  boolValue?: boolean;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: OtlpValue }[];
+  status?: { code?: number; message?: string };
+}
+interface OtlpExport {
+  resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+}
+
+const SPAN_KIND_SERVER = 2;
+const STATUS_ERROR = 2;
+
+function attr(span: OtlpSpan, key: string): string | number | boolean | undefined {
+  const v = span.attributes.find((a) => a.key === key)?.value;
+  if (!v) return undefined;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  return v.stringValue ?? v.doubleValue ?? v.boolValue;
+}
+
+/** A real OTLP/HTTP receiver: keeps every span and the service name it came with. */
+async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; services: string[]; posts: () => number; server: Server }> {
+  const spans: OtlpSpan[] = [];
+  const services: string[] = [];
+  let posts = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      posts++;
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport;
+      for (const rs of body.resourceSpans) {
+        const name = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+        if (name) services.push(name);
+        for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, services, posts: () => posts, server };
+}
+
+/**
+ * Two OpenAI-compatible upstreams sharing one counter: the first completion asked of either fails with 503, every
+ * later one answers. So whichever replica the policy picks first fails and the retry goes to the other.
+ */
+async function startUpstreams(): Promise<{ urls: string[]; seen: { port: number; headers: IncomingHttpHeaders }[]; servers: Server[] }> {
+  const seen: { port: number; headers: IncomingHttpHeaders }[] = [];
+  let failures = 1;
+  const servers: Server[] = [];
+  for (let i = 0; i < 2; i++) {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'up', object: 'model' }] }));
+          return;
+        }
+        seen.push({ port: (server.address() as AddressInfo).port, headers: req.headers });
+        if (failures > 0) {
+          failures--;
+          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } }));
+          return;
+        }
+        const answer = {
+          id: 'cmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'up',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Once upon a time' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 },
+        };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+  }
+  const urls = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1`);
+  return { urls, seen, servers };
+}
+
+function gatewayYaml(upstreams: string[], tracing: string[]): string {
+  return [
+    'cache: { enabled: true }',
+    ...tracing,
+    'models:',
+    '  chat:',
+    '    policy: round_robin',
+    '    breaker: { failureThreshold: 5, openMs: 60000 }',
+    '    retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }',
+    '    replicas:',
+    ...upstreams.map((u, i) => `      - { type: openai, id: r${i}, preset: vllm, baseUrl: "${u}", upstreamModel: up }`),
+  ].join('\n');
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+
+describe('tracing through the gateway', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let upstreams: Awaited<ReturnType<typeof startUpstreams>>;
+  let gateway: GatewayServer;
+  const savedEnv = process.env.AUTOGLM_TRACING;
+
+  before(async () => {
+    delete process.env.AUTOGLM_TRACING;
+    receiver = await startReceiver();
+    upstreams = await startUpstreams();
+    const tracing = ['tracing:', '  enabled: true', `  endpoint: "${receiver.url}/v1/traces"`, '  serviceName: autoglm-under-test'];
+    gateway = await serveGateway(parseGatewayConfig(gatewayYaml(upstreams.urls, tracing)), { serverOverrides: { port: 0 }, seed: 3 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    for (const s of upstreams?.servers ?? []) s.close();
+    receiver?.server.close();
+    if (savedEnv !== undefined) process.env.AUTOGLM_TRACING = savedEnv;
+  });
+
+  it("exports the request, its admission, its cache lookup and both attempts of a retried call, in the caller's trace", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+    const { data: res, response } = await client.chat.completions
+      .create(
+        { model: 'chat', messages: [{ role: 'user', content: 'tell me a story' }], max_tokens: 16, temperature: 0 },
+        { headers: { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01` } },
+      )
+      .withResponse();
+    assert.equal(res.choices[0]?.message.content, 'Once upon a time');
+    const requestId = response.headers.get('x-request-id');
+
+    // The batch exporter sends within a second or so; a busy machine gets a generous limit.
+    const requestSpan = await until('the request span', () => receiver.spans.find((s) => s.kind === SPAN_KIND_SERVER && s.traceId === TRACE_ID));
+    const children = await until('four child spans', () => {
+      const found = receiver.spans.filter((s) => s.parentSpanId === requestSpan.spanId);
+      return found.length >= 4 ? found : undefined;
+    });
+
+    assert.equal(requestSpan.parentSpanId, CLIENT_SPAN, 'the request span is a child of the caller span');
+    assert.equal(requestSpan.name, 'chat chat');
+    assert.deepEqual(
+      {
+        operation: attr(requestSpan, 'gen_ai.operation.name'),
+        requestModel: attr(requestSpan, 'gen_ai.request.model'),
+        responseModel: attr(requestSpan, 'gen_ai.response.model'),
+        input: attr(requestSpan, 'gen_ai.usage.input_tokens'),
+        output: attr(requestSpan, 'gen_ai.usage.output_tokens'),
+        maxTokens: attr(requestSpan, 'gen_ai.request.max_tokens'),
+        temperature: attr(requestSpan, 'gen_ai.request.temperature'),
+        route: attr(requestSpan, 'http.route'),
+        status: attr(requestSpan, 'http.response.status_code'),
+        requestId: attr(requestSpan, 'autoglm.request_id'),
+        tenant: typeof attr(requestSpan, 'autoglm.tenant'),
+      },
+      {
+        operation: 'chat',
+        requestModel: 'chat',
+        responseModel: 'chat',
+        input: 7,
+        output: 5,
+        maxTokens: 16,
+        temperature: 0,
+        route: '/v1/chat/completions',
+        status: 200,
+        requestId,
+        tenant: 'string',
+      },
+    );
+    assert.ok(receiver.services.includes('autoglm-under-test'), 'spans carry the configured service name');
+
+    const names = children.map((s) => s.name).sort();
+    assert.deepEqual(names, ['cache.lookup', 'tenancy.admit', 'upstream.attempt', 'upstream.attempt']);
+    for (const s of children) assert.equal(s.traceId, TRACE_ID, `${s.name} is in the caller's trace`);
+    assert.equal(attr(children.find((s) => s.name === 'cache.lookup')!, 'autoglm.cache.hit'), false);
+
+    const attempts = children
+      .filter((s) => s.name === 'upstream.attempt')
+      .sort((a, b) => Number(attr(a, 'autoglm.attempt')) - Number(attr(b, 'autoglm.attempt')));
+    assert.deepEqual(
+      attempts.map((s) => attr(s, 'autoglm.attempt')),
+      [1, 2],
+    );
+    assert.equal(attempts[0]!.status?.code, STATUS_ERROR, 'the failed attempt is an error');
+    assert.match(attempts[0]!.status?.message ?? '', /503/);
+    assert.notEqual(attempts[1]!.status?.code, STATUS_ERROR, 'the retry succeeded');
+    assert.notEqual(attr(attempts[0]!, 'autoglm.replica'), attr(attempts[1]!, 'autoglm.replica'), 'the retry went to the other replica');
+
+    // Each upstream request carried the trace on, its parent the attempt that sent it.
+    assert.equal(upstreams.seen.length, 2);
+    const parents = upstreams.seen.map((u) => {
+      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(u.headers.traceparent));
+      assert.ok(m, `a traceparent went upstream: ${u.headers.traceparent}`);
+      assert.equal(m[1], TRACE_ID);
+      return m[2];
+    });
+    assert.deepEqual(
+      parents,
+      attempts.map((s) => s.spanId),
+    );
+  });
+
+  it('sends no traceparent upstream and creates no exporter when tracing is off', async () => {
+    const off = await serveGateway(parseGatewayConfig(gatewayYaml(upstreams.urls, [])), { serverOverrides: { port: 0 }, seed: 3 });
+    try {
+      assert.equal(off.app.servingState.tracing, undefined, 'no tracing SDK without tracing enabled');
+      const before = upstreams.seen.length;
+      const client = new OpenAI({ baseURL: `${off.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+      const res = await client.chat.completions.create(
+        { model: 'chat', messages: [{ role: 'user', content: 'untraced' }], max_tokens: 16 },
+        { headers: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } },
+      );
+      assert.equal(res.choices[0]?.message.content, 'Once upon a time');
+      const sent = upstreams.seen.slice(before);
+      assert.equal(sent.length, 1);
+      assert.equal(sent[0]!.headers.traceparent, undefined, 'no traceparent upstream');
+    } finally {
+      await off.close();
+    }
+  });
+});
