@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { engineSettingsSchema, serverSettingsSchema } from './engine-settings.js';
+import { engineSettingsSchema, modelSetSettingsSchema, serverSettingsSchema } from './engine-settings.js';
 import { simSettingsSchema } from './sim-settings.js';
 import { tenancySettingsSchema } from './tenancy-config.js';
 import { alertsSchema, releaseSchema, versionedName } from './release-config.js';
@@ -102,6 +102,12 @@ export const gatewayConfigSchema = z
     server: serverSettingsSchema.partial().default({}),
     ...tenancySettingsSchema.shape,
     models: z.record(z.string().min(1), modelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+    embedded: z
+      .strictObject(modelSetSettingsSchema.shape)
+      .optional()
+      .describe(
+        'Embedded (llama) replicas load on their first request and unload after keepAlive seconds idle, within maxLoadedModels / maxLoadedBytes; without it they load at start and stay',
+      ),
     releases: z
       .record(z.string().regex(/^[^@\s]+$/, 'a release name has no @'), releaseSchema)
       .default({})

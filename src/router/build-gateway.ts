@@ -5,6 +5,7 @@ import { apiKeyEnvOf, OpenAIEngine } from '../engines/openai/index.js';
 import { SimEngine } from '../engines/sim/index.js';
 import type { EngineGauges, GatewayMetrics } from '../observability/index.js';
 import { DnsDiscovery, dnsLookup, targetId, type DnsTarget } from './dns-discovery.js';
+import { embeddedSet, type EmbeddedModelHooks, type EmbeddedSet } from './embedded-set.js';
 import { HealthChecker } from './health-checker.js';
 import { createPolicy } from './policies/index.js';
 import { Replica, type ReplicaEngine } from './replica.js';
@@ -27,6 +28,8 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** Told of what DNS discovery does: replicas added and drained, lookups that failed. */
   onDiscovery?: (event: { model: string; change: 'added' | 'drained' | 'lookup_failed'; replica?: string; error?: unknown }) => void;
+  /** With `embedded:` in the config: told of each embedded model's loads and unloads. */
+  embeddedModels?: EmbeddedModelHooks;
 }
 
 async function engineFor(
@@ -34,10 +37,13 @@ async function engineFor(
   config: ReplicaConfig,
   index: number,
   options: BuildOptions,
+  embedded?: EmbeddedSet,
 ): Promise<{ id: string; engine: ReplicaEngine; gauges?: EngineGauges }> {
   switch (config.type) {
     case 'llama': {
       const { type: _type, id, weight: _weight, ...settings } = config;
+      // Loaded on demand by the set, whose states the dashboard and /metrics read.
+      if (embedded) return { id: id ?? `llama-${index}`, engine: embedded.engineOf(model, index) };
       // node-llama-cpp is loaded only when a config has an embedded replica: a remote-only gateway stays small.
       const { LlamaEngine } = await import('../engines/llama/index.js');
       const engine = await LlamaEngine.load({ ...settings, alias: model }, options.paths ?? modelPathsFromEnv());
@@ -82,11 +88,12 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   const gauges: EngineGauges[] = [];
   const all: Replica[] = [];
   const discoveries: DnsDiscovery[] = [];
+  const embedded = await embeddedSet(config, options.paths ?? modelPathsFromEnv(), options.embeddedModels);
   try {
     for (const [model, modelConfig] of Object.entries(config.models)) {
       const replicas: Replica[] = [];
       for (const [index, replicaConfig] of modelConfig.replicas.entries()) {
-        const built = await engineFor(model, replicaConfig, index, options);
+        const built = await engineFor(model, replicaConfig, index, options, embedded);
         const replica = new Replica(built.id, built.engine, replicaConfig.weight, modelConfig.breaker, clock);
         replicas.push(replica);
         all.push(replica);
@@ -117,6 +124,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     for (const d of discoveries) d.stop();
     for (const c of checkers) c.stop();
     await Promise.all(all.map((r) => r.close()));
+    await embedded?.set.dispose();
     throw err;
   }
   return {
@@ -128,6 +136,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
       for (const c of checkers) c.stop();
       for (const p of pools.values()) p.close();
       await Promise.all(all.map((r) => r.close()));
+      await embedded?.set.dispose();
     },
   };
 }

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   configPath?: string;
   /** Told of every replica DNS discovery adds or drains (they are logged as well). */
   onDiscovery?: BuildOptions['onDiscovery'];
+  /** With `embedded:` in the config: told of each embedded model's loads and unloads (they are logged as well). */
+  embeddedModels?: BuildOptions['embeddedModels'];
 }
 
 export interface ReloadStatus {
@@ -59,6 +61,17 @@ const build = (config: GatewayConfig, o: RuntimeOptions): Promise<Gateway> =>
       if (change === 'lookup_failed') o.logger?.warn({ model, err: error }, `DNS lookup for ${model}'s replicas failed; its replicas stay as they were`);
       else o.logger?.info({ model, replica }, `replica ${replica} ${change === 'added' ? 'added to' : 'drained from'} ${model} (DNS)`);
       o.onDiscovery?.(event);
+    },
+    embeddedModels: {
+      loaded(model) {
+        o.logger?.info({ model }, 'model loaded');
+        o.embeddedModels?.loaded(model);
+      },
+      unloaded(model, reason) {
+        o.logger?.info({ model, reason }, 'model unloaded');
+        o.embeddedModels?.unloaded(model, reason);
+      },
+      watch: (states) => o.embeddedModels?.watch(states),
     },
   });
 

@@ -45,6 +45,12 @@ export async function serveGateway(
         drainMs: (server.drainSeconds ?? 30) * 1000,
         configPath: options.configPath,
         onDiscovery: options.onDiscovery,
+        // Embedded models loaded on demand (`embedded:`) are counted and listed as `serve -m A -m B` counts them.
+        embeddedModels: {
+          loaded: (model) => metrics.modelLoads.inc({ model }),
+          unloaded: (model, reason) => metrics.modelUnloads.inc({ model, reason }),
+          watch: (states) => metrics.watchModelStates(states),
+        },
       });
       if (options.configPath) state.reload = () => runtime.reloadFromFile();
       if (options.watch) runtime.watchFile();
