@@ -237,6 +237,28 @@ describe('tracing through the gateway', () => {
     );
   });
 
+  it('puts each call of a reasoning strategy in its own span, its upstream attempt inside it', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+    const traceId = 'a'.repeat(32);
+    const body = { model: 'chat', messages: [{ role: 'user' as const, content: 'what is 2 + 2?' }], max_tokens: 16, reasoning: { strategy: 'sc', samples: 2 } };
+    await client.chat.completions.create(body, { headers: { traceparent: `00-${traceId}-${'b'.repeat(16)}-01` } });
+
+    const requestSpan = await until('the request span', () => receiver.spans.find((s) => s.kind === SPAN_KIND_SERVER && s.traceId === traceId));
+    const calls = await until('two reasoning calls', () => {
+      const found = receiver.spans.filter((s) => s.name === 'reasoning.call' && s.parentSpanId === requestSpan.spanId);
+      return found.length >= 2 ? found : undefined;
+    });
+    assert.equal(calls.length, 2);
+    for (const call of calls) {
+      const attempt = await until('an attempt inside the call', () =>
+        receiver.spans.find((s) => s.name === 'upstream.attempt' && s.parentSpanId === call.spanId),
+      );
+      assert.equal(attempt.traceId, traceId);
+      assert.equal(attr(call, 'gen_ai.usage.output_tokens'), 5);
+    }
+    assert.equal(attr(requestSpan, 'gen_ai.usage.output_tokens'), 10, 'the request counts both calls');
+  });
+
   it('sends no traceparent upstream and creates no exporter when tracing is off', async () => {
     const off = await serveGateway(parseGatewayConfig(gatewayYaml(upstreams.urls, [])), { serverOverrides: { port: 0 }, seed: 3 });
     try {
