@@ -1,8 +1,10 @@
 // `autoglm serve`: one command from a GGUF file to an OpenAI-compatible API.
 import { statSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   engineSettingsSchema,
+  KV_CACHE_TYPES,
+  SPECULATIVE_MODES,
   loadGatewayConfig,
   modelSetSettingsSchema,
   reasoningConfigSchema,
@@ -36,6 +38,15 @@ interface ServeFlags {
   maxQueue?: number;
   chatTemplate?: string;
   embeddingsOnly?: boolean;
+  gpuLayers?: number | 'auto' | 'max';
+  flashAttention?: 'auto' | 'on' | 'off';
+  kvCacheKeyType?: (typeof KV_CACHE_TYPES)[number];
+  kvCacheValueType?: (typeof KV_CACHE_TYPES)[number];
+  mmap?: boolean;
+  mlock?: boolean;
+  speculative?: (typeof SPECULATIVE_MODES)[number];
+  draftModel?: string;
+  draftTokens?: number;
   bodyLimit?: number;
   drainSeconds?: number;
   drainDelay?: number;
@@ -76,6 +87,15 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', 'requests that may wait for a sequence before 429', anyNumber)
     .option('--chat-template <name>', 'auto | chatml | llama2 | general')
     .option('--embeddings-only', 'serve /v1/embeddings only: load no chat context')
+    .option('--gpu-layers <n>', 'model layers offloaded to the GPU: a count, auto (what fits) or max; refused without a GPU', gpuLayers)
+    .addOption(new Option('--flash-attention <mode>', 'flash attention where the model and backend support it (default auto)').choices(['auto', 'on', 'off']))
+    .addOption(new Option('--kv-cache-key-type <type>', 'KV-cache key type, like llama-server --cache-type-k (default f16)').choices(KV_CACHE_TYPES))
+    .addOption(new Option('--kv-cache-value-type <type>', 'KV-cache value type, like --cache-type-v; quantized needs flash attention (default f16)').choices(KV_CACHE_TYPES))
+    .option('--no-mmap', 'read the model file into memory instead of mapping it')
+    .option('--mlock', 'lock the model in RAM (never swapped out); refused where the process may not lock that much')
+    .addOption(new Option('--speculative <mode>', 'speculative decoding: off, lookup (guess from the prompt) or draft (--draft-model)').choices(SPECULATIVE_MODES))
+    .option('--draft-model <gguf>', 'draft model for --speculative draft: a small model with the same vocabulary')
+    .option('--draft-tokens <n>', 'tokens guessed ahead at most per step (default 8)', positiveInteger)
     .option('--body-limit <size>', 'largest request body accepted: bytes, or a size such as 4MiB, 512k, 4 MB', byteSize)
     .option('--drain-seconds <s>', 'how long Ctrl-C waits for in-flight requests', anyNumber)
     .option('--drain-delay <s>', 'after SIGTERM, seconds /ready is 503 while requests are still served, before draining (default 0)', anyNumber)
@@ -133,6 +153,23 @@ function serverFlags(flags: ServeFlags): Partial<ServerSettings> {
   );
 }
 
+/** `--gpu-layers`: a count of layers, or auto / max. */
+function gpuLayers(v: string): number | 'auto' | 'max' {
+  if (v === 'auto' || v === 'max') return v;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('It must be a whole number of layers (0 or more), auto or max.');
+  return n;
+}
+
+/** The speculative flags; a draft model alone means draft mode, and draft mode without one is refused in one line. */
+function speculativeFlags(flags: ServeFlags): EngineSettingsInput['speculative'] {
+  const mode = flags.speculative ?? (flags.draftModel ? 'draft' : undefined);
+  if (mode === undefined && flags.draftTokens === undefined) return undefined;
+  if (mode === 'draft' && !flags.draftModel) throw new ModelUnavailableError('--speculative draft needs --draft-model <gguf> (a small model with the same vocabulary), or use --speculative lookup');
+  if (mode !== 'draft' && flags.draftModel) throw new ModelUnavailableError(`--draft-model is used only with --speculative draft, not ${mode}`);
+  return { mode: mode ?? 'off', draftModel: flags.draftModel, draftTokens: flags.draftTokens };
+}
+
 /** A repeatable flag's values, in the order given. */
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -155,6 +192,13 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxQueue: flags.maxQueue,
     chatTemplate: flags.chatTemplate as EngineSettingsInput['chatTemplate'],
     embeddingsOnly: flags.embeddingsOnly,
+    gpuLayers: flags.gpuLayers,
+    flashAttention: flags.flashAttention,
+    kvCacheKeyType: flags.kvCacheKeyType,
+    kvCacheValueType: flags.kvCacheValueType,
+    mmap: flags.mmap,
+    mlock: flags.mlock,
+    speculative: speculativeFlags(flags),
   };
   const [engine, ...moreModels] = specs.map((model, i) => engineSettingsSchema.parse({ ...shared, model, alias: aliases[i] }));
   const setFlags = Object.fromEntries(
@@ -250,6 +294,12 @@ function tenancyLines({ tenancy }: RunningServer): string[] {
 
 type RunningLlama = Awaited<ReturnType<typeof serveModel>>;
 
+/** The settings llama.cpp applied (auto resolved), so what was asked for can be checked at a glance. */
+function settingsLine(e: RunningLlama['served']['description']['effective']): string {
+  const kv = e.kvCacheKeyType === 'none' ? 'none' : `${e.kvCacheKeyType}/${e.kvCacheValueType}`;
+  return `  settings gpu-layers ${e.gpuLayers}, flash-attention ${e.flashAttention ? 'on' : 'off'}, kv-cache ${kv}, batch ${e.batchSize}, mmap ${e.mmap ? 'on' : 'off'}, mlock ${e.mlock ? 'on' : 'off'}, speculative ${e.speculative}`;
+}
+
 function printBanner(running: RunningLlama, index: string | undefined, logLevel: string, modelSet: ModelSetSettings | undefined): void {
   const { url, served, settings } = running;
   // The only model, or the default one of several, as loaded at start.
@@ -268,6 +318,8 @@ function printBanner(running: RunningLlama, index: string | undefined, logLevel:
       states && states.length > 1 ? `Open-AutoGLM is serving ${states.length} models at ${url}/v1` : `Open-AutoGLM is serving ${d.name} at ${url}/v1`,
       ...modelLines,
       `  engine   llama.cpp on ${d.gpu === 'off' ? 'CPU' : d.gpu}; parallel ${d.settings.parallel}, context ${d.contextSize}/sequence, threads ${d.settings.threads}, queue ${d.settings.maxQueue}`,
+      settingsLine(d.effective),
+      ...d.warnings.map((w) => `  warning  ${w}`),
       `  limits   body ${formatBytes(settings.bodyLimitBytes)}, drain ${settings.drainSeconds}s`,
       ...(index ? [`  index    ${index}`] : []),
       d.settings.embeddingsOnly

@@ -150,7 +150,9 @@ export class LlamaEngine implements ChatModel {
       // A model whose context does not fit is freed, or every failed load on demand would keep its weights.
       await speculation.dispose();
       await model.dispose();
-      throw new ModelUnavailableError(`cannot make a context for ${path}: ${(err as Error).message.split('\n')[0]}`);
+      const quantized = [settings.kvCacheKeyType, settings.kvCacheValueType].some((t) => !['f32', 'f16', 'bf16'].includes(t));
+      const hint = quantized ? ' (a quantized KV cache needs flash attention and attention heads a multiple of its block wide: try --kv-cache-key-type f16)' : '';
+      throw new ModelUnavailableError(`cannot make a context for ${path}: ${(err as Error).message.split('\n')[0]}${hint}`);
     }
     const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
       const sequence = context.getSequence({ tokenPredictor: speculation.predictor() });
