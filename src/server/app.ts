@@ -24,7 +24,7 @@ import { logExchange, pathOf, type Exchange } from './access-log.js';
 import { BodyDeadlines, clientErrorAnswerer, guardedServer } from './client-guards.js';
 import { answerErrors, replyWithError } from './fastify-errors.js';
 import { fromFastifyError, missingHost, modelLoading, sendError, shuttingDown } from './http-errors.js';
-import type { Tracing } from '../observability/tracing/index.js';
+import type { RequestTrace, Tracing } from '../observability/tracing/index.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { inferenceEndpoints } from './inference-endpoints.js';
 import { RouteTable } from './route-table.js';
@@ -79,6 +79,8 @@ declare module 'fastify' {
      * go out with errors too.
      */
     exchange: Exchange;
+    /** This request's span, on the model calls fastify serves when tracing is on. */
+    traced?: RequestTrace;
   }
 }
 
@@ -189,6 +191,7 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
     }
   });
 
+  if (state.tracing) traceModelCalls(app, state.tracing);
   answerErrors(app, routes);
   await app.register(websocket, { options: { maxPayload: settings.bodyLimitBytes } });
   await app.register(healthRoutes(state));
@@ -203,6 +206,24 @@ export async function buildApp({ state, server, logger }: AppOptions): Promise<F
   await app.register(responsesRoutes(state));
   await app.register(uiRoutes);
   return app;
+}
+
+/** The model calls fastify serves, traced like the inference routes (which are traced where they are served). */
+const TRACED_ROUTES = new Set(['/v1/embeddings', '/infer']);
+
+/**
+ * A span for each call of TRACED_ROUTES, the handler run inside it so its layers' spans nest there. Added only when
+ * tracing is on: off, fastify runs no hook for it.
+ */
+function traceModelCalls(app: FastifyInstance, tracing: Tracing): void {
+  app.addHook('preHandler', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    if (request.method !== 'POST' || route === undefined || !TRACED_ROUTES.has(route)) return done();
+    const traced = tracing.request(request.headers, route);
+    request.traced = traced;
+    reply.raw.once('close', () => traced.end(request.exchange, reply.raw.statusCode));
+    traced.run(done);
+  });
 }
 
 const idsByList = new WeakMap<readonly ModelInfo[], Set<string>>();

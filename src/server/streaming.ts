@@ -6,6 +6,7 @@ import {
   toAutoglmError,
   type CallContext,
   type CallReport,
+  type CallTrace,
   type ChatChunk,
   type ChatModel,
   type ChatRequest,
@@ -19,6 +20,8 @@ export interface Caller {
   id: string | number;
   headers: IncomingHttpHeaders;
   principal?: Principal;
+  /** The request's span, when tracing is on: the layers below get its trace. */
+  traced?: { trace: CallTrace };
 }
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -50,6 +53,7 @@ export function callerContext(caller: Caller, signal: AbortSignal): CallContext 
     cacheMode: cacheModeOf(caller.headers),
     sessionKey: sessionKeyOf(caller.headers),
     report: { headers: {} },
+    trace: caller.traced?.trace,
   };
 }
 

@@ -119,6 +119,8 @@ function gatewayYaml(upstreams: string[], tracing: string[]): string {
     '    retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }',
     '    replicas:',
     ...upstreams.map((u, i) => `      - { type: openai, id: r${i}, preset: vllm, baseUrl: "${u}", upstreamModel: up }`),
+    '  vectors:',
+    '    replicas: [{ type: sim, id: v0, preset: instant }]',
   ].join('\n');
 }
 
@@ -257,6 +259,26 @@ describe('tracing through the gateway', () => {
       assert.equal(attr(call, 'gen_ai.usage.output_tokens'), 5);
     }
     assert.equal(attr(requestSpan, 'gen_ai.usage.output_tokens'), 10, 'the request counts both calls');
+  });
+
+  it('traces an embeddings call, which fastify serves, as an embeddings operation', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+    const traceId = 'c'.repeat(32);
+    const res = await client.embeddings.create(
+      { model: 'vectors', input: ['a cat on a mat'] },
+      { headers: { traceparent: `00-${traceId}-${'d'.repeat(16)}-01` } },
+    );
+    assert.equal(res.data.length, 1);
+
+    const requestSpan = await until('the request span', () => receiver.spans.find((s) => s.kind === SPAN_KIND_SERVER && s.traceId === traceId));
+    assert.equal(requestSpan.parentSpanId, 'd'.repeat(16));
+    assert.equal(requestSpan.name, 'embeddings vectors');
+    assert.equal(attr(requestSpan, 'gen_ai.operation.name'), 'embeddings');
+    assert.equal(attr(requestSpan, 'gen_ai.request.model'), 'vectors');
+    assert.equal(attr(requestSpan, 'gen_ai.usage.input_tokens'), res.usage.prompt_tokens);
+    assert.equal(attr(requestSpan, 'http.route'), '/v1/embeddings');
+    const attempt = await until('its attempt', () => receiver.spans.find((s) => s.name === 'upstream.attempt' && s.parentSpanId === requestSpan.spanId));
+    assert.equal(attr(attempt, 'autoglm.replica'), 'v0');
   });
 
   it('sends no traceparent upstream and creates no exporter when tracing is off', async () => {

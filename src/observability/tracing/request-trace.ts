@@ -25,6 +25,7 @@ export class RequestTrace {
   private readonly span: Span;
   private readonly context: Context;
   private readonly operation: string;
+  private described = false;
 
   constructor(
     tracer: Tracer,
@@ -48,7 +49,8 @@ export class RequestTrace {
   }
 
   /** The request as parsed: its model names the span (`chat glm-4`), as the GenAI conventions name spans. */
-  describe(req: Pick<ChatRequest, 'model' | 'maxTokens' | 'temperature'>): void {
+  describe(req: Pick<ChatRequest, 'model'> & Partial<Pick<ChatRequest, 'maxTokens' | 'temperature'>>): void {
+    this.described = true;
     this.span.updateName(`${this.operation} ${req.model}`);
     this.span.setAttribute('gen_ai.request.model', req.model);
     if (req.maxTokens !== undefined) this.span.setAttribute('gen_ai.request.max_tokens', req.maxTokens);
@@ -60,6 +62,8 @@ export class RequestTrace {
     const span = this.span;
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
     span.setAttribute('autoglm.request_id', outcome.id);
+    // Routes that do not describe their request (fastify's) name their model here.
+    if (!this.described && outcome.model !== undefined) this.describe({ model: outcome.model });
     if (outcome.principal) span.setAttribute('autoglm.tenant', outcome.principal.tenant);
     if (outcome.model !== undefined) span.setAttribute('gen_ai.response.model', outcome.report?.model ?? outcome.model);
     if (outcome.report?.replica !== undefined) span.setAttribute('autoglm.replica', outcome.report.replica);
