@@ -77,7 +77,8 @@ async function startUpstreams(): Promise<{ urls: string[]; seen: { port: number;
   const servers: Server[] = [];
   for (let i = 0; i < 2; i++) {
     const server = createServer((req, res) => {
-      req.resume();
+      const body: Buffer[] = [];
+      req.on('data', (c: Buffer) => body.push(c));
       req.on('end', () => {
         if (req.method === 'GET') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'up', object: 'model' }] }));
@@ -97,6 +98,22 @@ async function startUpstreams(): Promise<{ urls: string[]; seen: { port: number;
           choices: [{ index: 0, message: { role: 'assistant', content: 'Once upon a time' }, finish_reason: 'stop' }],
           usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 },
         };
+        if ((JSON.parse(Buffer.concat(body).toString('utf8')) as { stream?: boolean }).stream) {
+          // As vLLM streams: the text, the finish, the usage, then [DONE].
+          const events = [
+            {
+              id: 'cmpl-1',
+              object: 'chat.completion.chunk',
+              created: 1,
+              model: 'up',
+              choices: [{ index: 0, delta: { role: 'assistant', content: 'Once upon a time' } }],
+            },
+            { id: 'cmpl-1', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+            { id: 'cmpl-1', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [], usage: answer.usage },
+          ];
+          res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`);
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
@@ -279,6 +296,41 @@ describe('tracing through the gateway', () => {
     assert.equal(attr(requestSpan, 'http.route'), '/v1/embeddings');
     const attempt = await until('its attempt', () => receiver.spans.find((s) => s.name === 'upstream.attempt' && s.parentSpanId === requestSpan.spanId));
     assert.equal(attr(attempt, 'autoglm.replica'), 'v0');
+  });
+
+  it('is turned on by AUTOGLM_TRACING=1 and sent where OTEL_EXPORTER_OTLP_ENDPOINT says, a stream counted too', async () => {
+    const saved = { endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, service: process.env.OTEL_SERVICE_NAME };
+    Object.assign(process.env, { AUTOGLM_TRACING: '1', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'from-the-environment' });
+    let env: GatewayServer | undefined;
+    try {
+      env = await serveGateway(parseGatewayConfig(gatewayYaml(upstreams.urls, [])), { serverOverrides: { port: 0 }, seed: 3 });
+    } finally {
+      delete process.env.AUTOGLM_TRACING;
+      for (const [key, value] of [
+        ['OTEL_EXPORTER_OTLP_ENDPOINT', saved.endpoint],
+        ['OTEL_SERVICE_NAME', saved.service],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    try {
+      const traceId = 'e'.repeat(32);
+      const client = new OpenAI({ baseURL: `${env.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+      const stream = await client.chat.completions.create(
+        { model: 'chat', messages: [{ role: 'user', content: 'stream it' }], stream: true, stream_options: { include_usage: true } },
+        { headers: { traceparent: `00-${traceId}-${'f'.repeat(16)}-01` } },
+      );
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      assert.ok(text.length > 0, 'the stream said something');
+      const requestSpan = await until('the request span', () => receiver.spans.find((s) => s.kind === SPAN_KIND_SERVER && s.traceId === traceId));
+      assert.equal(attr(requestSpan, 'http.response.status_code'), 200);
+      assert.equal(attr(requestSpan, 'gen_ai.usage.output_tokens'), 5);
+      assert.ok(receiver.services.includes('from-the-environment'), 'OTEL_SERVICE_NAME names the service');
+    } finally {
+      await env.close();
+    }
   });
 
   it('sends no traceparent upstream and creates no exporter when tracing is off', async () => {
