@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { stringify } from 'yaml';
-import { METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
+import { defaultEngineSpace, METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
 import { positiveInteger, positiveNumber } from './number-options.js';
@@ -27,12 +27,7 @@ interface TuneFlags {
   out?: string;
 }
 
-/** Settings that matter on a CPU: threads (the one that makes or breaks a small VM), parallel sequences, batch size. */
-const defaultSpace = (): Param[] => [
-  parseParam(`threads=int:1:${Math.max(2, availableParallelism())}`),
-  parseParam('parallel=int:1:8'),
-  parseParam('batchSize=logint:64:1024'),
-];
+const defaultSpace = (): Param[] => defaultEngineSpace(availableParallelism());
 
 const flagOf = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 

@@ -54,3 +54,17 @@ export function gridPoints(space: readonly Param[], n: number): Point[] {
   walk(0, {});
   return points;
 }
+
+/**
+ * `autoglm tune`'s space when none is given: the serve settings that move throughput on a CPU. Threads make or break
+ * a small VM; parallel sequences and the batch trade latency for throughput; flash attention and prompt lookup may
+ * help or cost depending on the model and the prompts. Each name is a serve flag (camelCase for --kebab-case). KV-cache
+ * types, mmap and mlock are about memory, and GPU layers about a GPU, so they are left to --param.
+ */
+export const defaultEngineSpace = (cores: number): Param[] => [
+  parseParam(`threads=int:1:${Math.max(2, cores)}`),
+  parseParam('parallel=int:1:8'),
+  parseParam('batchSize=logint:64:1024'),
+  parseParam('flashAttention=cat:on,off'),
+  parseParam('speculative=cat:off,lookup'),
+];
