@@ -1,6 +1,6 @@
 // Speculative decoding for the embedded engine: each sequence gets a token predictor (prompt lookup, or a draft
-// model's sequence), whose guesses llama.cpp checks in one batch. At any temperature the output is what the model
-// alone would write: guesses only change how many tokens a decode step evaluates.
+// model's sequence), whose guesses llama.cpp checks in one batch; only the guesses the model would have written itself
+// are kept, so at temperature 0 the output is the model's own: guesses change how many tokens a step evaluates.
 import { DraftSequenceTokenPredictor, InputLookupTokenPredictor, type LlamaContext, type LlamaModel, type TokenPredictor } from 'node-llama-cpp';
 import { ModelUnavailableError } from '../../core/index.js';
 import type { EngineSettings, ModelPaths } from '../../config/index.js';
