@@ -201,12 +201,12 @@ export class PromptStore {
     this.flush();
     const served = this.db
       .prepare(
-        'SELECT version, (time_ms / ?) * ? AS bucket, COUNT(*) AS n FROM prompt_served WHERE scope = ? AND prompt = ? AND time_ms >= ? GROUP BY version, bucket',
+        'SELECT version, CAST(time_ms / ? AS INTEGER) * ? AS bucket, COUNT(*) AS n FROM prompt_served WHERE scope = ? AND prompt = ? AND time_ms >= ? GROUP BY version, bucket',
       )
       .all(bucketMs, bucketMs, scope, prompt, sinceMs) as { version: number; bucket: number; n: number }[];
     const scored = this.db
       .prepare(
-        'SELECT version, (time_ms / ?) * ? AS bucket, COUNT(*) AS n, AVG(score) AS mean FROM feedback WHERE scope = ? AND prompt = ? AND time_ms >= ? GROUP BY version, bucket',
+        'SELECT version, CAST(time_ms / ? AS INTEGER) * ? AS bucket, COUNT(*) AS n, AVG(score) AS mean FROM feedback WHERE scope = ? AND prompt = ? AND time_ms >= ? GROUP BY version, bucket',
       )
       .all(bucketMs, bucketMs, scope, prompt, sinceMs) as { version: number; bucket: number; n: number; mean: number }[];
     const points = new Map<string, ArmPoint>();

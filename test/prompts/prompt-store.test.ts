@@ -18,4 +18,28 @@ describe('the record of what served a request', () => {
     assert.deepEqual(store.servedBy('acme', 'new'), { requestId: 'new', tenant: 'acme' });
     store.close();
   });
+
+  it('counts each version per time bucket: requests within one bucket are one point', () => {
+    let t = 1_000_000;
+    const store = new PromptStore(':memory:', 600_000, () => t);
+    for (const [dt, version] of [
+      [0, 1],
+      [1_000, 2],
+      [2_500, 1],
+      [10_000, 1],
+      [12_000, 2],
+    ] as const) {
+      t = 1_000_000 + dt;
+      store.served({ requestId: `r${dt}`, tenant: 'acme', prompt: 'p', version, scope: 'global' });
+      store.flush();
+    }
+    const points = store.arms('global', 'p', 10_000).map((p) => [p.bucketMs, p.version, p.served]);
+    assert.deepEqual(points, [
+      [1_000_000, 1, 2],
+      [1_000_000, 2, 1],
+      [1_010_000, 1, 1],
+      [1_010_000, 2, 1],
+    ]);
+    store.close();
+  });
 });

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
 import { emptyMinute, LiveChart } from './live-chart.js';
 import { DIALECTS, streamPrompt, type Dialect } from './playground-dialects.js';
+import { PromptArms } from './prompt-arms.js';
 
 const html = htm.bind(h);
 
@@ -167,6 +168,7 @@ function App() {
       <section><h2>Tenants (last 24 h)</h2><div class="table"><table><tr><th>tenant</th><th class="num">requests</th><th class="num">tokens</th><th class="num">errors</th></tr>
         ${(stats?.tenants ?? []).map((t) => html`<tr><td>${t.tenant}</td><td class="num">${t.requests}</td><td class="num">${t.total_tokens}</td><td class="num">${t.errors}</td></tr>`)}
       </table></div></section>
+      <${PromptArms} headers=${authHeaders} />
       <${Playground} />
     </main>`;
 }
