@@ -278,6 +278,19 @@ describe('tracing through the gateway', () => {
     assert.equal(attr(requestSpan, 'gen_ai.usage.output_tokens'), 10, 'the request counts both calls');
   });
 
+  it("starts a fresh trace when the caller's traceparent is malformed, and answers as usual", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+    const requestId = 'malformed-traceparent-1';
+    const res = await client.chat.completions.create(
+      { model: 'chat', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 },
+      { headers: { traceparent: '00-not-a-trace-id-01', 'x-request-id': requestId } },
+    );
+    assert.equal(res.choices[0]?.message.content, 'Once upon a time');
+    const requestSpan = await until('the request span', () => receiver.spans.find((s) => attr(s, 'autoglm.request_id') === requestId));
+    assert.equal(requestSpan.parentSpanId || undefined, undefined, 'a root span');
+    assert.match(requestSpan.traceId, /^[0-9a-f]{32}$/);
+  });
+
   it('traces an embeddings call, which fastify serves, as an embeddings operation', async () => {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
     const traceId = 'c'.repeat(32);
