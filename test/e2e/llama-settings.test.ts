@@ -1,13 +1,14 @@
 // The engine settings llama-server users expect, given as `autoglm serve` flags: each reaches node-llama-cpp (the
 // banner reports what llama.cpp applied), and a value that cannot be honoured is refused in one line, exit 1.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { modelCli, type Run, until } from '../support/model-cli.js';
-import { modelMirror } from '../support/server.js';
+import { modelMirror, repoRoot } from '../support/server.js';
 
 let home: string;
 before(async () => {
@@ -127,4 +128,27 @@ describe('engine settings refusals', { timeout: 600_000 }, () => {
       await refused([...base, ...args], cache(), pattern, mirror);
     });
   }
+});
+
+// A process held to a small RLIMIT_MEMLOCK and without CAP_IPC_LOCK, as an unprivileged user runs it.
+const canConfine = spawnSync('sh', ['-c', 'command -v prlimit && command -v setpriv']).status === 0;
+describe('--mlock without the privilege', { timeout: 600_000, skip: canConfine ? false : 'needs prlimit and setpriv' }, () => {
+  it('is refused in one line naming the limit, exit 1', async () => {
+    const child = spawn(
+      'prlimit',
+      ['--memlock=65536', 'setpriv', '--bounding-set', '-ipc_lock', '--inh-caps', '-ipc_lock', process.execPath, '--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...base, '--mlock'],
+      { cwd: home, env: { ...process.env, ...mirror, AUTOGLM_CACHE_DIR: cache(), AUTOGLM_DATA_DIR: join(home, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    // A server that started anyway (the lock silently not held) is stopped, and fails the test.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    clearTimeout(guard);
+    const lines = err.split('\n').filter((l) => l.startsWith('autoglm: error:'));
+    assert.equal(code, 1, `exit 1: ${err}`);
+    assert.equal(lines.length, 1, `one line: ${err}`);
+    assert.match(lines[0]!, /--mlock cannot lock .*stories260K\.gguf \(\d+ bytes\): this process may lock only 65536 bytes/);
+    assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+  });
 });

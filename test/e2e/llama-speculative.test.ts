@@ -93,6 +93,25 @@ describe('draft models', () => {
   });
 });
 
+describe('served with prompt lookup', () => {
+  it('gives the same text with log probabilities asked for, one per token', async () => {
+    const server = await startServer({ parallel: 1, speculative: { mode: 'lookup' } });
+    try {
+      const client = openaiClient(server);
+      // No chat template: the model continues the rendered prompt, which carries the passage twice.
+      const messages = [{ role: 'user' as const, content: `${passage} ${passage}` }];
+      const plain = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 32, temperature: 0 });
+      const withLogprobs = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 32, temperature: 0, logprobs: true, top_logprobs: 2 });
+      assert.equal(withLogprobs.choices[0]!.message.content, plain.choices[0]!.message.content, 'the same text');
+      const content = withLogprobs.choices[0]!.logprobs?.content ?? [];
+      assert.equal(content.length, withLogprobs.usage?.completion_tokens, 'one log probability per token');
+      assert.ok(content.every((t) => t.top_logprobs.length === 2), 'two alternatives for each token');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('/metrics', () => {
   it('counts the guesses confirmed and refuted per model after a lookup-heavy request', async () => {
     const server = await startServer({ parallel: 1, speculative: { mode: 'lookup' } });
