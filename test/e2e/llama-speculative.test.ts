@@ -3,8 +3,11 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { parseGatewayConfig } from '../../src/config/index.js';
 import { ModelEngine } from '../../src/engines/llama/index.js';
-import { modelMirror, openaiClient, startServer, testPaths } from '../support/server.js';
+import { serveGateway } from '../../src/server/index.js';
+import { modelMirror, openaiClient, startServer, storiesPath, testPaths } from '../support/server.js';
 
 const tinyRandom = resolve(modelMirror, 'llama-2-tiny-random.gguf');
 const passage = 'Once upon a time, there was a little girl named Lily. She loved to play in the park with her dog Max.';
@@ -126,6 +129,26 @@ describe('/metrics', () => {
       assert.ok(refuted >= 0, `refuted guesses reported: ${refuted}`);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a gateway llama replica', () => {
+  it('takes speculative decoding from its config, and /metrics counts its guesses', async () => {
+    const yaml = [
+      'models:',
+      '  story:',
+      `    replicas: [{ type: llama, model: "${storiesPath}", threads: 1, parallel: 1, flashAttention: off, speculative: { mode: lookup, draftTokens: 4 } }]`,
+    ].join('\n');
+    const gateway = await serveGateway(parseGatewayConfig(yaml), { serverOverrides: { port: 0 } });
+    try {
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
+      await client.completions.create({ model: 'story', prompt: `${passage} ${passage} ${passage}`, max_tokens: 48, temperature: 0 });
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      const validated = Number(/^autoglm_predicted_tokens_validated_total\{model="story[^"]*"\} (\d+)/m.exec(text)?.[1] ?? 'NaN');
+      assert.ok(validated > 0, `the replica's confirmed guesses are counted: ${validated}`);
+    } finally {
+      await gateway.close();
     }
   });
 });
