@@ -81,7 +81,8 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const gauges: EngineGauges[] = [];
   const metrics = new ServerMetrics(gauges);
   const tenancy = await Tenancy.open(options.tenancy);
-  const tracing = await startTracing(options.tracing);
+  // Export failures are logged by the app, which exists by the time any span is exported.
+  const tracing = await startTracing(options.tracing, (message) => app.log.warn(message));
   const state: ServingState = { metrics, inflight: new Set(), tenancy, ...(tracing && { tracing }) };
   const app = await buildApp({ state, server: settings, logger: options.logger });
   await options.routes?.(app, state);
@@ -130,11 +131,11 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
 }
 
 /** The tracing SDK when tracing is on; its modules are not even loaded otherwise. */
-async function startTracing(config: TracingConfig | undefined): Promise<Tracing | undefined> {
+async function startTracing(config: TracingConfig | undefined, warn: (message: string) => void): Promise<Tracing | undefined> {
   const settings = tracingSettings(config);
   if (!settings) return undefined;
   const { Tracing } = await import('../observability/tracing/index.js');
-  return Tracing.start(settings);
+  return Tracing.start(settings, warn);
 }
 
 /** Where the response cache keeps answers, when the settings ask for one: in Redis when configured, else in memory. */

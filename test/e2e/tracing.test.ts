@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import pino from 'pino';
 import { parseGatewayConfig } from '../../src/config/index.js';
 import { serveGateway, type GatewayServer } from '../../src/server/index.js';
 
@@ -344,6 +346,35 @@ describe('tracing through the gateway', () => {
     } finally {
       await env.close();
     }
+  });
+
+  it('says in the log, once, when spans cannot be exported, and keeps answering', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    // Nothing listens on port 9 of the loopback.
+    const tracing = ['tracing:', '  enabled: true', '  endpoint: "http://127.0.0.1:9/v1/traces"'];
+    const lost = await serveGateway(parseGatewayConfig(gatewayYaml(upstreams.urls, tracing)), {
+      serverOverrides: { port: 0 },
+      seed: 3,
+      logger: pino({ level: 'info' }, sink),
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${lost.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+      for (let i = 0; i < 2; i++) {
+        const res = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: `lost ${i}` }], max_tokens: 16 });
+        assert.equal(res.choices[0]?.message.content, 'Once upon a time');
+      }
+      const warning = await until('the warning', () => lines.find((l) => l.msg.startsWith('tracing: could not export')));
+      assert.equal(warning.level, 40, 'a warning');
+    } finally {
+      await lost.close();
+    }
+    assert.equal(lines.filter((l) => l.msg.startsWith('tracing: could not export')).length, 1, 'said once');
   });
 
   it('sends no traceparent upstream and creates no exporter when tracing is off', async () => {

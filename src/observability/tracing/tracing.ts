@@ -3,10 +3,17 @@
 // simulator) each keep their own.
 import { context, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingSettings } from '../../config/index.js';
 import { OtelCallTrace } from './call-trace.js';
@@ -36,9 +43,9 @@ export class Tracing {
    * The exporter takes its URL from the settings, else from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
    * OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces); the sampler from the ratio, else from OTEL_TRACES_SAMPLER(_ARG).
    */
-  static start(settings: TracingSettings): Tracing {
+  static start(settings: TracingSettings, warn: (message: string) => void = () => {}): Tracing {
     ensureContextManager();
-    const exporter = new OTLPTraceExporter(settings.endpoint ? { url: settings.endpoint } : {});
+    const exporter = new ExportFailureWarning(new OTLPTraceExporter(settings.endpoint ? { url: settings.endpoint } : {}), warn);
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })],
@@ -56,6 +63,38 @@ export class Tracing {
   /** Exports what is still buffered, then stops. */
   async shutdown(): Promise<void> {
     await this.provider.shutdown();
+  }
+}
+
+/**
+ * Says once, in the server's log, that spans could not be exported (a wrong endpoint, a collector down), and again
+ * after exports have worked since: OpenTelemetry's own diagnostics are silent unless a diag logger is set.
+ */
+class ExportFailureWarning implements SpanExporter {
+  private failing = false;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.failing = false;
+      else if (!this.failing) {
+        this.failing = true;
+        this.warn(`tracing: could not export ${spans.length} span(s): ${result.error?.message ?? 'unknown error'}`);
+      }
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
   }
 }
 
