@@ -14,6 +14,15 @@ interface StepMember {
 export class DecodeSteps {
   private readonly members = new Set<StepMember>();
 
+  /**
+   * `oneAtATime`: each step decodes one sequence, in turn. Used with speculative decoding: with node-llama-cpp
+   * 3.21.1, sequences whose guesses share a llama.cpp batch sometimes get tokens that are not the model's (seen as
+   * words spliced into others at temperature 0), while one sequence's guesses checked alone are exact.
+   */
+  constructor(private readonly oneAtATime = false) {}
+
+  private last: StepMember | undefined;
+
   join(member: StepMember): void {
     this.members.add(member);
     this.advance();
@@ -27,7 +36,19 @@ export class DecodeSteps {
   /** Starts the next step once the current one is over: no member is still decoding. */
   advance(): void {
     for (const m of this.members) if (m.decoding) return;
-    for (const m of this.members) if (m.wantsNext()) m.requestNext();
+    if (!this.oneAtATime) {
+      for (const m of this.members) if (m.wantsNext()) m.requestNext();
+      return;
+    }
+    // The member that had the last step goes to the back of the turn order (behind any that joined since), so every
+    // sequence gets its step in turn.
+    if (this.last && this.members.delete(this.last)) this.members.add(this.last);
+    for (const m of this.members) {
+      if (!m.wantsNext()) continue;
+      this.last = m;
+      m.requestNext();
+      return;
+    }
   }
 }
 

@@ -109,7 +109,7 @@ export class LlamaEngine implements ChatModel {
   private readonly grammars = new LRUCache<string, Promise<{ grammar: LlamaGrammar; check: AnswerCheck }>>({ max: 64 });
   /** Tool grammars by their tools, choice and parallelism: agents send the same tools with every turn. */
   private readonly toolPlans = new LRUCache<string, Promise<ToolPlan>>({ max: 64 });
-  private readonly steps = new DecodeSteps();
+  private readonly steps: DecodeSteps;
   private readonly created = Math.floor(Date.now() / 1000);
 
   private constructor(
@@ -121,7 +121,9 @@ export class LlamaEngine implements ChatModel {
     private readonly chatWrapper: ChatWrapper,
     private readonly speculation: Speculation,
     readonly description: LoadedModelDescription,
-  ) {}
+  ) {
+    this.steps = new DecodeSteps(speculation.mode !== 'off');
+  }
 
   /** Resolves, optionally quantizes, and loads a model. Fails with a one-line ModelUnavailableError. */
   static async load(input: EngineSettingsInput = {}, paths: ModelPaths = modelPathsFromEnv()): Promise<LlamaEngine> {

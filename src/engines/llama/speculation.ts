@@ -11,7 +11,7 @@ import type { LoadedModelFile } from './model-file-load.js';
 export class Speculation {
   private constructor(
     private readonly settings: EngineSettings['speculative'],
-    private readonly draft?: { model: LlamaModel; context: LlamaContext; path: string },
+    private readonly draft?: { model: LlamaModel; contexts: LlamaContext[]; path: string },
   ) {}
 
   /** Loads the draft model (mode draft) and refuses one whose vocabulary differs from the model's. */
@@ -31,10 +31,16 @@ export class Speculation {
       await draftModel.dispose();
       throw new ModelUnavailableError(`draft model ${draftPath} does not share the vocabulary of ${path} (${differs}): use a draft model of the same family, or --speculative lookup`);
     }
+    // A draft context per sequence: with several draft sequences in one context, node-llama-cpp 3.21.1 stalls as soon
+    // as two sequences generate at once (no promise left to settle), while a context of its own each works.
+    const contexts: LlamaContext[] = [];
     try {
-      const context = await draftModel.createContext({ sequences: settings.parallel, contextSize: settings.contextSize, threads: settings.threads });
-      return new Speculation(spec, { model: draftModel, context, path: draftPath });
+      for (let i = 0; i < settings.parallel; i++) {
+        contexts.push(await draftModel.createContext({ sequences: 1, contextSize: settings.contextSize, threads: settings.threads }));
+      }
+      return new Speculation(spec, { model: draftModel, contexts, path: draftPath });
     } catch (err) {
+      for (const c of contexts) await c.dispose();
       await draftModel.dispose();
       throw new ModelUnavailableError(`cannot make a context for draft model ${draftPath}: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -52,12 +58,13 @@ export class Speculation {
   predictor(): TokenPredictor | undefined {
     const max = this.settings.draftTokens;
     if (this.settings.mode === 'lookup') return new InputLookupTokenPredictor({ predictionLength: { min: 1, max } });
-    if (this.draft) return new DraftSequenceTokenPredictor(this.draft.context.getSequence(), { maxTokens: max });
+    const context = this.draft?.contexts.find((c) => c.sequencesLeft > 0);
+    if (context) return new DraftSequenceTokenPredictor(context.getSequence(), { maxTokens: max });
     return undefined;
   }
 
   async dispose(): Promise<void> {
-    await this.draft?.context.dispose();
+    for (const c of this.draft?.contexts ?? []) await c.dispose();
     await this.draft?.model.dispose();
   }
 }
