@@ -34,7 +34,13 @@ async function complete(server: BenchServer, prompt: string): Promise<Answer> {
 const servers = new Map<string, BenchServer>();
 try {
   for (const mode of MODES) {
-    servers.set(mode, await startServe(['--model', MODEL, '--port', '0', '--threads', String(THREADS), '--parallel', '1', '--speculative', mode, '--log-level', 'warn'], 'sources'));
+    servers.set(
+      mode,
+      await startServe(
+        ['--model', MODEL, '--port', '0', '--threads', String(THREADS), '--parallel', '1', '--speculative', mode, '--log-level', 'warn'],
+        'sources',
+      ),
+    );
   }
   const medians = new Medians();
   const texts = new Map<string, string>();

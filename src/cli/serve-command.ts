@@ -90,10 +90,16 @@ export function registerServe(program: Command): void {
     .option('--gpu-layers <n>', 'model layers offloaded to the GPU: a count, auto (what fits) or max; refused without a GPU', gpuLayers)
     .addOption(new Option('--flash-attention <mode>', 'flash attention where the model and backend support it (default auto)').choices(['auto', 'on', 'off']))
     .addOption(new Option('--kv-cache-key-type <type>', 'KV-cache key type, like llama-server --cache-type-k (default f16)').choices(KV_CACHE_TYPES))
-    .addOption(new Option('--kv-cache-value-type <type>', 'KV-cache value type, like --cache-type-v; quantized needs flash attention (default f16)').choices(KV_CACHE_TYPES))
+    .addOption(
+      new Option('--kv-cache-value-type <type>', 'KV-cache value type, like --cache-type-v; quantized needs flash attention (default f16)').choices(
+        KV_CACHE_TYPES,
+      ),
+    )
     .option('--no-mmap', 'read the model file into memory instead of mapping it')
     .option('--mlock', 'lock the model in RAM (never swapped out); refused where the process may not lock that much')
-    .addOption(new Option('--speculative <mode>', 'speculative decoding: off, lookup (guess from the prompt) or draft (--draft-model)').choices(SPECULATIVE_MODES))
+    .addOption(
+      new Option('--speculative <mode>', 'speculative decoding: off, lookup (guess from the prompt) or draft (--draft-model)').choices(SPECULATIVE_MODES),
+    )
     .option('--draft-model <gguf>', 'draft model for --speculative draft: a small model with the same vocabulary')
     .option('--draft-tokens <n>', 'tokens guessed ahead at most per step (default 8)', positiveInteger)
     .option('--body-limit <size>', 'largest request body accepted: bytes, or a size such as 4MiB, 512k, 4 MB', byteSize)
@@ -165,7 +171,8 @@ function gpuLayers(v: string): number | 'auto' | 'max' {
 function speculativeFlags(flags: ServeFlags): EngineSettingsInput['speculative'] {
   const mode = flags.speculative ?? (flags.draftModel ? 'draft' : undefined);
   if (mode === undefined && flags.draftTokens === undefined) return undefined;
-  if (mode === 'draft' && !flags.draftModel) throw new ModelUnavailableError('--speculative draft needs --draft-model <gguf> (a small model with the same vocabulary), or use --speculative lookup');
+  if (mode === 'draft' && !flags.draftModel)
+    throw new ModelUnavailableError('--speculative draft needs --draft-model <gguf> (a small model with the same vocabulary), or use --speculative lookup');
   if (mode !== 'draft' && flags.draftModel) throw new ModelUnavailableError(`--draft-model is used only with --speculative draft, not ${mode}`);
   return { mode: mode ?? 'off', draftModel: flags.draftModel, draftTokens: flags.draftTokens };
 }

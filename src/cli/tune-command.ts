@@ -6,7 +6,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { stringify } from 'yaml';
-import { defaultEngineSpace, METHODS, parseParam, trialsToReach, tune, type Method, type Param, type Point, type Trial, type TrialMetrics } from '../tune/index.js';
+import {
+  defaultEngineSpace,
+  METHODS,
+  parseParam,
+  trialsToReach,
+  tune,
+  type Method,
+  type Param,
+  type Point,
+  type Trial,
+  type TrialMetrics,
+} from '../tune/index.js';
 import { fail } from './errors.js';
 import { loadGenerator } from './load-generator.js';
 import { positiveInteger, positiveNumber } from './number-options.js';

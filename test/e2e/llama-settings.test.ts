@@ -119,7 +119,11 @@ describe('engine settings refusals', { timeout: 600_000 }, () => {
     ['an unknown speculative mode', ['--speculative', 'guess'], /--speculative <mode>' argument 'guess' is invalid/],
     ['draft mode without a draft model', ['--speculative', 'draft'], /--speculative draft needs --draft-model/],
     ['a draft model with lookup', ['--speculative', 'lookup', '--draft-model', 'stories260K'], /--draft-model is used only with --speculative draft/],
-    ['a KV-cache type the model cannot take', ['--kv-cache-key-type', 'q4_0', '--kv-cache-value-type', 'q4_0', '--flash-attention', 'on'], /cannot make a context for .*stories260K\.gguf: .*a quantized KV cache needs flash attention/],
+    [
+      'a KV-cache type the model cannot take',
+      ['--kv-cache-key-type', 'q4_0', '--kv-cache-value-type', 'q4_0', '--flash-attention', 'on'],
+      /cannot make a context for .*stories260K\.gguf: .*a quantized KV cache needs flash attention/,
+    ],
     ['no draft tokens', ['--speculative', 'lookup', '--draft-tokens', '0'], /--draft-tokens <n>' argument '0' is invalid/],
     ['a draft model of another vocabulary', ['--draft-model', 'llama-2-tiny-random'], /does not share the vocabulary .*\(512 vs 32000 tokens\)/],
   ];
@@ -136,7 +140,20 @@ describe('--mlock without the privilege', { timeout: 600_000, skip: canConfine ?
   it('is refused in one line naming the limit, exit 1', async () => {
     const child = spawn(
       'prlimit',
-      ['--memlock=65536', 'setpriv', '--bounding-set', '-ipc_lock', '--inh-caps', '-ipc_lock', process.execPath, '--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...base, '--mlock'],
+      [
+        '--memlock=65536',
+        'setpriv',
+        '--bounding-set',
+        '-ipc_lock',
+        '--inh-caps',
+        '-ipc_lock',
+        process.execPath,
+        '--import',
+        import.meta.resolve('tsx'),
+        join(repoRoot, 'src/cli/main.ts'),
+        ...base,
+        '--mlock',
+      ],
       { cwd: home, env: { ...process.env, ...mirror, AUTOGLM_CACHE_DIR: cache(), AUTOGLM_DATA_DIR: join(home, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';

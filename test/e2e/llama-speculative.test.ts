@@ -43,7 +43,10 @@ for (const model of ['stories260K', tinyRandom]) {
     after(() => plain?.dispose());
 
     it('writes the model’s own text without speculation (the reference is not empty)', () => {
-      assert.ok(reference.whole.every((t) => t.length > 0), `every reference answer has text: ${JSON.stringify(reference.whole)}`);
+      assert.ok(
+        reference.whole.every((t) => t.length > 0),
+        `every reference answer has text: ${JSON.stringify(reference.whole)}`,
+      );
       assert.deepEqual(reference.streamed, reference.whole, 'streamed and whole agree without speculation');
     });
 
@@ -83,7 +86,10 @@ for (const model of ['stories260K', tinyRandom]) {
           }
           const { predictedValidated, predictedRefuted } = engine.engine.stats;
           if (echoes || mode === 'lookup') {
-            assert.ok((echoes ? predictedValidated : predictedValidated + predictedRefuted) > 0, `guesses were made and checked: ${predictedValidated}/${predictedRefuted}`);
+            assert.ok(
+              (echoes ? predictedValidated : predictedValidated + predictedRefuted) > 0,
+              `guesses were made and checked: ${predictedValidated}/${predictedRefuted}`,
+            );
           }
         } finally {
           await engine.dispose();
@@ -115,11 +121,21 @@ describe('served with prompt lookup', () => {
       // No chat template: the model continues the rendered prompt, which carries the passage twice.
       const messages = [{ role: 'user' as const, content: `${passage} ${passage}` }];
       const plain = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 32, temperature: 0 });
-      const withLogprobs = await client.chat.completions.create({ model: 'stories260K', messages, max_tokens: 32, temperature: 0, logprobs: true, top_logprobs: 2 });
+      const withLogprobs = await client.chat.completions.create({
+        model: 'stories260K',
+        messages,
+        max_tokens: 32,
+        temperature: 0,
+        logprobs: true,
+        top_logprobs: 2,
+      });
       assert.equal(withLogprobs.choices[0]!.message.content, plain.choices[0]!.message.content, 'the same text');
       const content = withLogprobs.choices[0]!.logprobs?.content ?? [];
       assert.equal(content.length, withLogprobs.usage?.completion_tokens, 'one log probability per token');
-      assert.ok(content.every((t) => t.top_logprobs.length === 2), 'two alternatives for each token');
+      assert.ok(
+        content.every((t) => t.top_logprobs.length === 2),
+        'two alternatives for each token',
+      );
     } finally {
       await server.close();
     }

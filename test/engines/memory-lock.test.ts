@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), 'autoglm-mlock-'));
 function files(limit: string, capEff: string): [string, string] {
   const limits = join(dir, `limits-${limit}-${capEff}`);
   const status = join(dir, `status-${limit}-${capEff}`);
-  writeFileSync(limits, `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${limit}              ${limit}              bytes\n`);
+  writeFileSync(
+    limits,
+    `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${limit}              ${limit}              bytes\n`,
+  );
   writeFileSync(status, `Name:\tnode\nCapEff:\t${capEff}\n`);
   return [limits, status];
 }

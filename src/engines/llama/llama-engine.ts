@@ -153,7 +153,9 @@ export class LlamaEngine implements ChatModel {
       await speculation.dispose();
       await model.dispose();
       const quantized = [settings.kvCacheKeyType, settings.kvCacheValueType].some((t) => !['f32', 'f16', 'bf16'].includes(t));
-      const hint = quantized ? ' (a quantized KV cache needs flash attention and attention heads a multiple of its block wide: try --kv-cache-key-type f16)' : '';
+      const hint = quantized
+        ? ' (a quantized KV cache needs flash attention and attention heads a multiple of its block wide: try --kv-cache-key-type f16)'
+        : '';
       throw new ModelUnavailableError(`cannot make a context for ${path}: ${(err as Error).message.split('\n')[0]}${hint}`);
     }
     const slots: Slot[] = Array.from({ length: settings.parallel }, (_, id) => {
@@ -167,7 +169,8 @@ export class LlamaEngine implements ChatModel {
       };
     });
     const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
-    const flashAttention = settings.flashAttention !== 'off' && model.flashAttentionSupported && (settings.flashAttention === 'on' || context.flashAttention !== false);
+    const flashAttention =
+      settings.flashAttention !== 'off' && model.flashAttentionSupported && (settings.flashAttention === 'on' || context.flashAttention !== false);
     if (settings.flashAttention === 'on' && !model.flashAttentionSupported) warnings.push(`flash attention is not supported by ${path}: it runs without`);
     const effective: EffectiveSettings = {
       gpuLayers: model.gpuLayers,

@@ -49,7 +49,9 @@ export async function loadModelFile(input: EngineSettingsInput = {}, paths: Mode
 function checkMachine(settings: EngineSettings, llama: Llama, path: string): string[] {
   const { gpuLayers } = settings;
   if (!llama.gpu && (gpuLayers === 'max' || (typeof gpuLayers === 'number' && gpuLayers > 0))) {
-    throw new ModelUnavailableError(`--gpu-layers ${gpuLayers} needs a GPU, and llama.cpp runs on the CPU here (use --gpu-layers 0 or auto, or see autoglm doctor)`);
+    throw new ModelUnavailableError(
+      `--gpu-layers ${gpuLayers} needs a GPU, and llama.cpp runs on the CPU here (use --gpu-layers 0 or auto, or see autoglm doctor)`,
+    );
   }
   if (settings.mlock) {
     if (!llama.supportsMlock) throw new ModelUnavailableError('--mlock is not supported by llama.cpp on this platform (leave it off)');

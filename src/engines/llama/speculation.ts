@@ -29,7 +29,9 @@ export class Speculation {
     const differs = vocabularyDifference(model, draftModel);
     if (differs) {
       await draftModel.dispose();
-      throw new ModelUnavailableError(`draft model ${draftPath} does not share the vocabulary of ${path} (${differs}): use a draft model of the same family, or --speculative lookup`);
+      throw new ModelUnavailableError(
+        `draft model ${draftPath} does not share the vocabulary of ${path} (${differs}): use a draft model of the same family, or --speculative lookup`,
+      );
     }
     // A draft context per sequence: with several draft sequences in one context, node-llama-cpp 3.21.1 stalls as soon
     // as two sequences generate at once (no promise left to settle), while a context of its own each works.
