@@ -304,7 +304,7 @@ type RunningLlama = Awaited<ReturnType<typeof serveModel>>;
 /** The settings llama.cpp applied (auto resolved), so what was asked for can be checked at a glance. */
 function settingsLine(e: RunningLlama['served']['description']['effective']): string {
   const kv = e.kvCacheKeyType === 'none' ? 'none' : `${e.kvCacheKeyType}/${e.kvCacheValueType}`;
-  return `  settings gpu-layers ${e.gpuLayers}, flash-attention ${e.flashAttention ? 'on' : 'off'}, kv-cache ${kv}, batch ${e.batchSize}, mmap ${e.mmap ? 'on' : 'off'}, mlock ${e.mlock ? 'on' : 'off'}, speculative ${e.speculative}`;
+  return `  settings gpu-layers ${e.gpuLayers}, flash-attention ${e.flashAttention}, kv-cache ${kv}, batch ${e.batchSize}, mmap ${e.mmap ? 'on' : 'off'}, mlock ${e.mlock ? 'on' : 'off'}, speculative ${e.speculative}`;
 }
 
 function printBanner(running: RunningLlama, index: string | undefined, logLevel: string, modelSet: ModelSetSettings | undefined): void {

@@ -27,7 +27,7 @@ export class EmbeddingsOnlyEngine implements ChatModel {
     // No chat context: the context settings and speculation do not apply; the model's own settings do.
     const effective = {
       gpuLayers: model.gpuLayers,
-      flashAttention: false,
+      flashAttention: 'off' as const,
       kvCacheKeyType: 'none',
       kvCacheValueType: 'none',
       batchSize: 0,

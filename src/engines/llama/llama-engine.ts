@@ -76,7 +76,8 @@ export interface EngineStats {
 /** The settings as llama.cpp applied them, which may differ from those asked for ('auto' resolved). */
 export interface EffectiveSettings {
   gpuLayers: number;
-  flashAttention: boolean;
+  /** auto: llama.cpp decides when it makes the context, and does not say. */
+  flashAttention: 'on' | 'off' | 'auto';
   kvCacheKeyType: string;
   kvCacheValueType: string;
   batchSize: number;
@@ -169,8 +170,7 @@ export class LlamaEngine implements ChatModel {
       };
     });
     const pool = new BoundedPool<Slot, readonly Token[]>(slots, { maxQueue: settings.maxQueue, choose: pickByLongestPrefix });
-    const flashAttention =
-      settings.flashAttention !== 'off' && model.flashAttentionSupported && (settings.flashAttention === 'on' || context.flashAttention !== false);
+    const flashAttention = settings.flashAttention === 'on' && !model.flashAttentionSupported ? 'off' : settings.flashAttention;
     if (settings.flashAttention === 'on' && !model.flashAttentionSupported) warnings.push(`flash attention is not supported by ${path}: it runs without`);
     const effective: EffectiveSettings = {
       gpuLayers: model.gpuLayers,
