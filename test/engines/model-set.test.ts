@@ -50,8 +50,25 @@ function fakeEngine(name: string, log: string[], answerGate?: () => Promise<void
   };
   return {
     embeddings,
-    stats: { parallel: 1, busySequences: 0, queueDepth: 0 },
-    description: { name, path: `/models/${name}.gguf`, contextSize: 256, settings: engineSettingsSchema.parse({}), gpu: 'off' },
+    stats: { parallel: 1, busySequences: 0, queueDepth: 0, predictedValidated: 0, predictedRefuted: 0 },
+    description: {
+      name,
+      path: `/models/${name}.gguf`,
+      contextSize: 256,
+      settings: engineSettingsSchema.parse({}),
+      gpu: 'off',
+      effective: {
+        gpuLayers: 0,
+        flashAttention: 'auto',
+        kvCacheKeyType: 'f16',
+        kvCacheValueType: 'f16',
+        batchSize: 512,
+        mmap: true,
+        mlock: false,
+        speculative: 'off',
+      },
+      warnings: [],
+    },
     models: () => [{ id: name, ownedBy: 'autoglm', created: 0, contextSize: 256 }],
     async *stream(): AsyncGenerator<ChatChunk> {
       await answerGate?.();
