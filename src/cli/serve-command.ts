@@ -331,7 +331,7 @@ function printBanner(running: RunningLlama, index: string | undefined, logLevel:
       ...(index ? [`  index    ${index}`] : []),
       d.settings.embeddingsOnly
         ? `  routes   /v1/embeddings (embeddings only: no chat context loaded) /v1/models /admin /health /ready /metrics /ui`
-        : `  routes   /v1/chat/completions /v1/completions /v1/embeddings /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
+        : `  routes   /v1/chat/completions /v1/completions /v1/responses /v1/messages /v1/embeddings /v1/models /infer /v1/ws /admin /health /ready /metrics /ui`,
       ...tenancyLines(running),
       logLine(logLevel),
       '',
