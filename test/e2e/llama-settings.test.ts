@@ -55,7 +55,7 @@ describe('engine settings flags', { timeout: 600_000 }, () => {
   it('reports llama.cpp’s own choices by default', async () => {
     const { run, settings } = await serve([]);
     try {
-      assert.match(settings, /gpu-layers 0, flash-attention auto, kv-cache f16\/f16, batch \d+, mmap on, mlock off, speculative off$/, settings);
+      assert.match(settings, /gpu-layers 0, flash-attention off, kv-cache f16\/f16, batch \d+, mmap on, mlock off, speculative off$/, settings);
     } finally {
       await stop(run);
     }
