@@ -27,13 +27,17 @@ export function startServe(args: readonly string[], from: 'dist' | 'sources', ro
   const cli = from === 'dist' ? [resolve(root, 'dist/cli/main.js')] : ['--import', 'tsx', resolve(root, 'src/cli/main.ts')];
   const child = spawn(process.execPath, [...cli, 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  // Its stderr (an access-log line per request) is read too: a pipe nobody reads fills up, and the server's next log
+  // write then blocks it for good.
+  let errors = '';
+  child.stderr!.on('data', (d) => (errors = (errors + String(d)).slice(-4000)));
   return new Promise((resolveStart, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /at (http:\/\/[\d.:]+)\/v1/.exec(out);
       if (m && out.includes('Ctrl-C')) resolveStart({ url: m[1]!, child });
     });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${errors}`)));
   });
 }
 
