@@ -1,6 +1,7 @@
 // OpenAI request bodies, validated with zod and translated into our ChatRequest; errors name the bad field.
 import { z } from 'zod';
 import { reasoningOptionsFrom, reasoningOptionsSchema } from '../config/index.js';
+import { checkBody, closestIssue, paramOf } from './body-issues.js';
 import {
   invalidRequest,
   type ChatMessage,
@@ -133,36 +134,10 @@ export type ChatCompletionBody = z.infer<typeof chatCompletionBody>;
 export type CompletionBody = z.infer<typeof completionBody>;
 export type InferBody = z.infer<typeof inferBody>;
 
-/** "messages[0].content" rather than zod's array path, to read like OpenAI's `param`. */
-function paramOf(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-}
-
-/**
- * A union's own issue only says "Invalid input". The option that got furthest (its issue lies deepest) is what the
- * caller meant, so its issue is reported; when none got past the value itself, the message lists the expected types.
- */
-function closestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
-  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
-  const firsts = issue.errors.map((option) => option[0]).filter((i) => i !== undefined);
-  const deepest = firsts.reduce((a, b) => (b.path.length > a.path.length ? b : a));
-  if (deepest.path.length > 0) return closestIssue({ ...deepest, path: [...issue.path, ...deepest.path] });
-  const expected = firsts.map((i) => (i.code === 'invalid_type' ? i.expected : undefined));
-  const first = firsts[0]!;
-  if (first.code !== 'invalid_type' || expected.some((e) => e === undefined)) return issue;
-  return { ...first, path: issue.path, message: `expected ${expected.join(' or ')}` };
-}
-
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
-  }
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  // Parsed again to explain: with reportInput an issue carries the value it refused, which tells "is required" from
-  // "has the wrong type". Not on the first pass: any parse option takes zod off its compiled path (~4x slower).
-  const explained = schema.safeParse(body, { reportInput: true });
-  const issue = closestIssue((explained.error ?? result.error).issues[0]!);
+  const checked = checkBody(schema, body);
+  if ('data' in checked) return checked.data;
+  const issue = closestIssue(checked.issue, true);
   const param = paramOf(issue.path) || null;
   const what = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : `is invalid: ${issue.message}`;
   throw invalidRequest(param ? `'${param}' ${what}` : issue.message, param, issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value');

@@ -2,23 +2,7 @@
 // the field, as OpenAI's own answers do (`input[2].type`, `tools[0].type`, `background`).
 import type { z } from 'zod';
 import { invalidRequest } from '../../../core/index.js';
-
-/** "input[0].content" rather than zod's array path, to read like OpenAI's `param`. */
-function paramOf(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-}
-
-/**
- * A plain union's own issue only says "Invalid input": the option that got furthest (its issue lies deepest) is what
- * the caller meant. A discriminated union's issue (no matching `type`) is kept: its message says what is served.
- */
-function closestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
-  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
-  const firsts = issue.errors.map((option) => option[0]).filter((i) => i !== undefined);
-  const deepest = firsts.reduce((a, b) => (b.path.length > a.path.length ? b : a));
-  if (deepest.path.length > 0) return closestIssue({ ...deepest, path: [...issue.path, ...deepest.path] });
-  return issue;
-}
+import { checkBody, closestIssue, paramOf } from '../../body-issues.js';
 
 /** A short rendering of the refused value, for the message. */
 function shown(value: unknown): string {
@@ -27,15 +11,10 @@ function shown(value: unknown): string {
 }
 
 export function parseResponsesBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
-  }
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  // Parsed again to explain: with reportInput an issue carries the value it refused. Not on the first pass: any
-  // parse option takes zod off its compiled path.
-  const explained = schema.safeParse(body, { reportInput: true });
-  const issue = closestIssue((explained.error ?? result.error).issues[0]!);
+  const checked = checkBody(schema, body);
+  if ('data' in checked) return checked.data;
+  // Without the expected-types rewording: a discriminated union's own issue says what is served.
+  const issue = closestIssue(checked.issue, false);
   if (issue.code === 'unrecognized_keys') {
     const param = paramOf([...issue.path, issue.keys[0]!]);
     throw invalidRequest(`'${param}' is not a parameter this server accepts; leave it out.`, param, 'unknown_parameter');
