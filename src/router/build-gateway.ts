@@ -145,7 +145,6 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
 function discover(model: string, modelConfig: ModelConfig, pool: ReplicaPool, clock: Clock, options: BuildOptions, all: Replica[]): DnsDiscovery {
   const found = new WeakSet<Replica>();
   const { dns, record, port, basePath, intervalMs, nameservers, ...replicaSettings } = modelConfig.discover!;
-  const listed = new Set(modelConfig.replicas.map((_, i) => i));
   const tell = options.onDiscovery;
   return new DnsDiscovery(dnsLookup({ dns, record, port, nameservers }), intervalMs, {
     // Replicas listed by hand stay: only those DNS brought in are DNS's to drain.
@@ -153,7 +152,8 @@ function discover(model: string, modelConfig: ModelConfig, pool: ReplicaPool, cl
     async add(target: DnsTarget) {
       const id = targetId(target);
       const config: ReplicaConfig = { ...replicaSettings, id, baseUrl: `http://${id}${basePath}` };
-      const built = await engineFor(model, config, listed.size, options);
+      // The id is given, so the index (which only names replicas without one) is past those listed by hand.
+      const built = await engineFor(model, config, modelConfig.replicas.length, options);
       const replica = new Replica(built.id, built.engine, replicaSettings.weight, modelConfig.breaker, clock);
       found.add(replica);
       all.push(replica);
