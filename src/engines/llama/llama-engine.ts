@@ -40,6 +40,7 @@ import { DecodeSteps, TokenPump } from './decode-steps.js';
 import { ToolPlan } from './tool-calls.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 import { Speculation } from './speculation.js';
+import { Utf8Guard, type Utf8Reader } from './utf8-guard.js';
 
 /** A schema's cache key; one too deep to serialize is too deep to check or to build a grammar for. */
 function schemaKey(schema: Record<string, unknown>): string {
@@ -95,6 +96,14 @@ export interface LoadedModelDescription {
   effective: EffectiveSettings;
   /** Settings honoured otherwise than asked, one line each, for the start-up banner. */
   warnings: string[];
+}
+
+/** The evaluation's tokens, each read into the UTF-8 reader as it is sampled (the pump reads ahead of the answer). */
+async function* followingBytes<T>(evaluation: AsyncGenerator<T, void>, utf8: Utf8Reader, tokenOf: (step: T) => Token): AsyncGenerator<T, void> {
+  for await (const step of evaluation) {
+    utf8.push(tokenOf(step));
+    yield step;
+  }
 }
 
 /** Our lower-case KV-cache type names as node-llama-cpp's GgmlType keys. */
@@ -269,6 +278,8 @@ export class LlamaEngine implements ChatModel {
     };
     const generated: Token[] = [];
     const penalized = Boolean(req.frequencyPenalty || req.presencePenalty);
+    // Under a grammar, the answer's bytes stay valid UTF-8, or a length the grammar counted could come out longer.
+    const utf8 = grammar ? Utf8Guard.of(this.model)?.reader() : undefined;
     const sampling = {
       temperature: req.temperature ?? DEFAULT_TEMPERATURE,
       topK: req.topK,
@@ -276,6 +287,7 @@ export class LlamaEngine implements ChatModel {
       minP: req.minP,
       seed: req.seed,
       grammarEvaluationState: grammar?.state,
+      tokenBias: utf8?.bias,
       repeatPenalty: penalized
         ? { punishTokens: () => generated.slice(-PENALTY_WINDOW), frequencyPenalty: req.frequencyPenalty, presencePenalty: req.presencePenalty }
         : undefined,
@@ -284,9 +296,11 @@ export class LlamaEngine implements ChatModel {
     // Prompt lookup guesses from the prompt: it is told each request's prompt (a draft model ignores this).
     sequence.tokenPredictor?.updateInputTokens?.(prompt.tokens.slice());
     // Probabilities cost a copy of the distribution per token: asked of llama.cpp only when the caller wants them.
-    const tokens: AsyncGenerator<Token | SampledToken, void> = req.logprobs
+    const evaluation: AsyncGenerator<Token | SampledToken, void> = req.logprobs
       ? sequence.evaluateWithMetadata(input, { confidence: true, probabilities: req.logprobs.top > 0 }, sampling)
       : sequence.evaluate(input, sampling);
+    const tokenOf = (step: Token | SampledToken): Token => (typeof step === 'number' ? step : step.token);
+    const tokens = utf8 ? followingBytes(evaluation, utf8, tokenOf) : evaluation;
     const logprobs = req.logprobs && new LogprobReader(this.model, req.logprobs.top, prompt.continues);
     let pending: TokenLogprob[] = [];
     /** Text with the probabilities of the tokens it came from (stop-sequence holds can delay text by a few tokens). */
@@ -296,7 +310,6 @@ export class LlamaEngine implements ChatModel {
       pending = [];
       return { type: 'text-delta', index: 0, text, logprobs: logprobsOfText };
     };
-    const tokenOf = (step: Token | SampledToken): Token => (typeof step === 'number' ? step : step.token);
     const isEnd = (step: Token | SampledToken) => !req.ignoreEos && this.model.isEogToken(tokenOf(step));
     const pump = new TokenPump(tokens, this.steps, maxTokens, isEnd);
     this.steps.join(pump);
