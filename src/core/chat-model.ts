@@ -155,6 +155,11 @@ export interface CallReport {
 export interface CallContext {
   signal: AbortSignal;
   requestId: string;
+  /**
+   * What the answer's id is made of (chatcmpl-<key>, resp_<key>, msg_<key>, in each dialect's style), chosen before
+   * the call so that the layers that remember a request (managed prompts, for feedback) know the id its caller sees.
+   */
+  answerKey?: string;
   /** The caller's tenant and key, once authenticated (or the anonymous tenant when auth is off). */
   tenant?: string;
   keyId?: string;

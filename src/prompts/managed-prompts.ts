@@ -22,12 +22,12 @@ export function withManagedPrompts(inner: ChatModel, catalog: PromptCatalog): Ch
     const tenant = ctx.tenant ?? ANONYMOUS_TENANT;
     const ref = refOf(req);
     if (!ref) {
-      catalog.served({ requestId: ctx.requestId, tenant });
+      catalog.served({ requestId: ctx.requestId, answerKey: ctx.answerKey, tenant });
       return { req };
     }
     const resolved = catalog.resolve(tenant, parsePromptRef(ref.text, ref.param), ctx.sessionKey ?? req.user ?? ctx.keyId ?? ctx.requestId);
     const { template, scope } = resolved;
-    catalog.served({ requestId: ctx.requestId, tenant, prompt: template.name, version: template.version, scope });
+    catalog.served({ requestId: ctx.requestId, answerKey: ctx.answerKey, tenant, prompt: template.name, version: template.version, scope });
     if (ctx.report) ctx.report.headers[PROMPT_HEADER] = promptLabel(template);
     return { req: renderPrompt(template, req), resolved };
   }

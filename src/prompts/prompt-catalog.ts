@@ -9,6 +9,9 @@ import { PromptWatch, type RolledBack } from './prompt-watch.js';
 import { templateOf, type PromptRef, type PromptTemplate } from './template.js';
 import { splitVersion } from './version-split.js';
 
+/** An answer feedback is about: by the request's id, or by the key of the answer's id (chatcmpl-<key>, resp_<key>, ...). */
+export type FeedbackTarget = { requestId: string } | { answerKey: string };
+
 export const GLOBAL_SCOPE = 'global';
 
 /** What a server's managed prompts are made of: the config's prompts and each model's default prompt. */
@@ -109,13 +112,14 @@ export class PromptCatalog {
   }
 
   /**
-   * Feedback on a request of this tenant: stored, then taught to the bandit and the SLO watch of the prompt that
+   * Feedback on a request of this tenant (named by its request id, or by its answer's key): stored, then taught to the bandit and the SLO watch of the prompt that
    * served it. Undefined when the tenant has no request by that id.
    */
-  feedback(tenant: string, requestId: string, score: number, label?: string): ServedRecord | undefined {
-    const served = this.store.servedBy(tenant, requestId);
+  feedback(tenant: string, answer: FeedbackTarget, score: number, label?: string): ServedRecord | undefined {
+    const served = 'requestId' in answer ? this.store.servedBy(tenant, answer.requestId) : this.store.servedBy(tenant, answer.answerKey, 'answer');
     if (!served) return undefined;
-    const replaced = this.store.addFeedback({ ...served, score, label, timeMs: Date.now() });
+    const { answerKey: _key, ...record } = served;
+    const replaced = this.store.addFeedback({ ...record, score, label, timeMs: Date.now() });
     if (served.prompt !== undefined && served.version !== undefined && served.scope !== undefined) {
       const global = served.scope === GLOBAL_SCOPE ? this.config[served.prompt] : undefined;
       if (global?.bandit) {

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS prompt_served_prompt_time ON prompt_served(scope, prompt, time_ms);
 CREATE INDEX IF NOT EXISTS feedback_prompt_time ON feedback(scope, prompt, time_ms);
 `;
+/** What a file made before answers had keys gains: the key of each answer's id, so feedback may name the answer. */
+const ANSWER_KEY_COLUMN = 'ALTER TABLE prompt_served ADD COLUMN answer_key TEXT';
+const ANSWER_KEY_INDEX = 'CREATE INDEX IF NOT EXISTS prompt_served_answer ON prompt_served(tenant, answer_key)';
 
 /** Feedback may come this long after a request: a week. */
 const SERVED_TTL_MS = 7 * 86_400_000;
@@ -47,6 +50,8 @@ const SWEEP_EVERY_MS = 60_000;
 export interface ServedRecord {
   requestId: string;
   tenant: string;
+  /** What the answer's id is made of (see CallContext.answerKey). */
+  answerKey?: string;
   prompt?: string;
   version?: number;
   scope?: string;
@@ -98,7 +103,12 @@ export class PromptStore {
   ) {
     this.db = openDatabase(databasePath);
     this.db.exec(SCHEMA);
-    this.insertServed = this.db.prepare('INSERT OR REPLACE INTO prompt_served (request_id, tenant, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?)');
+    const columns = this.db.prepare('PRAGMA table_info(prompt_served)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'answer_key')) this.db.exec(ANSWER_KEY_COLUMN);
+    this.db.exec(ANSWER_KEY_INDEX);
+    this.insertServed = this.db.prepare(
+      'INSERT OR REPLACE INTO prompt_served (request_id, tenant, answer_key, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
   }
 
   versions(tenant: string, name: string): (PromptTemplate & { createdAt: string })[] {
@@ -158,7 +168,7 @@ export class PromptStore {
     this.pending = [];
     const now = this.now();
     this.db.transaction(() => {
-      for (const r of batch) this.insertServed.run(r.requestId, r.tenant, r.prompt ?? null, r.version ?? null, r.scope ?? null, now);
+      for (const r of batch) this.insertServed.run(r.requestId, r.tenant, r.answerKey ?? null, r.prompt ?? null, r.version ?? null, r.scope ?? null, now);
       // Which prompt served a request matters while its feedback may come: older rows are swept, now and then.
       if (now - this.lastSweep >= SWEEP_EVERY_MS) {
         this.lastSweep = now;
@@ -167,14 +177,23 @@ export class PromptStore {
     })();
   }
 
-  /** What served a request of this tenant, or undefined when it has none by that id. */
-  servedBy(tenant: string, requestId: string): ServedRecord | undefined {
+  /**
+   * What served a request of this tenant, found by its request id or by its answer's key; undefined when it has none
+   * by that id.
+   */
+  servedBy(tenant: string, id: string, by: 'request' | 'answer' = 'request'): ServedRecord | undefined {
     this.flush();
-    const row = this.db.prepare('SELECT prompt, version, scope FROM prompt_served WHERE tenant = ? AND request_id = ?').get(tenant, requestId) as
-      | { prompt: string | null; version: number | null; scope: string | null }
-      | undefined;
+    const column = by === 'request' ? 'request_id' : 'answer_key';
+    const row = this.db
+      .prepare(`SELECT request_id, answer_key, prompt, version, scope FROM prompt_served WHERE tenant = ? AND ${column} = ?`)
+      .get(tenant, id) as { request_id: string; answer_key: string | null; prompt: string | null; version: number | null; scope: string | null } | undefined;
     if (!row) return undefined;
-    return { requestId, tenant, ...(row.prompt !== null && { prompt: row.prompt, version: row.version ?? undefined, scope: row.scope ?? undefined }) };
+    return {
+      requestId: row.request_id,
+      tenant,
+      ...(row.answer_key !== null && { answerKey: row.answer_key }),
+      ...(row.prompt !== null && { prompt: row.prompt, version: row.version ?? undefined, scope: row.scope ?? undefined }),
+    };
   }
 
   /** Records (or replaces) the feedback on a request; returns the score it replaced, if any. */

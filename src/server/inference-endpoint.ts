@@ -20,10 +20,13 @@ export interface StreamEncoder {
 /** One request, translated: the call to make, and how its answer goes back whole or streamed. */
 export interface EndpointCall {
   req: ChatRequest;
-  /** The stream's encoder, for the model that answered (a release's version, known once the call has started). */
-  stream(answered: string): StreamEncoder;
+  /**
+   * The stream's encoder, for the model that answered (a release's version, known once the call has started); the
+   * answer's id is made of `answerKey` (the call context's).
+   */
+  stream(answered: string, answerKey: string): StreamEncoder;
   /** The whole answer's JSON body. */
-  whole(result: ChatCompletion, answered: string): object;
+  whole(result: ChatCompletion, answered: string, answerKey: string): object;
 }
 
 /** Who sent the body: a dialect may keep state per tenant (stored conversations) or read its own headers. */

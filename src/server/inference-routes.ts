@@ -97,7 +97,7 @@ async function serve(
     if (!call.req.stream) {
       const result = await complete(model, call.req, ctx);
       exchange.usage = result.usage;
-      const wire = call.whole(result, ctx.report.model ?? call.req.model);
+      const wire = call.whole(result, ctx.report.model ?? call.req.model, ctx.answerKey!);
       // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore.
       const json = JSON.stringify(ctx.report.reasoning ? { ...wire, reasoning: ctx.report.reasoning } : wire);
       res.writeHead(200, { ...ctx.report.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
@@ -105,7 +105,7 @@ async function serve(
       return;
     }
     const opened = await openStream(model, call.req, ctx);
-    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model), ctx.signal, ctx.report.headers, limits, exchange);
+    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model, ctx.answerKey!), ctx.signal, ctx.report.headers, limits, exchange);
   } catch (err) {
     // The access line logs it (a bug with what it threw, for its stack); a client that hung up is not answered.
     exchange.error = err;

@@ -41,14 +41,16 @@ function toolCallDeltaJson(chunk: Extract<ChatChunk, { type: 'tool-call-delta' }
 interface EncoderOptions {
   model: string;
   includeUsage: boolean;
+  /** What the id is made of (the call context's answerKey); a fresh one without. */
+  answerKey?: string;
 }
 
 /**
  * Serializes the frame around `choices` once per stream: only the choice changes from token to token, and
  * re-stringifying the whole envelope per token was measurable on the token path.
  */
-function frameTemplate(object: string, prefix: string, { model, includeUsage }: EncoderOptions) {
-  const head = JSON.stringify({ id: newId(`${prefix}-`), object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null }).slice(0, -1);
+function frameTemplate(object: string, prefix: string, { model, includeUsage, answerKey = newId('') }: EncoderOptions) {
+  const head = JSON.stringify({ id: `${prefix}-${answerKey}`, object, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null }).slice(0, -1);
   const tail = includeUsage ? ',"usage":null}' : '}';
   return {
     choice: (choiceJson: string) => `${head},"choices":[${choiceJson}]${tail}`,
@@ -113,9 +115,9 @@ export function completionStreamEncoder(options: EncoderOptions): StreamEncoder 
   };
 }
 
-export function chatCompletionToWire(model: string, result: ChatCompletion) {
+export function chatCompletionToWire(model: string, result: ChatCompletion, answerKey = newId('')) {
   return {
-    id: newId('chatcmpl-'),
+    id: `chatcmpl-${answerKey}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
@@ -133,9 +135,9 @@ export function chatCompletionToWire(model: string, result: ChatCompletion) {
   };
 }
 
-export function textCompletionToWire(model: string, result: ChatCompletion, echo?: string) {
+export function textCompletionToWire(model: string, result: ChatCompletion, echo?: string, answerKey = newId('')) {
   return {
-    id: newId('cmpl-'),
+    id: `cmpl-${answerKey}`,
     object: 'text_completion',
     created: Math.floor(Date.now() / 1000),
     model,

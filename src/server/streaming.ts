@@ -48,6 +48,7 @@ export function callerContext(caller: Caller, signal: AbortSignal): CallContext 
   return {
     signal,
     requestId: String(caller.id),
+    answerKey: newId(''),
     tenant: caller.principal?.tenant,
     keyId: caller.principal?.keyId ?? undefined,
     cacheMode: cacheModeOf(caller.headers),

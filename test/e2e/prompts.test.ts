@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { parseGatewayConfig } from '../../src/config/index.js';
@@ -193,7 +194,8 @@ describe('managed prompts', () => {
       [{ request_id: id, score: 'good' }, 'score'],
       [{ score: 1 }, 'request_id'],
       [{ request_id: id, score: 1, label: 5 }, 'label'],
-      [{ response_id: 'chatcmpl-1', score: 1 }, 'response_id'],
+      [{ response_id: 'not-an-answer', score: 1 }, 'response_id'],
+      [{ request_id: id, response_id: 'chatcmpl-1', score: 1 }, 'response_id'],
     ];
     for (const [body, param] of cases) {
       const res = await http('POST', '/v1/feedback', 'acme', body);
@@ -207,5 +209,30 @@ describe('managed prompts', () => {
     assert.equal(arms.status, 200, JSON.stringify(arms.body));
     const v2 = arms.body.arms.find((a: { version: number }) => a.version === 2);
     assert.ok(v2.served >= 1 && v2.feedback >= 1, JSON.stringify(arms.body));
+  });
+
+  it('takes feedback by the id of the answer, in every dialect, for the tenant that got it only', async () => {
+    const whole = await ask('acme', {});
+    const streamed = client('acme').chat.completions.stream({ model: 'chat', messages: [{ role: 'user', content: question }], seed: 8 });
+    const streamedId = (await streamed.finalChatCompletion()).id;
+    const response = await client('acme').responses.create({ model: 'chat', input: question });
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: keys.acme!, maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: question }] });
+    for (const id of [whole.data.id, streamedId, response.id, message.id]) {
+      assert.equal((await http('POST', '/v1/feedback', 'beta', { response_id: id, score: 1 })).status, 404, `beta cannot score acme's ${id}`);
+      const ok = await http('POST', '/v1/feedback', 'acme', { response_id: id, score: 0.5 });
+      assert.equal(ok.status, 201, `${id}: ${JSON.stringify(ok.body)}`);
+      assert.equal(ok.body.response_id, id);
+      assert.match(ok.body.request_id, /^req_/, `${id}: the request it answered`);
+      assert.equal(ok.body.prompt, 'gsm8k-solver@2', `${id}: the model's default prompt answered`);
+    }
+    assert.equal(
+      (await http('POST', '/v1/feedback', 'acme', { response_id: whole.data.id, score: 1 })).body.request_id,
+      whole.response.headers.get('x-request-id'),
+      "a completion's id and its x-request-id name the same request",
+    );
+    const missing = await http('POST', '/v1/feedback', 'acme', { response_id: 'chatcmpl-never', score: 1 });
+    assert.equal(missing.status, 404, JSON.stringify(missing.body));
+    assert.equal(missing.body.error.param, 'response_id');
   });
 });

@@ -141,7 +141,7 @@ describe('learning from feedback on the prompt-sensitive simulator', () => {
       );
       served.push(report.headers['x-autoglm-prompt']!);
       const right = extractAnswer(result.choices[0]!.text, 'math') === item.answer;
-      catalog.feedback('acme', requestId, right ? 1 : 0);
+      catalog.feedback('acme', { requestId }, right ? 1 : 0);
     }
     catalog.close();
     const late = served.slice(400);

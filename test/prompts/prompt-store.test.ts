@@ -1,6 +1,10 @@
 // The prompt store's record of what served each request: kept for the feedback window, then swept.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { PromptStore } from '../../src/prompts/index.js';
 
 describe('the record of what served a request', () => {
@@ -16,6 +20,29 @@ describe('the record of what served a request', () => {
     store.flush();
     assert.equal(store.servedBy('acme', 'old'), undefined, 'past the window');
     assert.deepEqual(store.servedBy('acme', 'new'), { requestId: 'new', tenant: 'acme' });
+    store.close();
+  });
+
+  it("finds a request by its answer's key, also in a file written before answers had keys", () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-prompt-store-')), 'old.db');
+    const old = new Database(path);
+    old.exec(
+      'CREATE TABLE prompt_served (request_id TEXT NOT NULL, tenant TEXT NOT NULL, prompt TEXT, version INTEGER, scope TEXT, time_ms INTEGER NOT NULL, PRIMARY KEY (tenant, request_id))',
+    );
+    old.prepare('INSERT INTO prompt_served VALUES (?, ?, ?, ?, ?, ?)').run('req_before', 'acme', 'p', 1, 'global', Date.now());
+    old.close();
+    const store = new PromptStore(path);
+    assert.equal(store.servedBy('acme', 'req_before')?.version, 1, 'what the older file held is still found by request id');
+    store.served({ requestId: 'req_after', answerKey: 'k1', tenant: 'acme', prompt: 'p', version: 2, scope: 'global' });
+    assert.deepEqual(store.servedBy('acme', 'k1', 'answer'), {
+      requestId: 'req_after',
+      answerKey: 'k1',
+      tenant: 'acme',
+      prompt: 'p',
+      version: 2,
+      scope: 'global',
+    });
+    assert.equal(store.servedBy('beta', 'k1', 'answer'), undefined, 'another tenant does not see it');
     store.close();
   });
 

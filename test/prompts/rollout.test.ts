@@ -65,7 +65,7 @@ describe('the SLO watch of a split', () => {
         servedBy.set(r.template.version, (servedBy.get(r.template.version) ?? 0) + 1);
         catalog.served({ requestId: id, tenant: 't', prompt: 'p', version: r.template.version, scope: r.scope });
         catalog.outcome(r, { ok: true, latencyMs: 5 });
-        catalog.feedback('t', id, r.template.version === 1 ? 1 : 0);
+        catalog.feedback('t', { requestId: id }, r.template.version === 1 ? 1 : 0);
       }
       clock.t += 10_001;
     };

@@ -12,8 +12,8 @@ export const openAIEndpoints: readonly InferenceEndpoint[] = [
       const includeUsage = Boolean(body.stream_options?.include_usage);
       return {
         req: chatRequestFromChat(body),
-        stream: (answered) => chatStreamEncoder({ model: answered, includeUsage }),
-        whole: (result, answered) => chatCompletionToWire(answered, result),
+        stream: (answered, answerKey) => chatStreamEncoder({ model: answered, includeUsage, answerKey }),
+        whole: (result, answered, answerKey) => chatCompletionToWire(answered, result, answerKey),
       };
     },
   },
@@ -26,8 +26,8 @@ export const openAIEndpoints: readonly InferenceEndpoint[] = [
       const echo = body.echo && req.input.type === 'text' ? req.input.text : undefined;
       return {
         req,
-        stream: (answered) => withEcho(completionStreamEncoder({ model: answered, includeUsage }), echo),
-        whole: (result, answered) => textCompletionToWire(answered, result, echo),
+        stream: (answered, answerKey) => withEcho(completionStreamEncoder({ model: answered, includeUsage, answerKey }), echo),
+        whole: (result, answered, answerKey) => textCompletionToWire(answered, result, echo, answerKey),
       };
     },
   },

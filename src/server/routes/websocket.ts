@@ -10,7 +10,7 @@ import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, com
 import { callerContext, chunksOf, openStream } from '../streaming.js';
 
 /** The request, and its encoder for the model that answers (a release's version, known once the call has started). */
-function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: string) => StreamEncoder } {
+function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: string, answerKey?: string) => StreamEncoder } {
   let body: unknown;
   try {
     body = JSON.parse(raw);
@@ -21,11 +21,17 @@ function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: stri
   if (isCompletion) {
     const parsed = parseBody(completionBody, body);
     const includeUsage = Boolean(parsed.stream_options?.include_usage);
-    return { req: { ...chatRequestFromCompletion(parsed), stream: true }, encoder: (answered) => completionStreamEncoder({ model: answered, includeUsage }) };
+    return {
+      req: { ...chatRequestFromCompletion(parsed), stream: true },
+      encoder: (answered, answerKey) => completionStreamEncoder({ model: answered, includeUsage, answerKey }),
+    };
   }
   const parsed = parseBody(chatCompletionBody, body);
   const includeUsage = Boolean(parsed.stream_options?.include_usage);
-  return { req: { ...chatRequestFromChat(parsed), stream: true }, encoder: (answered) => chatStreamEncoder({ model: answered, includeUsage }) };
+  return {
+    req: { ...chatRequestFromChat(parsed), stream: true },
+    encoder: (answered, answerKey) => chatStreamEncoder({ model: answered, includeUsage, answerKey }),
+  };
 }
 
 /** `queueLimitBytes`: a client that lets more than this queue up unread is cut off, which cancels its call. */
@@ -82,7 +88,7 @@ export const websocketRoutes =
               const model = servingModel(state, req.model);
               const ctx = callerContext(request, closed.signal);
               const opened = await openStream(model, req, ctx);
-              const encoder = encoderFor(ctx.report.model ?? req.model);
+              const encoder = encoderFor(ctx.report.model ?? req.model, ctx.answerKey);
               try {
                 for await (const chunk of chunksOf(opened)) {
                   for (const wire of encoder.encode(chunk)) send(wire);

@@ -36,7 +36,7 @@ function inputOf(call: ToolCall): Record<string, unknown> {
   }
 }
 
-export function messageToWire(model: string, result: ChatCompletion) {
+export function messageToWire(model: string, result: ChatCompletion, answerKey = newId('')) {
   const choice = result.choices[0];
   const text = choice?.text ?? '';
   const calls = choice?.toolCalls ?? [];
@@ -44,7 +44,7 @@ export function messageToWire(model: string, result: ChatCompletion) {
   const content: object[] = text || !calls.length ? [{ type: 'text', text }] : [];
   for (const call of calls) content.push({ type: 'tool_use', id: toolUseId(call.id), name: call.name, input: inputOf(call) });
   return {
-    id: newId('msg_'),
+    id: `msg_${answerKey}`,
     type: 'message',
     role: 'assistant',
     model,

@@ -23,8 +23,8 @@ export const messagesEndpoint: InferenceEndpoint = {
     const body = parseAnthropicBody(messagesBody, raw);
     return {
       req: chatRequestFromMessages(body),
-      stream: (answered) => messagesStreamEncoder(answered),
-      whole: (result, answered) => messageToWire(answered, result),
+      stream: (answered, answerKey) => messagesStreamEncoder(answered, answerKey),
+      whole: (result, answered, answerKey) => messageToWire(answered, result, answerKey),
     };
   },
 };

@@ -10,11 +10,11 @@ const event = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n
 const PING = event('ping', '{"type":"ping"}');
 const NO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
 
-export function messagesStreamEncoder(model: string): StreamEncoder {
+export function messagesStreamEncoder(model: string, answerKey = newId('')): StreamEncoder {
   /** The message's opening: its usage is not known yet (the engine reports it at the end, in message_delta). */
   const start = event(
     'message_start',
-    `{"type":"message_start","message":{"id":"${newId('msg_')}","type":"message","role":"assistant","model":${JSON.stringify(model)},` +
+    `{"type":"message_start","message":{"id":"msg_${answerKey}","type":"message","role":"assistant","model":${JSON.stringify(model)},` +
       `"content":[],"stop_reason":null,"stop_sequence":null,"usage":${JSON.stringify(usageToWire(NO_USAGE))}}}`,
   );
   let started = false;

@@ -53,12 +53,12 @@ export function responsesEndpoint(state: ServingState): InferenceEndpoint {
           : undefined;
       return {
         req,
-        stream(answered) {
-          const head = responseHead(answered, echo);
+        stream(answered, answerKey) {
+          const head = responseHead(answered, echo, answerKey);
           return new ResponsesStreamEncoder(head, keep && ((_response, json) => keep(head.id, json)));
         },
-        whole(result, answered) {
-          const head = responseHead(answered, echo);
+        whole(result, answered, answerKey) {
+          const head = responseHead(answered, echo, answerKey);
           const { status, output } = outputOf(result);
           const response = responseObject(head, { status, output, usage: usageToWire(result.usage) });
           keep?.(head.id, JSON.stringify(response));

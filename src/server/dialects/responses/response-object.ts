@@ -100,8 +100,8 @@ export interface ResponseHead {
   echo: ResponseEcho;
 }
 
-export const responseHead = (model: string, echo: ResponseEcho): ResponseHead => ({
-  id: newId('resp_'),
+export const responseHead = (model: string, echo: ResponseEcho, answerKey = newId('')): ResponseHead => ({
+  id: `resp_${answerKey}`,
   createdAt: Math.floor(Date.now() / 1000),
   model,
   echo,
