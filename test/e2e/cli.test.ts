@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { modelMirror, repoRoot, storiesPath } from '../support/server.js';
+import { modelMirror, storiesPath } from '../support/server.js';
+import { cliArgv } from '../support/cli-command.js';
 
 let cacheDir: string;
 before(async () => {
@@ -15,7 +16,7 @@ before(async () => {
 });
 
 function autoglm(args: string[]): ChildProcess & { out: () => string; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: cacheDir,
     env: { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror, AUTOGLM_CACHE_DIR: cacheDir },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gpuBackends, quantizeModel } from '../../src/engines/llama/index.js';
-import { modelMirror, repoRoot, storiesPath } from '../support/server.js';
+import { modelMirror, storiesPath } from '../support/server.js';
+import { cliArgv } from '../support/cli-command.js';
 
 let dir: string;
 const running = new Set<ChildProcess>();
@@ -24,7 +25,7 @@ process.on('exit', killRunning);
 
 /** Runs the CLI to its end; the test model is a copy, so a command that overwrote its input harms nothing shared. */
 function autoglm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: dir,
     env: { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror, AUTOGLM_CACHE_DIR: join(dir, 'cache'), AUTOGLM_HF_ENDPOINT: 'http://127.0.0.1:9' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { modelCli, type Run, until } from '../support/model-cli.js';
-import { modelMirror, repoRoot } from '../support/server.js';
+import { modelMirror } from '../support/server.js';
+import { cliArgv } from '../support/cli-command.js';
 
 let home: string;
 before(async () => {
@@ -140,20 +141,7 @@ describe('--mlock without the privilege', { timeout: 600_000, skip: canConfine ?
   it('is refused in one line naming the limit, exit 1', async () => {
     const child = spawn(
       'prlimit',
-      [
-        '--memlock=65536',
-        'setpriv',
-        '--bounding-set',
-        '-ipc_lock',
-        '--inh-caps',
-        '-ipc_lock',
-        process.execPath,
-        '--import',
-        import.meta.resolve('tsx'),
-        join(repoRoot, 'src/cli/main.ts'),
-        ...base,
-        '--mlock',
-      ],
+      ['--memlock=65536', 'setpriv', '--bounding-set', '-ipc_lock', '--inh-caps', '-ipc_lock', process.execPath, ...cliArgv([...base, '--mlock'])],
       { cwd: home, env: { ...process.env, ...mirror, AUTOGLM_CACHE_DIR: cache(), AUTOGLM_DATA_DIR: join(home, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';

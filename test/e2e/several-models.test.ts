@@ -4,12 +4,12 @@
 // one but never one with a request in flight; /metrics counts every load and unload.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { chromium } from 'playwright-core';
 import { request } from 'undici';
-import { modelMirror, repoRoot } from '../support/server.js';
+import { modelMirror } from '../support/server.js';
+import { cliArgv } from '../support/cli-command.js';
 
 const STORIES = 'stories260K';
 const TINY = 'llama-2-tiny-random';
@@ -29,14 +29,10 @@ process.on('exit', killRunning);
 
 /** Starts `autoglm serve` and resolves once its banner names the address (the first model is loaded then). */
 function serve(args: string[]): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), 'serve', '--port', '0', '-t', '1', '--log-level', 'warn', ...args],
-    {
-      env: { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, cliArgv(['serve', '--port', '0', '-t', '1', '--log-level', 'warn', ...args]), {
+    env: { ...process.env, AUTOGLM_MODEL_MIRROR: modelMirror },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let out = '';
   let err = '';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from './server.js';
+import { cliArgv } from './cli-command.js';
 
 export type Run = ChildProcess & { out: () => string; err: () => string; exited: Promise<number | null> };
 
@@ -18,7 +18,7 @@ export function modelCli(place: () => CliPlace) {
   function autoglm(args: string[], cache: string, env: Record<string, string> = {}): Run {
     const { home, hubUrl } = place();
     const { AUTOGLM_MODEL_MIRROR: _mirror, AUTOGLM_CATALOG: _catalog, AUTOGLM_MODEL: _model, ...inherited } = process.env;
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, cliArgv(args), {
       cwd: home,
       env: { ...inherited, HOME: home, AUTOGLM_CACHE_DIR: cache, AUTOGLM_DATA_DIR: join(home, 'data'), AUTOGLM_HF_ENDPOINT: hubUrl, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

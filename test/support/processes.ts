@@ -1,7 +1,7 @@
 // Test support: the real `autoglm` CLI as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { repoRoot } from './server.js';
+import { cliArgv } from './cli-command.js';
 
 export interface CliProcess {
   child: ChildProcess;
@@ -11,7 +11,7 @@ export interface CliProcess {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = repoRoot): CliProcess {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
