@@ -3,8 +3,13 @@
 // concurrency 1 (whole and streamed, time to first byte), and memory. Medians of interleaved repeats. Then each wire
 // dialect (OpenAI Responses, Anthropic Messages) against chat completions: CPU per request of our gateway over sim
 // replicas, whole and streamed, within 1.15x of chat. Needs `wrk` (apt-get install wrk).
+//
+// BENCH_BASELINE=<a built checkout> adds that checkout's gateway as a row of its own, interleaved with ours (an A/B in
+// one run); BENCH_TRACING=1 adds ours with tracing on, exporting over OTLP/HTTP to a local receiver. BENCH_ONLY=dialects
+// runs the dialect rows alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -141,6 +146,7 @@ async function main() {
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw new Error('wrk is needed: apt-get install wrk');
   }
+  if (process.env.BENCH_ONLY === 'dialects') return dialectCpu();
   const portkeyEntry = await installPortkey();
   const upstream = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/minimal-upstream.ts')], /listening (\d+)/);
   const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`;
@@ -150,6 +156,7 @@ async function main() {
   const ours = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
   const portkeyPort = await freePort();
   const portkey = await start([portkeyEntry, `--port=${portkeyPort}`, '--headless'], /running at/);
+  const extra = await extraGateways(config);
   const targets: Target[] = [
     { name: 'upstream (direct)', url: upstreamUrl, headers: {}, child: upstream.child },
     { name: 'bare proxy', url: `http://127.0.0.1:${bare.match[1]}`, headers: {}, child: bare.child },
@@ -160,6 +167,7 @@ async function main() {
       headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer bench' },
       child: portkey.child,
     },
+    ...extra.targets,
   ];
   const idle = new Map(targets.map((t) => [t.name, rssMb(t.child!.pid!, 'VmRSS')]));
   const results = new Map<string, { rps: number[]; cpu: number[]; p50: number[]; p99: number[]; sp50: number[]; sp99: number[] }>(
@@ -190,6 +198,7 @@ async function main() {
   }
   const peak = new Map(targets.map((t) => [t.name, rssMb(t.child!.pid!, 'VmHWM')]));
   for (const t of targets) t.child!.kill('SIGKILL');
+  extra.close();
   const m = (name: string, k: 'rps' | 'cpu' | 'p50' | 'p99' | 'sp50' | 'sp99') => median(results.get(name)![k]);
   const direct = targets[0]!.name;
   const added = (name: string, k: 'p50' | 'p99' | 'sp50' | 'sp99') => m(name, k) - m(direct, k);
@@ -232,7 +241,37 @@ async function main() {
     added(oursName, 'sp50') / added(bareName, 'sp50') <= 1.3,
   );
   check('autoglm peak RSS (MB)', peak.get(oursName)!, '< 120', peak.get(oursName)! < 120);
+  for (const t of extra.targets) {
+    console.log(`${`  CPU/req ${t.name} / autoglm gateway`.padEnd(46)} ${(m(t.name, 'cpu') / m(oursName, 'cpu')).toFixed(2).padStart(7)}`);
+  }
   await dialectCpu();
+}
+
+/**
+ * The optional rows: a baseline checkout's gateway (BENCH_BASELINE) and ours with tracing on (BENCH_TRACING), the
+ * latter exporting to a local OTLP/HTTP receiver that takes every batch, so the export's own cost is counted.
+ */
+async function extraGateways(config: string): Promise<{ targets: Target[]; close(): void }> {
+  const targets: Target[] = [];
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline) {
+    const main = resolve(baseline, 'dist/cli/main.js');
+    if (!existsSync(main)) throw new Error(`BENCH_BASELINE: ${main} is missing (run npm ci and npm run build there)`);
+    const g = await start([main, 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
+    targets.push({ name: 'autoglm (baseline)', url: g.match[1]!, headers: {}, child: g.child });
+  }
+  let receiver: ReturnType<typeof createHttpServer> | undefined;
+  if (process.env.BENCH_TRACING) {
+    receiver = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    const port = await new Promise<number>((r) => receiver!.listen(0, '127.0.0.1', () => r((receiver!.address() as { port: number }).port)));
+    const env = { ...process.env, AUTOGLM_TRACING: '1', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` };
+    const g = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/, env);
+    targets.push({ name: 'autoglm tracing on', url: g.match[1]!, headers: {}, child: g.child });
+  }
+  return { targets, close: () => receiver?.close() };
 }
 
 /** One wire dialect's request, whole and streamed, as its clients send it. */
