@@ -25,8 +25,8 @@ export interface EndpointCall {
    * answer's id is made of `answerKey` (the call context's).
    */
   stream(answered: string, answerKey: string): StreamEncoder;
-  /** The whole answer's JSON body. */
-  whole(result: ChatCompletion, answered: string, answerKey: string): object;
+  /** The whole answer's JSON body: an object, or its JSON text when the dialect made that already (to store it). */
+  whole(result: ChatCompletion, answered: string, answerKey: string): object | string;
 }
 
 /** Who sent the body: a dialect may keep state per tenant (stored conversations) or read its own headers. */

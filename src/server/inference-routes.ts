@@ -99,7 +99,13 @@ async function serve(
       exchange.usage = result.usage;
       const wire = call.whole(result, ctx.report.model ?? call.req.model, ctx.answerKey!);
       // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore.
-      const json = JSON.stringify(ctx.report.reasoning ? { ...wire, reasoning: ctx.report.reasoning } : wire);
+      const reasoning = ctx.report.reasoning;
+      const json =
+        typeof wire === 'string'
+          ? reasoning
+            ? `${wire.slice(0, -1)},"reasoning":${JSON.stringify(reasoning)}}`
+            : wire
+          : JSON.stringify(reasoning ? { ...wire, reasoning } : wire);
       res.writeHead(200, { ...ctx.report.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
       res.end(json);
       return;

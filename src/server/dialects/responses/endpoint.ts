@@ -60,9 +60,10 @@ export function responsesEndpoint(state: ServingState): InferenceEndpoint {
         whole(result, answered, answerKey) {
           const head = responseHead(answered, echo, answerKey);
           const { status, output } = outputOf(result);
-          const response = responseObject(head, { status, output, usage: usageToWire(result.usage) });
-          keep?.(head.id, JSON.stringify(response));
-          return response;
+          // Its JSON is made once, for the store and the wire alike.
+          const json = JSON.stringify(responseObject(head, { status, output, usage: usageToWire(result.usage) }));
+          keep?.(head.id, json);
+          return json;
         },
       };
     },
