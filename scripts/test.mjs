@@ -3,7 +3,7 @@
 // nothing else takes their CPU. Exits with the first failing group's status.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 /** Files whose assertions are about speed under load or about timers: each runs with the machine to itself. */
 const ALONE = ['test/robustness/', 'test/e2e/slow-clients.test.ts'];
@@ -11,7 +11,7 @@ const ALONE = ['test/robustness/', 'test/e2e/slow-clients.test.ts'];
 const root = join(import.meta.dirname, '..');
 const files = readdirSync(join(root, 'test'), { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.test.ts'))
-  .map((f) => relative(root, join(root, 'test', f)).replaceAll('\\', '/'))
+  .map((f) => `test/${f.replaceAll('\\', '/')}`)
   .sort();
 const alone = files.filter((f) => ALONE.some((prefix) => f.startsWith(prefix)));
 const shared = files.filter((f) => !alone.includes(f));

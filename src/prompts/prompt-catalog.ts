@@ -112,14 +112,13 @@ export class PromptCatalog {
   }
 
   /**
-   * Feedback on a request of this tenant (named by its request id, or by its answer's key): stored, then taught to the bandit and the SLO watch of the prompt that
-   * served it. Undefined when the tenant has no request by that id.
+   * Feedback on a request of this tenant (named by its request id, or by its answer's key): stored, then taught to
+   * the bandit and the SLO watch of the prompt that served it. Undefined when the tenant has no request by that id.
    */
   feedback(tenant: string, answer: FeedbackTarget, score: number, label?: string): ServedRecord | undefined {
     const served = 'requestId' in answer ? this.store.servedBy(tenant, answer.requestId) : this.store.servedBy(tenant, answer.answerKey, 'answer');
     if (!served) return undefined;
-    const { answerKey: _key, ...record } = served;
-    const replaced = this.store.addFeedback({ ...record, score, label, timeMs: Date.now() });
+    const replaced = this.store.addFeedback({ ...served, score, label, timeMs: Date.now() });
     if (served.prompt !== undefined && served.version !== undefined && served.scope !== undefined) {
       const global = served.scope === GLOBAL_SCOPE ? this.config[served.prompt] : undefined;
       if (global?.bandit) {

@@ -97,21 +97,18 @@ async function serve(
     if (!call.req.stream) {
       const result = await complete(model, call.req, ctx);
       exchange.usage = result.usage;
-      const wire = call.whole(result, ctx.report.model ?? call.req.model, ctx.answerKey!);
-      // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore.
+      const wire = call.whole(result, ctx.report.model ?? call.req.model, ctx.answerKey);
+      // What the reasoning layer did rides along as an extra field, which OpenAI clients ignore. It replaces a field
+      // of that name (a Response has one), so a dialect's ready JSON is read back only then.
       const reasoning = ctx.report.reasoning;
-      const json =
-        typeof wire === 'string'
-          ? reasoning
-            ? `${wire.slice(0, -1)},"reasoning":${JSON.stringify(reasoning)}}`
-            : wire
-          : JSON.stringify(reasoning ? { ...wire, reasoning } : wire);
+      const body: object | string = reasoning && typeof wire === 'string' ? (JSON.parse(wire) as object) : wire;
+      const json = typeof body === 'string' ? body : JSON.stringify(reasoning ? { ...body, reasoning } : body);
       res.writeHead(200, { ...ctx.report.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
       res.end(json);
       return;
     }
     const opened = await openStream(model, call.req, ctx);
-    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model, ctx.answerKey!), ctx.signal, ctx.report.headers, limits, exchange);
+    await writeSse(res, opened, call.stream(ctx.report.model ?? call.req.model, ctx.answerKey), ctx.signal, ctx.report.headers, limits, exchange);
   } catch (err) {
     // The access line logs it (a bug with what it threw, for its stack); a client that hung up is not answered.
     exchange.error = err;

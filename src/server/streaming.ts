@@ -36,7 +36,12 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
  * A call context whose signal fires when the client goes away before the response is complete. The controller is
  * kept in `inflight` while the call runs, so shutdown can cancel what is still running once the drain time is over.
  */
-export function callContext(caller: Caller, socket: Socket, res: ServerResponse, inflight: Set<AbortController>): CallContext & { report: CallReport } {
+export function callContext(
+  caller: Caller,
+  socket: Socket,
+  res: ServerResponse,
+  inflight: Set<AbortController>,
+): CallContext & { report: CallReport; answerKey: string } {
   const controller = connectionController(socket);
   inflight.add(controller);
   res.once('close', () => inflight.delete(controller));
@@ -44,7 +49,7 @@ export function callContext(caller: Caller, socket: Socket, res: ServerResponse,
 }
 
 /** Who is calling and how (key, session, cache wishes), with a fresh report: for HTTP calls and WebSocket messages. */
-export function callerContext(caller: Caller, signal: AbortSignal): CallContext & { report: CallReport } {
+export function callerContext(caller: Caller, signal: AbortSignal): CallContext & { report: CallReport; answerKey: string } {
   return {
     signal,
     requestId: String(caller.id),

@@ -2,10 +2,10 @@
 // and starts in half the time of compiling src/ on the fly in each child. `npm test` builds first; a dist/ older than
 // src/ is refused, so a test never runs yesterday's code.
 import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from './server.js';
 
-const root = resolve(import.meta.dirname, '../..');
-export const cliMain = join(root, 'dist/cli/main.js');
+export const cliMain = join(repoRoot, 'dist/cli/main.js');
 
 let built = false;
 
@@ -26,7 +26,7 @@ function assertBuilt(): void {
   } catch {
     throw new Error(`${cliMain} is missing: ${hint}`);
   }
-  const src = join(root, 'src');
+  const src = join(repoRoot, 'src');
   for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
     if (file.endsWith('.ts') && statSync(join(src, file)).mtimeMs > builtAt) throw new Error(`dist/ is older than src/${file}: ${hint}`);
   }

@@ -10,7 +10,7 @@ import { chatCompletionBody, chatRequestFromChat, chatRequestFromCompletion, com
 import { callerContext, chunksOf, openStream } from '../streaming.js';
 
 /** The request, and its encoder for the model that answers (a release's version, known once the call has started). */
-function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: string, answerKey?: string) => StreamEncoder } {
+function parseMessage(raw: string): { req: ChatRequest; encoder: (answered: string, answerKey: string) => StreamEncoder } {
   let body: unknown;
   try {
     body = JSON.parse(raw);
