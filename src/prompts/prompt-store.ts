@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS feedback (
   PRIMARY KEY (tenant, request_id)
 );
 CREATE INDEX IF NOT EXISTS prompt_served_prompt_time ON prompt_served(scope, prompt, time_ms);
+-- The sweep's: without it, every sweep reads the whole table, a week of every request (50-100 ms a minute at 250k rows).
+CREATE INDEX IF NOT EXISTS prompt_served_time ON prompt_served(time_ms);
 CREATE INDEX IF NOT EXISTS feedback_prompt_time ON feedback(scope, prompt, time_ms);
 `;
 /** What a file made before answers had keys gains: the key of each answer's id, so feedback may name the answer. */

@@ -23,6 +23,15 @@ describe('the record of what served a request', () => {
     store.close();
   });
 
+  it('sweeps by an index, not by reading every row of the week it keeps', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-prompt-store-')), 'sweep.db');
+    new PromptStore(path).close();
+    const db = new Database(path, { readonly: true });
+    const plan = db.prepare('EXPLAIN QUERY PLAN DELETE FROM prompt_served WHERE time_ms < ?').all(0) as { detail: string }[];
+    db.close();
+    assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX prompt_served_time/);
+  });
+
   it("finds a request by its answer's key, also in a file written before answers had keys", () => {
     const path = join(mkdtempSync(join(tmpdir(), 'autoglm-prompt-store-')), 'old.db');
     const old = new Database(path);
