@@ -326,7 +326,9 @@ export function assertNever(value: never): never {
 }
 
 /** About four characters a token: the estimate used wherever no tokenizer is at hand. */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+export const estimateTokens = (text: string): number => estimateTokensOfLength(text.length);
+/** The same guess from a length alone: a stream counts its characters instead of keeping every piece of text. */
+export const estimateTokensOfLength = (characters: number): number => Math.ceil(characters / 4);
 
 /** Whether any message of a request carries an image. */
 export const hasImages = (req: ChatRequest): boolean => req.input.type === 'messages' && req.input.messages.some((m) => m.parts !== undefined);

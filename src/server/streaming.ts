@@ -205,7 +205,8 @@ export async function writeSse(
         backpressure = undefined;
       });
   };
-  const send = async (data: string) => {
+  // Queues an event; the caller waits on `backpressure` after a chunk's events, not a promise per event.
+  const send = (data: string) => {
     buffered += encoder.framed ? data : `data: ${data}\n\n`;
     if (first) {
       first = false;
@@ -214,7 +215,6 @@ export async function writeSse(
       scheduled = true;
       setImmediate(() => setImmediate(flush));
     }
-    if (backpressure) await backpressure;
   };
   try {
     for await (const chunk of chunksOf(opened)) {
@@ -227,13 +227,15 @@ export async function writeSse(
           break;
         }
       }
-      for (const wire of encoder.encode(chunk)) await send(wire);
+      for (const wire of encoder.encode(chunk)) send(wire);
+      if (backpressure) await backpressure;
     }
   } catch (err) {
     const error = toAutoglmError(err);
     outcome.error = err;
     if (error.code === CONNECTION_DROPPED) res.destroy();
-    if (!res.destroyed) for (const event of encoder.fail?.(error) ?? [JSON.stringify(error.toJSON())]) await send(event);
+    if (!res.destroyed) for (const event of encoder.fail?.(error) ?? [JSON.stringify(error.toJSON())]) send(event);
+    if (backpressure) await backpressure;
   } finally {
     await opened.rest.return?.();
   }

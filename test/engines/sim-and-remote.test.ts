@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { collect, complete, type ChatChunk, type ChatRequest } from '../../src/core/index.js';
+import { AutoglmError, collect, complete, type ChatChunk, type ChatRequest } from '../../src/core/index.js';
 import { SimEngine } from '../../src/engines/sim/index.js';
 import { OpenAIEngine } from '../../src/engines/openai/index.js';
 import { serveSim, type SimServer } from '../../src/server/index.js';
@@ -63,6 +63,14 @@ describe('remote engine against upstreams', () => {
       return void res
         .writeHead(400, { 'content-type': 'application/json' })
         .end('{"object":"error","message":"This model\'s maximum context length is 2048 tokens.","type":"BadRequestError","param":"messages","code":400}');
+    // Streams whose chunks test the payload check: lenient (no index, a usage-only chunk with no choices), malformed,
+    // and an upstream that reports its own failure mid-stream.
+    const sse = (...events: string[]) =>
+      void res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`${events.map((e) => `data: ${e}\n\n`).join('')}data: [DONE]\n\n`);
+    if (req.url?.startsWith('/lenient/'))
+      return sse('{"choices":[{"delta":{"content":"ok"},"finish_reason":"stop"}]}', '{"usage":{"prompt_tokens":3,"completion_tokens":1}}');
+    if (req.url?.startsWith('/malformed/')) return sse('{"choices":[{"delta":{"content":"a"}}]}', '{"choices":"not a list"}');
+    if (req.url?.startsWith('/fails/')) return sse('{"choices":[{"delta":{"content":"a"}}]}', '{"error":{"message":"out of memory"}}');
     res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
   });
   before(async () => {
@@ -87,6 +95,40 @@ describe('remote engine against upstreams', () => {
     assert.equal(deltas.length, 5);
     assert.deepEqual(usage, { promptTokens: 2, completionTokens: 5, cachedPromptTokens: 0 });
     await engine.close();
+  });
+
+  it("takes chunks that leave out what OpenAI's schema lets them, and ends a stream whose chunk is malformed or an error", async () => {
+    const stubUrl = `http://127.0.0.1:${(stub.address() as { port: number }).port}`;
+    /** What a stream passed on, and the error it ended with (thrown, or as its last chunk). */
+    const streamed = async (path: string) => {
+      const engine = remote(`${stubUrl}/${path}/v1`);
+      const chunks: ChatChunk[] = [];
+      let error: AutoglmError | undefined;
+      try {
+        for await (const c of engine.stream(chat('hi', { model: 'm' }), ctx())) {
+          if (c.type === 'error') error = c.error;
+          else chunks.push(c);
+        }
+      } catch (err) {
+        assert.ok(err instanceof AutoglmError, String(err));
+        error = err;
+      }
+      await engine.close();
+      return { chunks, error };
+    };
+    const lenient = await streamed('lenient');
+    assert.equal(lenient.error, undefined);
+    assert.deepEqual(lenient.chunks, [
+      { type: 'text-delta', index: 0, text: 'ok' },
+      { type: 'finish', index: 0, reason: 'stop' },
+      { type: 'usage', usage: { promptTokens: 3, completionTokens: 1, cachedPromptTokens: 0 } },
+    ]);
+    const malformed = await streamed('malformed');
+    assert.deepEqual(malformed.chunks, [{ type: 'text-delta', index: 0, text: 'a' }], 'what came before the bad chunk was passed on');
+    assert.equal(malformed.error?.code, 'upstream_bad_payload');
+    const failed = await streamed('fails');
+    assert.equal(failed.error?.code, 'upstream_error');
+    assert.match(failed.error?.message ?? '', /out of memory/);
   });
 
   it('maps an upstream 429 to a rate limit error carrying Retry-After', async () => {

@@ -6,6 +6,7 @@ import {
   AutoglmError,
   completionChunks,
   estimateTokens,
+  estimateTokensOfLength,
   isOutput,
   modelNotFound,
   type CallContext,
@@ -27,7 +28,7 @@ import {
   choiceToolCalls,
   finishReasonFromWire,
   upstreamBody,
-  upstreamPayloadSchema,
+  isUpstreamPayload,
   usageFromWire,
   type UpstreamPayload,
 } from './wire.js';
@@ -234,11 +235,9 @@ export class OpenAIEngine implements ChatModel {
     } catch {
       throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent invalid JSON.`);
     }
-    const parsed = upstreamPayloadSchema.safeParse(json);
-    if (!parsed.success) throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent an unexpected payload.`);
-    if (parsed.data.error)
-      throw new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${this.replica} failed mid-stream: ${parsed.data.error.message}`);
-    return parsed.data;
+    if (!isUpstreamPayload(json)) throw new AutoglmError(502, 'server_error', 'upstream_bad_payload', `Upstream ${this.replica} sent an unexpected payload.`);
+    if (json.error) throw new AutoglmError(502, 'server_error', 'upstream_error', `Upstream ${this.replica} failed mid-stream: ${json.error.message}`);
+    return json;
   }
 
   private async *fromJson(body: Dispatcher.ResponseData['body']): AsyncGenerator<ChatChunk> {
@@ -252,7 +251,8 @@ export class OpenAIEngine implements ChatModel {
     const events: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (e) => events.push(e) });
     let usage: Usage | undefined;
-    let completionChars = '';
+    // Counted, not kept: 256 streams each holding every delta as a string promoted them all out of the young heap.
+    let completionChars = 0;
     let done = false;
     let finished = false;
     // A UTF-8 character may be split between two network chunks; the decoder holds the partial bytes.
@@ -270,12 +270,12 @@ export class OpenAIEngine implements ChatModel {
           const delta = choiceText(choice);
           const logprobs = choiceLogprobs(choice);
           if (delta || logprobs) {
-            completionChars += delta;
+            completionChars += delta.length;
             yield logprobs ? { type: 'text-delta', index: 0, text: delta, logprobs } : { type: 'text-delta', index: 0, text: delta };
           }
           if (choice.delta?.tool_calls) {
             for (const piece of choiceToolCallDeltas(choice)) {
-              completionChars += (piece.name ?? '') + piece.arguments;
+              completionChars += (piece.name?.length ?? 0) + piece.arguments.length;
               yield { type: 'tool-call-delta', index: 0, ...piece };
             }
           }
@@ -289,7 +289,7 @@ export class OpenAIEngine implements ChatModel {
     }
     if (!done && !finished) throw errorFromConnection(new Error('no [DONE]'), this.replica, 'stream');
     if (!finished) yield { type: 'finish', index: 0, reason: 'stop' };
-    yield { type: 'usage', usage: usage ?? { promptTokens: 0, completionTokens: estimateTokens(completionChars), cachedPromptTokens: 0 } };
+    yield { type: 'usage', usage: usage ?? { promptTokens: 0, completionTokens: estimateTokensOfLength(completionChars), cachedPromptTokens: 0 } };
   }
 
   async close(): Promise<void> {
