@@ -8,7 +8,7 @@
 // one run); BENCH_TRACING=1 adds ours with tracing on, exporting over OTLP/HTTP to a local receiver. BENCH_ONLY=dialects
 // runs the dialect rows alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,13 @@ interface Target {
   child?: ChildProcess;
 }
 
+/**
+ * A database file of its own for each gateway of a run: sharing the user's default file, the gateways contended for
+ * one SQLite file and carried every earlier run's rows.
+ */
+const benchDir = mkdtempSync(join(tmpdir(), 'autoglm-bench-gateway-'));
+const freshDatabase = (name: string) => ['--database', join(benchDir, `${name}.db`)];
+
 const freePort = () =>
   new Promise<number>((r) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -53,7 +60,13 @@ function start(args: string[], ready: RegExp, env = process.env): Promise<{ chil
     const onData = (d: Buffer) => {
       out += d;
       const m = ready.exec(stripVTControlCharacters(out));
-      if (m) res({ child, match: m });
+      if (!m) return;
+      // Once it serves, its output (an access-log line per request) is read and dropped: kept and searched again on
+      // every read, it made this process slower than the server's log, whose full pipe then stalled the server.
+      child.stdout!.off('data', onData).resume();
+      child.stderr!.off('data', onData).resume();
+      out = out.slice(-500);
+      res({ child, match: m });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -200,7 +213,10 @@ async function main() {
   const bare = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/bare-proxy.ts'), upstreamUrl], /listening (\d+)/);
   const config = join(tmpdir(), 'autoglm-bench-gateway.yaml');
   writeFileSync(config, `models:\n  bench:\n    replicas:\n      - type: openai\n        preset: vllm\n        baseUrl: ${upstreamUrl}/v1\n`);
-  const ours = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
+  const ours = await start(
+    [resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0', ...freshDatabase('ours')],
+    /gateway at (http:\/\/[\d.:]+)\/v1/,
+  );
   const portkeyPort = await freePort();
   const portkey = await start([portkeyEntry, `--port=${portkeyPort}`, '--headless'], /running at/);
   const extra = await extraGateways(config);
@@ -228,8 +244,10 @@ async function main() {
   try {
     for (const t of targets) wrk(t, 32, 1, false);
     for (const t of relayed) await relay(t);
+    // Each repeat starts one target later, so no target always runs just after another (Portkey's leftover work).
+    const rotated = <T>(xs: T[], by: number) => xs.map((_, k) => xs[(k + by) % xs.length]!);
     for (let i = 0; i < REPEATS; i++) {
-      for (const t of targets) {
+      for (const t of rotated(targets, i)) {
         bar.update({ step: t.name });
         const r = results.get(t.name)!;
         const loaded = wrk(t, 32, SECONDS, false);
@@ -243,7 +261,7 @@ async function main() {
         r.sp99.push(s.p99);
         bar.increment();
       }
-      for (const t of relayed) {
+      for (const t of rotated(relayed, i)) {
         bar.update({ step: `${t.name}: relay` });
         const { chunksPerSecond, cpuPerChunk } = await relay(t);
         results.get(t.name)!.relay.push(chunksPerSecond);
@@ -311,7 +329,7 @@ async function extraGateways(config: string): Promise<{ targets: Target[]; close
   if (baseline) {
     const main = resolve(baseline, 'dist/cli/main.js');
     if (!existsSync(main)) throw new Error(`BENCH_BASELINE: ${main} is missing (run npm ci and npm run build there)`);
-    const g = await start([main, 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
+    const g = await start([main, 'serve', '--config', config, '--port', '0', ...freshDatabase('baseline')], /gateway at (http:\/\/[\d.:]+)\/v1/);
     targets.push({ name: 'autoglm (baseline)', url: g.match[1]!, headers: {}, child: g.child });
   }
   let receiver: ReturnType<typeof createHttpServer> | undefined;
@@ -322,7 +340,11 @@ async function extraGateways(config: string): Promise<{ targets: Target[]; close
     });
     const port = await new Promise<number>((r) => receiver!.listen(0, '127.0.0.1', () => r((receiver!.address() as { port: number }).port)));
     const env = { ...process.env, AUTOGLM_TRACING: '1', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` };
-    const g = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/, env);
+    const g = await start(
+      [resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0', ...freshDatabase('tracing')],
+      /gateway at (http:\/\/[\d.:]+)\/v1/,
+      env,
+    );
     targets.push({ name: 'autoglm tracing on', url: g.match[1]!, headers: {}, child: g.child });
   }
   return { targets, close: () => receiver?.close() };
@@ -398,4 +420,8 @@ async function dialectCpu(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  rmSync(benchDir, { recursive: true, force: true });
+}

@@ -32,11 +32,15 @@ export function startServe(args: readonly string[], from: 'dist' | 'sources', ro
   let errors = '';
   child.stderr!.on('data', (d) => (errors = (errors + String(d)).slice(-4000)));
   return new Promise((resolveStart, reject) => {
-    child.stdout!.on('data', (d) => {
+    const onOut = (d: Buffer) => {
       out += d;
       const m = /at (http:\/\/[\d.:]+)\/v1/.exec(out);
-      if (m && out.includes('Ctrl-C')) resolveStart({ url: m[1]!, child });
-    });
+      if (!m || !out.includes('Ctrl-C')) return;
+      // Read and dropped from here on: searched again on every read, a growing output slows this process down.
+      child.stdout!.off('data', onOut).resume();
+      resolveStart({ url: m[1]!, child });
+    };
+    child.stdout!.on('data', onOut);
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${errors}`)));
   });
 }
