@@ -77,6 +77,28 @@ describe('response store', () => {
     db.close();
   });
 
+  it('at its bound, keeps the newest within 1% of it, deleting the oldest in batches rather than at every write', () => {
+    const { store, db, advance } = storeAt({ maxStored: 200 });
+    const count = () => (db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+    const counts: number[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      store.put('acme', `resp_${i}`, stored(`n${i}`));
+      advance(10);
+      store.flush();
+      if (i > 200) counts.push(count());
+    }
+    assert.ok(
+      counts.every((n) => n >= 198 && n <= 200),
+      `between 198 and 200 rows: ${Math.min(...counts)} to ${Math.max(...counts)}`,
+    );
+    assert.ok(store.get('acme', 'resp_1000'), 'the newest is kept');
+    assert.equal(store.get('acme', 'resp_700'), undefined, 'the oldest went');
+    // A delete makes room for the next two writes: one delete per three writes at this bound, not one per write.
+    const deletes = counts.filter((n, k) => k > 0 && n < counts[k - 1]!).length;
+    assert.ok(deletes <= 800 / 3 + 1, `${deletes} deletes for 800 writes past the bound`);
+    db.close();
+  });
+
   it('holds the bound on a file two processes write: each counts the file again when it sweeps', () => {
     let now = Date.UTC(2026, 0, 1);
     const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'autoglm-responses-')), 'r.db'));
