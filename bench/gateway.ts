@@ -196,6 +196,9 @@ async function relay(target: Target): Promise<{ chunksPerSecond: number; cpuPerC
   return { chunksPerSecond: chunks / seconds, cpuPerChunk: cpu / chunks };
 }
 
+/** The list started `by` places later (wrapping round): repeats rotate their order so no case always runs in one place. */
+const rotated = <T>(xs: T[], by: number) => xs.map((_, k) => xs[(k + by) % xs.length]!);
+
 const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM') =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -245,7 +248,6 @@ async function main() {
     for (const t of targets) wrk(t, 32, 1, false);
     for (const t of relayed) await relay(t);
     // Each repeat starts one target later, so no target always runs just after another (Portkey's leftover work).
-    const rotated = <T>(xs: T[], by: number) => xs.map((_, k) => xs[(k + by) % xs.length]!);
     for (let i = 0; i < REPEATS; i++) {
       for (const t of rotated(targets, i)) {
         bar.update({ step: t.name });
@@ -395,7 +397,7 @@ async function dialectCpu(): Promise<void> {
   try {
     for (const row of rows) wrk(target(row), 32, 1, false, row.path, row.stream);
     for (let i = 0; i < DIALECT_REPEATS; i++) {
-      for (const row of rows) {
+      for (const row of rotated(rows, i)) {
         bar.update({ step: row.name });
         cpu.get(row.name)!.whole.push(wrk(target(row), 32, DIALECT_SECONDS, false, row.path, row.whole).cpuPerRequest);
         cpu.get(row.name)!.stream.push(wrk(target(row), 32, DIALECT_SECONDS, false, row.path, row.stream).cpuPerRequest);
