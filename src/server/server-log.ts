@@ -2,6 +2,8 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
+const PENDING_LOG_BYTES = 16 * 1024 * 1024;
+
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -45,7 +47,10 @@ function messageOf(log: Record<string, unknown>, messageKey: string): string {
 }
 
 export function serverLogger(level: string, format: LogFormat = defaultLogFormat()): Logger {
-  if (format === 'json') return pino({ level }, pino.destination(2));
+  // Written off the event loop: a collector that reads stderr slowly (a full pipe) once stalled every request behind
+  // a synchronous write's retry sleep. What is pending is flushed at exit; past 16 MB pending, lines are dropped
+  // rather than held, so a collector that stops reading costs memory no further.
+  if (format === 'json') return pino({ level }, pino.destination({ dest: 2, sync: false, maxLength: PENDING_LOG_BYTES }));
   return pino(
     { level, formatters: { log: inWords } },
     pretty({
