@@ -8,7 +8,7 @@
 // one run); BENCH_TRACING=1 adds ours with tracing on, exporting over OTLP/HTTP to a local receiver. BENCH_ONLY=dialects
 // runs the dialect rows alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,24 +53,30 @@ const freePort = () =>
     });
   });
 
+let started = 0;
+
+/**
+ * A server in its own process, its output going to a file of its own, as a service's log goes to a file or journald:
+ * a pipe to this process would be read only between wrk runs (execFileSync blocks the loop), so a server's log
+ * writes would wait on this process, not on the server's own work. Resolves once the output matches `ready`.
+ */
 function start(args: string[], ready: RegExp, env = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
+  const logPath = join(benchDir, `server-${started++}.log`);
+  const log = openSync(logPath, 'w');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
+  closeSync(log);
+  const output = () => stripVTControlCharacters(readFileSync(logPath, 'utf8'));
   return new Promise((res, rej) => {
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = ready.exec(stripVTControlCharacters(out));
+    const poll = setInterval(() => {
+      const m = ready.exec(output());
       if (!m) return;
-      // Once it serves, its output (an access-log line per request) is read and dropped: kept and searched again on
-      // every read, it made this process slower than the server's log, whose full pipe then stalled the server.
-      child.stdout!.off('data', onData).resume();
-      child.stderr!.off('data', onData).resume();
-      out = out.slice(-500);
+      clearInterval(poll);
       res({ child, match: m });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => rej(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)));
+    }, 50);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      rej(new Error(`${args.join(' ')} exited with ${code}: ${output().slice(-500)}`));
+    });
   });
 }
 
