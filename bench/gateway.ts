@@ -138,18 +138,22 @@ function wrk(
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), p50: pct('50'), p99: pct('99'), cpuPerRequest: cpu / requests };
 }
 
+/** A chat completion as a client posts it to a target. */
+const postChat = (pool: Pool, target: Target, requestBody: string) =>
+  pool.request({
+    path: '/v1/chat/completions',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: requestBody,
+  });
+
 /** Time to first byte of a streamed answer, one request at a time. */
 async function streamTtfb(target: Target, n: number): Promise<{ p50: number; p99: number }> {
   const pool = new Pool(target.url, { connections: 1 });
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const res = await pool.request({
-      path: '/v1/chat/completions',
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...target.headers },
-      body: streamBody,
-    });
+    const res = await postChat(pool, target, streamBody);
     let first = 0;
     for await (const chunk of res.body) {
       if (!first && chunk.length) first = performance.now() - t;
@@ -177,12 +181,7 @@ async function relay(target: Target): Promise<{ chunksPerSecond: number; cpuPerC
   const started = performance.now();
   const counts = await Promise.all(
     Array.from({ length: RELAY_STREAMS }, async () => {
-      const res = await pool.request({
-        path: '/v1/chat/completions',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...target.headers },
-        body: relayBody,
-      });
+      const res = await postChat(pool, target, relayBody);
       let events = 0;
       let tail = '';
       for await (const chunk of res.body) {
