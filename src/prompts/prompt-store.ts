@@ -1,7 +1,7 @@
 // Managed prompts kept in the tenancy's SQLite file: each tenant's own prompts and their versions, which prompt
 // version served each request, and the feedback callers sent on their requests.
 import type { Statement } from 'better-sqlite3';
-import { openDatabase } from '../tenancy/index.js';
+import { openDatabase, PendingRows } from '../tenancy/index.js';
 import type { PromptDemo, PromptTemplate } from './template.js';
 
 type Db = ReturnType<typeof openDatabase>;
@@ -47,8 +47,6 @@ const ANSWER_KEY_INDEX = 'CREATE INDEX IF NOT EXISTS prompt_served_answer ON pro
 /** Feedback may come this long after a request: a week. */
 const SERVED_TTL_MS = 7 * 86_400_000;
 const SWEEP_EVERY_MS = 60_000;
-const FLUSH_AFTER_MS = 100;
-const FLUSH_AT_ROWS = 256;
 
 /** What served one request: the prompt (and which scope it came from: `global` for the config's, else the tenant). */
 export interface ServedRecord {
@@ -91,8 +89,7 @@ interface TemplateRow {
 export class PromptStore {
   private readonly db: Db;
   private readonly insertServed: Statement;
-  private pending: (ServedRecord & { timeMs: number })[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly pending = new PendingRows<ServedRecord & { timeMs: number }>((rows) => this.write(rows));
   private closed = false;
   private lastSweep = 0;
 
@@ -156,31 +153,21 @@ export class PromptStore {
       : this.db.prepare('DELETE FROM prompts WHERE tenant = ? AND name = ? AND version = ?').run(tenant, name, version).changes;
   }
 
-  /**
-   * Remembers what served a request. Written with the others pending, after FLUSH_AFTER_MS or FLUSH_AT_ROWS, in one
-   * transaction: a commit per turn of the event loop (a row or two under load) cost 35-55 µs a row, a fifth of a
-   * gateway round trip, against 5 µs in batches of a few hundred. Reads flush first; a crash loses at most the window.
-   */
+  /** Remembers what served a request, stamped now; written with the others pending (see PendingRows). */
   served(record: ServedRecord): void {
-    this.pending.push({ ...record, timeMs: this.now() });
-    if (this.pending.length >= FLUSH_AT_ROWS) this.flush();
-    else if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_AFTER_MS);
-      // A pending write does not keep a process alive; closing the store flushes it.
-      this.flushTimer.unref();
-    }
+    this.pending.add({ ...record, timeMs: this.now() });
   }
 
   flush(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.pending.flush();
+  }
+
+  private write(rows: (ServedRecord & { timeMs: number })[]): void {
     // A request that ends while the server shuts down has nowhere left to be written.
-    if (this.pending.length === 0 || this.closed) return;
-    const batch = this.pending;
-    this.pending = [];
+    if (this.closed) return;
     const now = this.now();
     this.db.transaction(() => {
-      for (const r of batch) this.insertServed.run(r.requestId, r.tenant, r.answerKey ?? null, r.prompt ?? null, r.version ?? null, r.scope ?? null, r.timeMs);
+      for (const r of rows) this.insertServed.run(r.requestId, r.tenant, r.answerKey ?? null, r.prompt ?? null, r.version ?? null, r.scope ?? null, r.timeMs);
       // Which prompt served a request matters while its feedback may come: older rows are swept, now and then.
       if (now - this.lastSweep >= SWEEP_EVERY_MS) {
         this.lastSweep = now;

@@ -5,6 +5,7 @@ export { UsageLedger, parseGroupBy, GROUP_BY, type UsageRecord, type UsageQuery 
 export { RateLimits, LimitRefusal, resetText, type Admission, type LimitSubject } from './rate-limits.js';
 export { withTenancy, ANONYMOUS_TENANT } from './tenancy-model.js';
 export { openDatabase } from './database.js';
+export { PendingRows } from './pending-rows.js';
 export { redactKey } from './api-keys.js';
 export { withEmbeddingTenancy } from './embedding-tenancy.js';
 export { ResponseStore, type StoredResponse, type ResponseStoreOptions } from './response-store.js';

@@ -2,6 +2,7 @@
 // tenancy's SQLite file, bounded by age and by count. The rows are opaque JSON: the wire dialect owns their shape.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
+import { PendingRows } from './pending-rows.js';
 
 /** One stored answer: the response as it was sent, and the conversation items it answered (without instructions). */
 export interface StoredResponse {
@@ -33,26 +34,22 @@ CREATE INDEX IF NOT EXISTS responses_created ON responses(created_ms);
 
 /** Expired rows are swept at most this often; reads skip them in between. */
 const SWEEP_EVERY_MS = 60_000;
-/**
- * Writes wait this long, or until this many are pending, and go in one transaction: a commit per response measured
- * ~100 µs of CPU, a quarter of a gateway round trip, and ~20 µs a row in batches of 32. Reads in this process flush
- * first; another process sharing the file sees a response this much later, and a crash loses at most this window.
- */
-const FLUSH_AFTER_MS = 100;
-const FLUSH_AT_ROWS = 256;
+
+/** A row as it is inserted: id, tenant, created_ms, response, input. */
+type RowValues = [string, string, number, string, string];
 
 interface Row extends StoredResponse {
   created_ms: number;
 }
 
 export class ResponseStore {
-  private readonly insert: Statement<[string, string, number, string, string]>;
+  private readonly insert: Statement<RowValues>;
   private readonly select: Statement<[string, string], Row>;
   private readonly remove: Statement<[string, string]>;
   private readonly deleteOldest: Statement<[number]>;
   private readonly now: () => number;
-  private pending: [string, string, number, string, string][] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
+  /** Written in batches: a commit per response measured ~100 µs of CPU, a quarter of a gateway round trip. */
+  private readonly pending = new PendingRows<RowValues>((rows) => this.write(rows));
   private count: number;
   private lastSweep = 0;
 
@@ -69,15 +66,9 @@ export class ResponseStore {
     this.count = (db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
   }
 
-  /** Keeps a response for its tenant: readable here at once, written with the others pending (FLUSH_AFTER_MS). */
+  /** Keeps a response for its tenant: readable here at once, written with the others pending. */
   put(tenant: string, id: string, stored: StoredResponse): void {
-    this.pending.push([id, tenant, this.now(), stored.response, stored.input]);
-    if (this.pending.length >= FLUSH_AT_ROWS) this.flush();
-    else if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_AFTER_MS);
-      // A pending write does not keep a process alive; closing the tenancy flushes it.
-      this.flushTimer.unref();
-    }
+    this.pending.add([id, tenant, this.now(), stored.response, stored.input]);
   }
 
   /** The tenant's response with this id; another tenant's, an expired or an unknown one is undefined alike. */
@@ -98,11 +89,12 @@ export class ResponseStore {
 
   /** Writes what is pending, then drops expired rows (now and then) and the oldest past the size bound. */
   flush(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pending.length === 0 || !this.db.open) return;
-    const rows = this.pending;
-    this.pending = [];
+    this.pending.flush();
+  }
+
+  private write(rows: RowValues[]): void {
+    // Rows pending when the database closed have nowhere left to go.
+    if (!this.db.open) return;
     this.db.transaction(() => {
       for (const row of rows) this.insert.run(...row);
     })();
