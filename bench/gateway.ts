@@ -53,7 +53,7 @@ const freePort = () =>
     });
   });
 
-let started = 0;
+let serversStarted = 0;
 
 /**
  * A server in its own process, its output going to a file of its own, as a service's log goes to a file or journald:
@@ -61,7 +61,7 @@ let started = 0;
  * writes would wait on this process, not on the server's own work. Resolves once the output matches `ready`.
  */
 function start(args: string[], ready: RegExp, env = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const logPath = join(benchDir, `server-${started++}.log`);
+  const logPath = join(benchDir, `server-${serversStarted++}.log`);
   const log = openSync(logPath, 'w');
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
   closeSync(log);
@@ -112,7 +112,7 @@ function wrk(
   path = '/v1/chat/completions',
   requestBody = body,
 ): { rps: number; p50: number; p99: number; cpuPerRequest: number } {
-  const script = join(tmpdir(), `autoglm-wrk-${target.name.replace(/\W/g, '')}.lua`);
+  const script = join(benchDir, `wrk-${target.name.replace(/\W/g, '')}.lua`);
   const headers = { 'Content-Type': 'application/json', ...target.headers };
   writeFileSync(
     script,
@@ -219,7 +219,7 @@ async function main() {
   const upstream = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/minimal-upstream.ts')], /listening (\d+)/);
   const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`;
   const bare = await start(['--import', tsx, resolve(repoRoot, 'bench/gateway/bare-proxy.ts'), upstreamUrl], /listening (\d+)/);
-  const config = join(tmpdir(), 'autoglm-bench-gateway.yaml');
+  const config = join(benchDir, 'gateway.yaml');
   writeFileSync(config, `models:\n  bench:\n    replicas:\n      - type: openai\n        preset: vllm\n        baseUrl: ${upstreamUrl}/v1\n`);
   const ours = await start(
     [resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0', ...freshDatabase('ours')],
@@ -387,14 +387,12 @@ async function dialectCpu(): Promise<void> {
     bodies('/v1/responses', 'responses store:false', { model: 'bench', input: 'Say hello.', max_output_tokens: 16, store: false }),
     bodies('/v1/messages', 'messages', { model: 'bench', messages, max_tokens: 16 }, { 'anthropic-version': '2023-06-01' }),
   ];
-  const dir = join(tmpdir(), 'autoglm-bench-dialects');
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, 'gateway.yaml');
-  writeFileSync(
-    config,
-    `database: ${join(dir, `bench-${process.pid}.db`)}\nmodels:\n  bench:\n    replicas:\n      - { type: sim, preset: instant, outputTokens: 16 }\n`,
+  const config = join(benchDir, 'dialects.yaml');
+  writeFileSync(config, 'models:\n  bench:\n    replicas:\n      - { type: sim, preset: instant, outputTokens: 16 }\n');
+  const gateway = await start(
+    [resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0', ...freshDatabase('dialects')],
+    /gateway at (http:\/\/[\d.:]+)\/v1/,
   );
-  const gateway = await start([resolve(repoRoot, 'dist/cli/main.js'), 'serve', '--config', config, '--port', '0'], /gateway at (http:\/\/[\d.:]+)\/v1/);
   const target = (row: DialectRow): Target => ({ name: `dialect ${row.name}`, url: gateway.match[1]!, headers: row.headers, child: gateway.child });
   const [chat, ...dialects] = rows as [DialectRow, ...DialectRow[]];
   const modes = ['whole', 'stream'] as const;
