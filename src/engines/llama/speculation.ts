@@ -4,6 +4,7 @@
 import { DraftSequenceTokenPredictor, InputLookupTokenPredictor, type LlamaContext, type LlamaModel, type TokenPredictor } from 'node-llama-cpp';
 import { ModelUnavailableError } from '../../core/index.js';
 import type { EngineSettings, ModelPaths } from '../../config/index.js';
+import { GatedPredictor } from './gated-predictor.js';
 import { resolveModel } from './model-file.js';
 import type { LoadedModelFile } from './model-file-load.js';
 
@@ -59,7 +60,8 @@ export class Speculation {
   /** A new predictor for one sequence (predictors hold per-sequence state and are never shared). */
   predictor(): TokenPredictor | undefined {
     const max = this.settings.draftTokens;
-    if (this.settings.mode === 'lookup') return new InputLookupTokenPredictor({ predictionLength: { min: 1, max } });
+    if (this.settings.mode === 'lookup')
+      return new GatedPredictor(new InputLookupTokenPredictor({ patternLength: { min: 2 }, predictionLength: { min: 1, max } }), max);
     const context = this.draft?.contexts.find((c) => c.sequencesLeft > 0);
     if (context) return new DraftSequenceTokenPredictor(context.getSequence(), { maxTokens: max });
     return undefined;
