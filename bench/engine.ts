@@ -4,7 +4,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { LlamaModel } from 'node-llama-cpp';
 import { Pool } from 'undici';
-import { CONTEXT, interleavedRepeats, loadDirectModel, Medians, MODEL, median, startServe, stopServe, THREADS, type BenchServer } from './server-vs-direct.js';
+import { CONTEXT, interleavedRepeats, loadDirectModel, Medians, MODEL, startServe, stopServe, THREADS, type BenchServer } from './server-vs-direct.js';
 
 const TOKENS = 128;
 const REQUESTS_PER_CLIENT = Number(process.env.BENCH_REQUESTS ?? 6);
@@ -92,8 +92,7 @@ async function main() {
   const results = new Medians();
   // Each server run sits beside a direct run of the same round, in turns of order; the target is the median of those
   // pair ratios. Medians of each side alone had moved 0.76x to 0.98x between two runs of an unchanged build.
-  const pairs = new Map<string, number[]>();
-  const pair = (key: string, ratio: number) => pairs.set(key, [...(pairs.get(key) ?? []), ratio]);
+  const pairs = new Medians();
   const bar = new SingleBar({ format: 'bench:engine [{bar}] {value}/{total} runs | {step}', stream: process.stderr }, Presets.shades_classic);
   bar.start(ROUNDS * cases.length * (BASELINE ? 3 : 2), 0, { step: 'starting' });
   const servers = new Map<number, BenchServer>();
@@ -105,8 +104,9 @@ async function main() {
     const measured =
       side === 'direct' ? await direct(model, parallel) : await throughServer((side === 'server' ? servers : baselines).get(parallel)!.url, parallel);
     bar.increment();
-    results.record(`${side}-${parallel}`, rate(measured));
-    return rate(measured);
+    const tokensPerSecond = rate(measured);
+    results.record(`${side}-${parallel}`, tokensPerSecond);
+    return tokensPerSecond;
   };
   try {
     await interleavedRepeats(
@@ -123,8 +123,8 @@ async function main() {
           if (round % 2) sides.reverse();
           const rates = new Map<string, number>();
           for (const side of sides) rates.set(side, await run(side, parallel));
-          pair(`server-${parallel}`, rates.get('server')! / rates.get('direct')!);
-          if (BASELINE) pair(`baseline-${parallel}`, rates.get('server')! / rates.get('baseline')!);
+          pairs.record(`server-${parallel}`, rates.get('server')! / rates.get('direct')!);
+          if (BASELINE) pairs.record(`baseline-${parallel}`, rates.get('server')! / rates.get('baseline')!);
         }
       },
       ROUNDS,
@@ -135,7 +135,7 @@ async function main() {
   }
   const m = (k: string) => results.of(k);
   const chart = (label: string, k: string) => results.chart(label, k, 'tok/s', { labelWidth: 28, digits: 0 });
-  const paired = (k: string) => median(pairs.get(k)!);
+  const paired = (k: string) => pairs.of(k);
   const batching = m('server-4') / m('server-1');
   console.log(
     `\nstories260K, threads ${THREADS}, ${TOKENS} tokens per request, ${REQUESTS_PER_CLIENT} requests per client, median of ${ROUNDS} rounds; ratios are medians of a pair per round`,

@@ -3,7 +3,7 @@
 // The ratio is the median of one pair of requests a round (the VM's drift cancels in a pair); the guesses the model
 // confirmed and refuted come from the lookup server's /metrics: they say why a workload gains or not.
 import assert from 'node:assert/strict';
-import { interleavedRepeats, median, Medians, MODEL, startServe, stopServe, THREADS, type BenchServer } from './server-vs-direct.js';
+import { interleavedRepeats, Medians, MODEL, startServe, stopServe, THREADS, type BenchServer } from './server-vs-direct.js';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 128);
 const ROUNDS = Number(process.env.BENCH_REPEATS ?? 7);
@@ -54,7 +54,7 @@ try {
   }
   const medians = new Medians();
   const texts = new Map<string, string>();
-  const ratios = new Map<string, number[]>();
+  const ratios = new Medians();
   const guesses = new Map<string, { validated: number; refuted: number }>();
   const round = async (i: number, warming = false) => {
     for (const [name, prompt] of Object.entries(WORKLOADS)) {
@@ -65,14 +65,15 @@ try {
         const seen = texts.get(name);
         if (seen === undefined) texts.set(name, answer.text);
         else assert.equal(answer.text, seen, `${name}: the answer with speculative ${mode} differs`);
-        if (!warming) medians.record(`${name}\u0000${mode}`, answer.tokens / answer.seconds);
-        rates.set(mode, answer.tokens / answer.seconds);
+        const tokensPerSecond = answer.tokens / answer.seconds;
+        if (!warming) medians.record(`${name}\u0000${mode}`, tokensPerSecond);
+        rates.set(mode, tokensPerSecond);
       }
       if (warming) continue;
       const after = await predictedTokens(servers.get('lookup')!);
       const sum = guesses.get(name) ?? { validated: 0, refuted: 0 };
       guesses.set(name, { validated: sum.validated + after.validated - before.validated, refuted: sum.refuted + after.refuted - before.refuted });
-      ratios.set(name, [...(ratios.get(name) ?? []), rates.get('lookup')! / rates.get('off')!]);
+      ratios.record(name, rates.get('lookup')! / rates.get('off')!);
     }
   };
   await interleavedRepeats(() => round(0, true), round, ROUNDS);
@@ -81,11 +82,12 @@ try {
     for (const mode of MODES) console.log(medians.chart(`${name} / ${mode}`, `${name}\u0000${mode}`, 'tok/s', { labelWidth: 34, digits: 0 }));
   }
   console.log('');
-  for (const [name, r] of ratios) {
+  for (const name of Object.keys(WORKLOADS)) {
     const g = guesses.get(name)!;
-    const target = name in ECHO_WORKLOADS ? `(target >= 1.5x on echo-heavy work) ${median(r) >= 1.5 ? 'PASS' : 'MISS'}` : '';
+    const ratio = ratios.of(name);
+    const target = name in ECHO_WORKLOADS ? `(target >= 1.5x on echo-heavy work) ${ratio >= 1.5 ? 'PASS' : 'MISS'}` : '';
     console.log(
-      `${`lookup / off, ${name}:`.padEnd(36)} ${median(r).toFixed(2)}x; guesses confirmed ${g.validated}, refuted ${g.refuted} in ${ROUNDS} rounds ${target}`,
+      `${`lookup / off, ${name}:`.padEnd(36)} ${ratio.toFixed(2)}x; guesses confirmed ${g.validated}, refuted ${g.refuted} in ${ROUNDS} rounds ${target}`,
     );
   }
 } finally {

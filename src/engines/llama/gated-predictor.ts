@@ -1,6 +1,7 @@
 // A token predictor that guesses less while its guesses fail: speculation pays only when guesses come true, and each
-// refuted token still costs a share of a decode step. After a miss it guesses one token; each guess confirmed whole
-// doubles the next one, up to the inner predictor's own length; misses in a row pause guessing for longer and longer.
+// refuted token still costs a share of a decode step. After a miss the next guess is one token longer than the part
+// that came true (one token after a miss at its first); each guess confirmed whole doubles the next, up to
+// `maxLength`; guesses that miss at their first token twice in a row pause guessing for longer and longer.
 //
 // Why: node-llama-cpp's predictors guess at every step whatever happened to their last guesses. On output that does
 // not repeat its prompt, prompt lookup then only adds refuted tokens to each batch (measured on stories260K: 0.4-0.5x

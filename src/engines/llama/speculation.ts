@@ -60,6 +60,8 @@ export class Speculation {
   /** A new predictor for one sequence (predictors hold per-sequence state and are never shared). */
   predictor(): TokenPredictor | undefined {
     const max = this.settings.draftTokens;
+    // Patterns of 2 tokens at least: a single token matches almost anywhere in a prompt (refuted guesses on
+    // stories260K fell from 510 to 409 in 128 tokens with it).
     if (this.settings.mode === 'lookup')
       return new GatedPredictor(new InputLookupTokenPredictor({ patternLength: { min: 2 }, predictionLength: { min: 1, max } }), max);
     const context = this.draft?.contexts.find((c) => c.sequencesLeft > 0);
