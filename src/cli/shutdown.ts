@@ -14,7 +14,7 @@ export function handleShutdown(running: RunningServer): void {
     const { drainDelaySeconds, drainSeconds } = running.settings;
     running.app.servingState.draining = true;
     const drain = () => {
-      process.stderr.write(`autoglm: draining in-flight requests (up to ${drainSeconds}s; ${signal} again to force)\n`);
+      process.stderr.write(`autoglm: ${signal}: draining in-flight requests (up to ${drainSeconds}s; ${signal} again to force)\n`);
       running.close().then(
         () => {
           process.stderr.write('autoglm: stopped\n');
@@ -23,10 +23,8 @@ export function handleShutdown(running: RunningServer): void {
         (err) => fail(err),
       );
     };
-    if (drainDelaySeconds <= 0) {
-      process.stderr.write(`autoglm: ${signal}: not ready; `);
-      return drain();
-    }
+    // Without a drain delay, /ready turning 503 and the drain happen at once: one line says both began.
+    if (drainDelaySeconds <= 0) return drain();
     process.stderr.write(`autoglm: ${signal}: not ready (/ready 503); still serving for ${drainDelaySeconds}s while balancers stop sending\n`);
     setTimeout(drain, drainDelaySeconds * 1000);
   };

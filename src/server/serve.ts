@@ -16,6 +16,7 @@ import {
   reasoningConfigSchema,
   tracingSettings,
   type TracingConfig,
+  ConfigError,
 } from '../config/index.js';
 import { MemoryCacheStore, RedisCacheStore, withEmbeddingCache, withResponseCache, type CacheStore } from '../cache/index.js';
 import { withReasoning } from '../reasoning/index.js';
@@ -88,7 +89,9 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   await options.routes?.(app, state);
   let served: T;
   try {
-    await app.listen({ host: settings.host, port: settings.port });
+    await app.listen({ host: settings.host, port: settings.port }).catch((err: unknown) => {
+      throw listenFailure(err, settings.host);
+    });
     served = await options.load({ metrics, engineGauges: gauges, tenancy, state, logger: options.logger });
   } catch (err) {
     await app.close();
@@ -265,4 +268,17 @@ async function loadModelSet(inputs: EngineSettingsInput[], setInput: ModelSetSet
     throw err;
   }
   return { modelSet: set, description: loaded, model: set, embedder: set.embeddings, defaultModel: first, gauges: [], dispose: () => set.dispose() };
+}
+
+/**
+ * An address this machine cannot listen on, said in the words of the flag that chose it: Node's own messages
+ * ("getaddrinfo ENOTFOUND 256.1.1.1", "listen EADDRNOTAVAIL") name a system call, not what to do.
+ */
+function listenFailure(err: unknown, host: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint = 'give --host an address of this machine: 127.0.0.1 for this machine only, 0.0.0.0 (or ::) for every interface';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
+    return new ConfigError(`cannot listen on '${host}': no such address or host name; ${hint}`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on '${host}': not an address of this machine; ${hint}`);
+  return err;
 }

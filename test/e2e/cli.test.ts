@@ -79,7 +79,9 @@ describe('autoglm serve', () => {
     assert.ok(text.trimEnd().endsWith('data: [DONE]'), "text.trimEnd().endsWith('data: [DONE]')");
     assert.match(text, /"completion_tokens":600/);
     assert.equal(await server.exited, 0);
-    assert.match(server.err(), /draining/);
+    // One message a line: each of the shutdown's lines is whole, not two run together.
+    assert.match(server.err(), /^autoglm: SIGINT: draining in-flight requests \(up to \d+s; SIGINT again to force\)$/m);
+    assert.ok(!/autoglm: .*autoglm: /.test(server.err()), `one message a line: ${server.err()}`);
     await assert.rejects(request(`${url}/health`), /ECONNREFUSED/);
   });
 });
@@ -107,6 +109,14 @@ describe('autoglm failures are one line', () => {
   });
 
   it('a bad setting names its flag', () => oneLine(['serve', '--parallel', '0', '--port', '0'], /invalid --parallel/));
+
+  it('an address this machine cannot listen on names --host', async () => {
+    await oneLine(
+      ['serve', '--host', '256.1.1.1', '--port', '0'],
+      /cannot listen on '256\.1\.1\.1': no such address or host name; give --host an address of this machine/,
+    );
+    await oneLine(['serve', '--host', '192.0.2.1', '--port', '0'], /cannot listen on '192\.0\.2\.1': not an address of this machine/);
+  });
 });
 
 describe('autoglm quantize and doctor', () => {
