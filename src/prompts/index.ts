@@ -1,6 +1,6 @@
 // Door of the prompts room: managed prompt templates, their versions and rollouts, and learning from feedback.
 export { withManagedPrompts, PROMPT_HEADER } from './managed-prompts.js';
-export { PromptCatalog, GLOBAL_SCOPE, type PromptsSetup, type Resolved, type ArmsReport } from './prompt-catalog.js';
+export { PromptCatalog, GLOBAL_SCOPE, type AnsweredLookup, type PromptsSetup, type Resolved, type ArmsReport } from './prompt-catalog.js';
 export { PromptStore, type ServedRecord, type FeedbackRecord, type ArmPoint } from './prompt-store.js';
 export {
   parsePromptRef,

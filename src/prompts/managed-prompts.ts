@@ -21,10 +21,8 @@ export function withManagedPrompts(inner: ChatModel, catalog: PromptCatalog): Ch
   function prepare(req: ChatRequest, ctx: CallContext): { req: ChatRequest; resolved?: Resolved } {
     const tenant = ctx.tenant ?? ANONYMOUS_TENANT;
     const ref = refOf(req);
-    if (!ref) {
-      catalog.served({ requestId: ctx.requestId, answerKey: ctx.answerKey, tenant });
-      return { req };
-    }
+    // A call no prompt serves leaves no row here: feedback finds it in the ledger (see AnsweredLookup).
+    if (!ref) return { req };
     const resolved = catalog.resolve(tenant, parsePromptRef(ref.text, ref.param), ctx.sessionKey ?? req.user ?? ctx.keyId ?? ctx.requestId);
     const { template, scope } = resolved;
     catalog.served({ requestId: ctx.requestId, answerKey: ctx.answerKey, tenant, prompt: template.name, version: template.version, scope });

@@ -162,6 +162,11 @@ export class PromptStore {
     this.pending.flush();
   }
 
+  /** The oldest moment a request may have been answered and still take feedback. */
+  feedbackSince(): number {
+    return this.now() - this.servedTtlMs;
+  }
+
   private write(rows: (ServedRecord & { timeMs: number })[]): void {
     // A request that ends while the server shuts down has nowhere left to be written.
     if (this.closed) return;

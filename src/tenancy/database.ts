@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS usage (
   cached_tokens INTEGER NOT NULL,
   status INTEGER NOT NULL,
   latency_ms REAL NOT NULL,
-  cache_hit INTEGER NOT NULL DEFAULT 0
+  cache_hit INTEGER NOT NULL DEFAULT 0,
+  answer_key TEXT
 );
 CREATE TABLE IF NOT EXISTS rollouts (
   release TEXT PRIMARY KEY,
@@ -59,10 +60,17 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
-/** Files made before the ledger had record ids get the column (and its unique index) added. */
+/**
+ * Files made before the ledger had record ids get the column (and its unique index) added; files made before rows had
+ * answer keys, that column. The ledger is also where feedback finds a request of its tenant, by request id or by its
+ * answer's key (see PromptStore.servedBy), hence the two lookup indexes.
+ */
 function migrate(db: Db): void {
   const columns = db.prepare("SELECT name FROM pragma_table_info('usage')").all() as { name: string }[];
   if (!columns.some((c) => c.name === 'uid')) {
     db.exec("ALTER TABLE usage ADD COLUMN uid TEXT; UPDATE usage SET uid = 'legacy-' || id; CREATE UNIQUE INDEX usage_uid ON usage(uid);");
   }
+  if (!columns.some((c) => c.name === 'answer_key')) db.exec('ALTER TABLE usage ADD COLUMN answer_key TEXT');
+  db.exec(`CREATE INDEX IF NOT EXISTS usage_tenant_request ON usage(tenant, request_id);
+    CREATE INDEX IF NOT EXISTS usage_tenant_answer ON usage(tenant, answer_key) WHERE answer_key IS NOT NULL;`);
 }

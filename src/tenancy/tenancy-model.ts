@@ -94,6 +94,7 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
       status,
       latencyMs: Math.round((now() - started) * 1000) / 1000,
       cacheHit: ctx.report?.cache === 'hit',
+      answerKey: ctx.answerKey,
     });
   }
 

@@ -23,6 +23,8 @@ export type UsageRow = [
   status: number,
   latencyMs: number,
   cacheHit: 0 | 1,
+  /** What the answer's id is made of, so feedback may name the answer; absent from rows journaled before it. */
+  answerKey?: string | null,
 ];
 
 /** A row as journals before positional rows wrote it: the record with its uid, by name. */
@@ -42,6 +44,7 @@ const fromNamed = (r: NamedRow): UsageRow => [
   r.status,
   r.latencyMs,
   r.cacheHit ? 1 : 0,
+  null,
 ];
 
 /** The rows of a journal's text; a line cut short by a kill is skipped (its response never completed). */
@@ -60,9 +63,13 @@ export function rowsOfJournal(text: string): UsageRow[] {
 /** Inserts rows in one transaction; a row already there (a replayed journal) is skipped by its uid. */
 export function rowInserter(db: Db): (rows: UsageRow[]) => void {
   const insert = db.prepare(`INSERT OR IGNORE INTO usage (uid, time_ms, request_id, tenant, key_id, model, replica, prompt_tokens,
-    completion_tokens, cached_tokens, status, latency_ms, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    completion_tokens, cached_tokens, status, latency_ms, cache_hit, answer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   return db.transaction((rows: UsageRow[]) => {
-    for (const row of rows) insert.run(row);
+    for (const row of rows) {
+      // A row journaled before rows had answer keys binds one value short.
+      if (row.length < 14) row[13] = null;
+      insert.run(row);
+    }
   });
 }
 

@@ -20,6 +20,8 @@ export interface UsageRecord {
   status: number;
   latencyMs: number;
   cacheHit: boolean;
+  /** What the answer's id is made of (CallContext.answerKey), for calls that answer with one. */
+  answerKey?: string;
 }
 
 export const GROUP_BY = ['tenant', 'key', 'model', 'replica', 'status', 'day', 'hour'] as const;
@@ -107,6 +109,7 @@ export class UsageLedger {
       r.status,
       r.latencyMs,
       r.cacheHit ? 1 : 0,
+      r.answerKey ?? null,
     ];
     this.timer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 200).unref();
     if (!this.journal) {
@@ -196,6 +199,20 @@ export class UsageLedger {
       .prepare('SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS n FROM usage WHERE tenant = ? AND time_ms >= ? AND cache_hit = 0')
       .get(tenant, fromMs) as { n: number };
     return row.n;
+  }
+
+  /**
+   * The latest request of a tenant by this request id (or answer key) recorded since `fromMs`: how feedback finds a
+   * request no managed prompt served, for which nothing else is written.
+   */
+  answered(tenant: string, id: string, by: 'request' | 'answer', fromMs: number): { requestId: string; answerKey?: string } | undefined {
+    this.settle();
+    const column = by === 'request' ? 'request_id' : 'answer_key';
+    const row = this.db
+      .prepare(`SELECT request_id, answer_key FROM usage WHERE tenant = ? AND ${column} = ? AND time_ms >= ? ORDER BY time_ms DESC LIMIT 1`)
+      .get(tenant, id, fromMs) as { request_id: string; answer_key: string | null } | undefined;
+    if (!row) return undefined;
+    return { requestId: row.request_id, ...(row.answer_key !== null && { answerKey: row.answer_key }) };
   }
 
   /** Every record in the range, oldest first, as CSV rows (header first). */

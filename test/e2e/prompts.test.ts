@@ -235,4 +235,24 @@ describe('managed prompts', () => {
     assert.equal(missing.status, 404, JSON.stringify(missing.body));
     assert.equal(missing.body.error.param, 'response_id');
   });
+
+  it('takes feedback on a request no prompt served, by its request id or its answer, for its own tenant only', async () => {
+    const local = { model: 'local', messages: [{ role: 'user' as const, content: 'Once upon a time' }], max_tokens: 8 };
+    const whole = await client('acme').chat.completions.create(local).withResponse();
+    assert.equal(whole.response.headers.get('x-autoglm-prompt'), null, 'no prompt served it');
+    const streamed = await client('acme').chat.completions.stream(local).finalChatCompletion();
+    const requestId = whole.response.headers.get('x-request-id')!;
+    assert.equal((await http('POST', '/v1/feedback', 'beta', { request_id: requestId, score: 1 })).status, 404, "beta cannot score acme's request");
+    const byRequest = await http('POST', '/v1/feedback', 'acme', { request_id: requestId, score: 1 });
+    assert.equal(byRequest.status, 201, JSON.stringify(byRequest.body));
+    assert.equal(byRequest.body.request_id, requestId);
+    assert.equal(byRequest.body.prompt ?? null, null, JSON.stringify(byRequest.body));
+    for (const id of [whole.data.id, streamed.id]) {
+      assert.equal((await http('POST', '/v1/feedback', 'beta', { response_id: id, score: 1 })).status, 404, `beta cannot score acme's ${id}`);
+      const ok = await http('POST', '/v1/feedback', 'acme', { response_id: id, score: 0 });
+      assert.equal(ok.status, 201, `${id}: ${JSON.stringify(ok.body)}`);
+      assert.match(ok.body.request_id, /^req_/, `${id}: the request it answered`);
+    }
+    assert.equal((await http('POST', '/v1/feedback', 'acme', { response_id: whole.data.id, score: 1 })).body.request_id, requestId);
+  });
 });

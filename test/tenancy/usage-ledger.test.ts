@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { openDatabase, UsageLedger, type UsageRecord } from '../../src/tenancy/index.js';
 
 const record = (i: number, over: Partial<UsageRecord> = {}): UsageRecord => ({
@@ -149,6 +150,31 @@ describe('usage ledger', () => {
       [],
       'replayed journals are removed',
     );
+    db.close();
+  });
+
+  it('finds a call of a tenant by its request id or its answer key, in a file made before rows had answer keys too', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-ledger-unit-')), 'old.db');
+    // The usage table as files made before answer keys have it, with a row in it.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE usage (id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL, request_id TEXT NOT NULL,
+      tenant TEXT NOT NULL, key_id TEXT, model TEXT NOT NULL, replica TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+      cached_tokens INTEGER NOT NULL, status INTEGER NOT NULL, latency_ms REAL NOT NULL, cache_hit INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO usage VALUES (1, 'u-old', ${Date.now()}, 'req-old', 'acme', NULL, 'm', NULL, 1, 2, 0, 200, 1, 0);`);
+    old.close();
+    const db = openDatabase(path);
+    const ledger = new UsageLedger(db, path);
+    await ledger.record(record(1, { answerKey: 'key-1' }));
+    await ledger.record(record(2, { tenant: 'beta', answerKey: 'key-2' }));
+    const since = Date.now() - 60_000;
+    assert.deepEqual(ledger.answered('acme', 'req-1', 'request', since), { requestId: 'req-1', answerKey: 'key-1' });
+    assert.deepEqual(ledger.answered('acme', 'key-1', 'answer', since), { requestId: 'req-1', answerKey: 'key-1' });
+    assert.deepEqual(ledger.answered('acme', 'req-old', 'request', since), { requestId: 'req-old' }, 'the older row is found by its request id');
+    assert.equal(ledger.answered('acme', 'key-2', 'answer', since), undefined, "another tenant's answer is not found");
+    assert.equal(ledger.answered('acme', 'req-1', 'request', Date.now() + 60_000), undefined, 'a call older than the window is not found');
+    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT request_id FROM usage WHERE tenant = 'acme' AND answer_key = 'key-1'").all() as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join(' '), /usage_tenant_answer/, 'found by an index, not by reading the whole ledger');
+    ledger.close();
     db.close();
   });
 });

@@ -21,7 +21,7 @@ declare module '../app.js' {
 
 /** The managed-prompts layer over `model`, with its catalog made reachable to the admin and feedback routes. */
 export function managedPromptsLayer(model: ChatModel, state: ServingState, tenancy: Tenancy, setup?: PromptsSetup): ChatModel {
-  state.prompts = new PromptCatalog(tenancy.databasePath, setup);
+  state.prompts = new PromptCatalog(tenancy.databasePath, setup, (tenant, id, by, fromMs) => tenancy.ledger.answered(tenant, id, by, fromMs));
   return withManagedPrompts(model, state.prompts);
 }
 
