@@ -2,7 +2,7 @@
 // the new config serves, and a broken config is refused with its reason while the running one stays.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -140,5 +140,36 @@ describe('hot reload', () => {
       });
       assert.ok((await generation()) > before, `${how}: the generation moved past ${before}`);
     }
+  });
+});
+
+describe('hot reload of a Kubernetes ConfigMap', () => {
+  // A mounted ConfigMap as the kubelet lays it out: the file is a link through `..data` to a folder of this version's
+  // files, and an update writes a new folder and swaps `..data` over to it in one rename.
+  const mount = mkdtempSync(join(tmpdir(), 'autoglm-configmap-'));
+  const config = join(mount, 'gateway.yaml');
+  const version = (n: number, models: string) => {
+    const folder = join(mount, `..2026_v${n}`);
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'gateway.yaml'), `database: ${join(mount, 'state.db')}\nmodels:\n${models}`);
+    symlinkSync(`..2026_v${n}`, join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+  };
+  let gateway: GatewayServer;
+  after(async () => {
+    await gateway?.close();
+  });
+
+  it('takes each new version of the ConfigMap', async () => {
+    version(1, '  first:\n    replicas: [{ type: sim, preset: instant }]\n');
+    symlinkSync('..data/gateway.yaml', config);
+    gateway = await serveGateway(await loadGatewayConfig(config), { serverOverrides: { port: 0 }, configPath: config, watch: true });
+    const models = async () => ((await (await request(`${gateway.url}/v1/models`)).body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    assert.deepEqual(await models(), ['first']);
+    version(2, '  second:\n    replicas: [{ type: sim, preset: instant }]\n');
+    await until(async () => (await models()).includes('second'), 20_000, 50).catch(() => {
+      throw new Error('the swapped ConfigMap was not picked up');
+    });
+    assert.deepEqual(await models(), ['second']);
   });
 });
