@@ -110,6 +110,14 @@ export class PromptStore {
     this.insertServed = this.db.prepare(
       'INSERT OR REPLACE INTO prompt_served (request_id, tenant, answer_key, prompt, version, scope, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    // Swept at open too, not only beside a write: a server whose requests no prompt serves writes nothing here, and
+    // files from before such requests were left out still hold a row for each of them.
+    this.sweep(this.now());
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    this.db.prepare('DELETE FROM prompt_served WHERE time_ms < ?').run(now - this.servedTtlMs);
   }
 
   versions(tenant: string, name: string): (PromptTemplate & { createdAt: string })[] {
@@ -174,10 +182,7 @@ export class PromptStore {
     this.db.transaction(() => {
       for (const r of rows) this.insertServed.run(r.requestId, r.tenant, r.answerKey ?? null, r.prompt ?? null, r.version ?? null, r.scope ?? null, r.timeMs);
       // Which prompt served a request matters while its feedback may come: older rows are swept, now and then.
-      if (now - this.lastSweep >= SWEEP_EVERY_MS) {
-        this.lastSweep = now;
-        this.db.prepare('DELETE FROM prompt_served WHERE time_ms < ?').run(now - this.servedTtlMs);
-      }
+      if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
     })();
   }
 

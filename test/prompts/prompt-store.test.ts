@@ -32,6 +32,20 @@ describe('the record of what served a request', () => {
     assert.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX prompt_served_time/);
   });
 
+  it('sweeps rows past the window when it opens, though nothing is written after', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autoglm-prompt-store-')), 'open.db');
+    let t = 1_000_000;
+    const first = new PromptStore(path, 10_000, () => t);
+    first.served({ requestId: 'old', tenant: 'acme' });
+    first.close();
+    t += 70_000;
+    new PromptStore(path, 10_000, () => t).close();
+    const db = new Database(path, { readonly: true });
+    const left = (db.prepare('SELECT COUNT(*) AS n FROM prompt_served').get() as { n: number }).n;
+    db.close();
+    assert.equal(left, 0, 'the row past the window is gone');
+  });
+
   it("finds a request by its answer's key, also in a file written before answers had keys", () => {
     const path = join(mkdtempSync(join(tmpdir(), 'autoglm-prompt-store-')), 'old.db');
     const old = new Database(path);
