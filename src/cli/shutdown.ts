@@ -23,7 +23,7 @@ export function handleShutdown(running: RunningServer): void {
         (err) => fail(err),
       );
     };
-    // Without a drain delay, /ready turning 503 and the drain happen at once: one line says both began.
+    // Without a drain delay the drain begins at once (/ready is 503 from now on as well): its line is the only one.
     if (drainDelaySeconds <= 0) return drain();
     process.stderr.write(`autoglm: ${signal}: not ready (/ready 503); still serving for ${drainDelaySeconds}s while balancers stop sending\n`);
     setTimeout(drain, drainDelaySeconds * 1000);

@@ -193,9 +193,12 @@ export class PromptStore {
   servedBy(tenant: string, id: string, by: 'request' | 'answer' = 'request'): ServedRecord | undefined {
     this.flush();
     const column = by === 'request' ? 'request_id' : 'answer_key';
+    // Bounded here too, not only by the sweeps: they run at open and beside writes, which a server may rarely make.
     const row = this.db
-      .prepare(`SELECT request_id, answer_key, prompt, version, scope FROM prompt_served WHERE tenant = ? AND ${column} = ?`)
-      .get(tenant, id) as { request_id: string; answer_key: string | null; prompt: string | null; version: number | null; scope: string | null } | undefined;
+      .prepare(`SELECT request_id, answer_key, prompt, version, scope FROM prompt_served WHERE tenant = ? AND ${column} = ? AND time_ms >= ?`)
+      .get(tenant, id, this.feedbackSince()) as
+      | { request_id: string; answer_key: string | null; prompt: string | null; version: number | null; scope: string | null }
+      | undefined;
     if (!row) return undefined;
     return {
       requestId: row.request_id,

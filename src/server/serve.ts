@@ -277,8 +277,9 @@ async function loadModelSet(inputs: EngineSettingsInput[], setInput: ModelSetSet
 function listenFailure(err: unknown, host: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   const hint = 'give --host an address of this machine: 127.0.0.1 for this machine only, 0.0.0.0 (or ::) for every interface';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
-    return new ConfigError(`cannot listen on '${host}': no such address or host name; ${hint}`);
+  if (code === 'ENOTFOUND' || code === 'EAI_NONAME') return new ConfigError(`cannot listen on '${host}': no such address or host name; ${hint}`);
+  // A resolver that did not answer this time: the name may be right.
+  if (code === 'EAI_AGAIN') return new ConfigError(`cannot listen on '${host}': its name could not be resolved just now; try again, or ${hint}`);
   if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on '${host}': not an address of this machine; ${hint}`);
   return err;
 }

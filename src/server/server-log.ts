@@ -59,22 +59,29 @@ const LOG_BATCH_BYTES = 4096;
  */
 function jsonDestination() {
   const destination = pino.destination({ dest: 2, sync: false, minLength: LOG_BATCH_BYTES, maxLength: PENDING_LOG_BYTES });
-  // Flushed only when a line came since the last time: a flush with nothing gathered is still a write.
-  let gathered = false;
+  // Bytes given and not yet written (or dropped). A flush is asked for only while some wait, since a flush with none
+  // is still a write; and asked again at each tick until none do, since one asked during a write does nothing.
+  let waiting = 0;
   const write = destination.write.bind(destination);
   destination.write = (line: string) => {
-    gathered = true;
+    waiting += Buffer.byteLength(line);
     return write(line);
   };
-  setInterval(() => {
-    if (!gathered) return;
-    gathered = false;
+  destination.on('write', (bytes: number) => {
+    waiting = Math.max(0, waiting - bytes);
+  });
+  destination.on('drop', (data: string) => {
+    waiting = Math.max(0, waiting - Buffer.byteLength(data));
+  });
+  const timer = setInterval(() => {
+    if (waiting === 0) return;
     try {
       destination.flush();
     } catch {
-      // Destroyed (the server closed): nothing is written any more.
+      // Destroyed on the way to closing: nothing is written any more.
     }
   }, LOG_BATCH_MS).unref();
+  destination.on('close', () => clearInterval(timer));
   return destination;
 }
 

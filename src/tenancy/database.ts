@@ -63,14 +63,17 @@ export function openDatabase(path: string): Db {
 /**
  * Files made before the ledger had record ids get the column (and its unique index) added; files made before rows had
  * answer keys, that column. The ledger is also where feedback finds a request of its tenant, by request id or by its
- * answer's key (see PromptStore.servedBy), hence the two lookup indexes.
+ * answer's key (see UsageLedger.answered), hence the two lookup indexes, ending in the time the lookup bounds and
+ * orders by. In one immediate transaction: two processes opening one old file at once would both add a column.
  */
 function migrate(db: Db): void {
-  const columns = db.prepare("SELECT name FROM pragma_table_info('usage')").all() as { name: string }[];
-  if (!columns.some((c) => c.name === 'uid')) {
-    db.exec("ALTER TABLE usage ADD COLUMN uid TEXT; UPDATE usage SET uid = 'legacy-' || id; CREATE UNIQUE INDEX usage_uid ON usage(uid);");
-  }
-  if (!columns.some((c) => c.name === 'answer_key')) db.exec('ALTER TABLE usage ADD COLUMN answer_key TEXT');
-  db.exec(`CREATE INDEX IF NOT EXISTS usage_tenant_request ON usage(tenant, request_id);
-    CREATE INDEX IF NOT EXISTS usage_tenant_answer ON usage(tenant, answer_key) WHERE answer_key IS NOT NULL;`);
+  db.transaction(() => {
+    const columns = db.prepare("SELECT name FROM pragma_table_info('usage')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'uid')) {
+      db.exec("ALTER TABLE usage ADD COLUMN uid TEXT; UPDATE usage SET uid = 'legacy-' || id; CREATE UNIQUE INDEX usage_uid ON usage(uid);");
+    }
+    if (!columns.some((c) => c.name === 'answer_key')) db.exec('ALTER TABLE usage ADD COLUMN answer_key TEXT');
+    db.exec(`CREATE INDEX IF NOT EXISTS usage_tenant_request_time ON usage(tenant, request_id, time_ms);
+      CREATE INDEX IF NOT EXISTS usage_tenant_answer_time ON usage(tenant, answer_key, time_ms) WHERE answer_key IS NOT NULL;`);
+  }).immediate();
 }

@@ -206,11 +206,17 @@ export class UsageLedger {
    * request no managed prompt served, for which nothing else is written.
    */
   answered(tenant: string, id: string, by: 'request' | 'answer', fromMs: number): { requestId: string; answerKey?: string } | undefined {
-    this.settle();
     const column = by === 'request' ? 'request_id' : 'answer_key';
-    const row = this.db
-      .prepare(`SELECT request_id, answer_key FROM usage WHERE tenant = ? AND ${column} = ? AND time_ms >= ? ORDER BY time_ms DESC LIMIT 1`)
-      .get(tenant, id, fromMs) as { request_id: string; answer_key: string | null } | undefined;
+    const lookup = () =>
+      this.db
+        .prepare(`SELECT request_id, answer_key FROM usage WHERE tenant = ? AND ${column} = ? AND time_ms >= ? ORDER BY time_ms DESC LIMIT 1`)
+        .get(tenant, id, fromMs) as { request_id: string; answer_key: string | null } | undefined;
+    // Most feedback comes after its call's row is in SQLite; only a miss waits for the writer thread to catch up.
+    let row = lookup();
+    if (!row) {
+      this.settle();
+      row = lookup();
+    }
     if (!row) return undefined;
     return { requestId: row.request_id, ...(row.answer_key !== null && { answerKey: row.answer_key }) };
   }

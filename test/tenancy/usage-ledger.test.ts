@@ -172,8 +172,19 @@ describe('usage ledger', () => {
     assert.deepEqual(ledger.answered('acme', 'req-old', 'request', since), { requestId: 'req-old' }, 'the older row is found by its request id');
     assert.equal(ledger.answered('acme', 'key-2', 'answer', since), undefined, "another tenant's answer is not found");
     assert.equal(ledger.answered('acme', 'req-1', 'request', Date.now() + 60_000), undefined, 'a call older than the window is not found');
-    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT request_id FROM usage WHERE tenant = 'acme' AND answer_key = 'key-1'").all() as { detail: string }[];
-    assert.match(plan.map((p) => p.detail).join(' '), /usage_tenant_answer/, 'found by an index, not by reading the whole ledger');
+    // The lookups as the ledger makes them, bounded by time and newest first: each by its own index, not by a scan of
+    // the tenant's rows (which usage_tenant_time would be).
+    for (const [column, index] of [
+      ['request_id', 'usage_tenant_request_time'],
+      ['answer_key', 'usage_tenant_answer_time'],
+    ]) {
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT request_id, answer_key FROM usage WHERE tenant = ? AND ${column} = ? AND time_ms >= ? ORDER BY time_ms DESC LIMIT 1`,
+        )
+        .all('acme', 'x', 0) as { detail: string }[];
+      assert.match(plan.map((p) => p.detail).join(' '), new RegExp(`USING INDEX ${index}`), `${column}: ${JSON.stringify(plan)}`);
+    }
     ledger.close();
     db.close();
   });
