@@ -1,7 +1,7 @@
 // The gateway while it runs: the live generation of pools, its releases and alerts, and hot reload of the config file
 // (watched, SIGHUP, or the admin API): a valid config replaces the pools without dropping a call; an invalid one is
 // refused with its reason and the running config stays.
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
@@ -86,7 +86,7 @@ export class GatewayRuntime {
   private readonly outcomes = new WindowStatsCollector();
   private alertState: AlertState = new Map();
   private alertTimer?: NodeJS.Timeout;
-  private watcher?: (current: Stats, previous: Stats) => void;
+  private watcher?: () => void;
   private debounce?: NodeJS.Timeout;
   private generationId = 1;
   private reloading: Promise<void> = Promise.resolve();
@@ -234,8 +234,8 @@ export class GatewayRuntime {
       seen = text;
       await this.reloadFromFile().catch(() => undefined);
     };
-    this.watcher = (current, previous) => {
-      if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
+    // Called only when the path's stat changed (libuv compares it); the text comparison decides whether to reload.
+    this.watcher = () => {
       clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void changed(), 150);
     };

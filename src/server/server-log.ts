@@ -58,31 +58,9 @@ const LOG_BATCH_BYTES = 4096;
  * stops reading costs memory no further.
  */
 function jsonDestination() {
-  const destination = pino.destination({ dest: 2, sync: false, minLength: LOG_BATCH_BYTES, maxLength: PENDING_LOG_BYTES });
-  // Bytes given and not yet written (or dropped). A flush is asked for only while some wait, since a flush with none
-  // is still a write; and asked again at each tick until none do, since one asked during a write does nothing.
-  let waiting = 0;
-  const write = destination.write.bind(destination);
-  destination.write = (line: string) => {
-    waiting += Buffer.byteLength(line);
-    return write(line);
-  };
-  destination.on('write', (bytes: number) => {
-    waiting = Math.max(0, waiting - bytes);
-  });
-  destination.on('drop', (data: string) => {
-    waiting = Math.max(0, waiting - Buffer.byteLength(data));
-  });
-  const timer = setInterval(() => {
-    if (waiting === 0) return;
-    try {
-      destination.flush();
-    } catch {
-      // Destroyed on the way to closing: nothing is written any more.
-    }
-  }, LOG_BATCH_MS).unref();
-  destination.on('close', () => clearInterval(timer));
-  return destination;
+  // sonic-boom's own periodic flush: a flush asked during a write is asked again at the next tick, and its timer stops
+  // when the destination is destroyed. An idle tick writes nothing but an empty string.
+  return pino.destination({ dest: 2, sync: false, minLength: LOG_BATCH_BYTES, maxLength: PENDING_LOG_BYTES, periodicFlush: LOG_BATCH_MS });
 }
 
 export function serverLogger(level: string, format: LogFormat = defaultLogFormat()): Logger {
