@@ -1,5 +1,5 @@
 // A ChatModel wrapper that records token counts and latencies of every stream that passes through it.
-import { isOutput, type CallContext, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
+import { isOutput, watchStream, type CallContext, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
 import { boundOnce, type ServerMetrics } from './metrics.js';
 
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
@@ -51,7 +51,7 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
         }
       },
     }),
-    async *stream(req, ctx) {
+    stream(req, ctx) {
       const model = req.model;
       // Bound before the first token, off the per-token path.
       const ttft = ttftOf(model);
@@ -61,8 +61,8 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
       let first: number | undefined;
       let tokens = 0;
       let outcome = 'abort';
-      try {
-        for await (const chunk of inner.stream(req, ctx)) {
+      return watchStream(() => inner.stream(req, ctx), {
+        item(chunk) {
           if (isOutput(chunk)) {
             const now = performance.now();
             if (last === 0) {
@@ -77,16 +77,14 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
           } else if (chunk.type === 'error') {
             outcome = 'error';
           }
-          yield chunk;
-        }
-      } catch (err) {
-        outcome = 'error';
-        throw err;
-      } finally {
-        const ms = performance.now() - started;
-        durationOf(model, outcome).observe(ms / 1000);
-        if (outcome !== 'abort') metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: first, tokens });
-      }
+        },
+        ended(how) {
+          if (how === 'error') outcome = 'error';
+          const ms = performance.now() - started;
+          durationOf(model, outcome).observe(ms / 1000);
+          if (outcome !== 'abort') metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: first, tokens });
+        },
+      });
     },
   };
 }

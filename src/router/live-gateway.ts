@@ -1,7 +1,7 @@
 // The gateway as one ChatModel whose insides can be replaced while it serves: calls already running finish on the
 // generation they started on, new calls go to the new one, and the old one is closed once it has drained.
 import type { CallContext, ChatChunk, ChatCompletion, ChatModel, ChatRequest, ModelInfo } from '../core/index.js';
-import { complete } from '../core/index.js';
+import { complete, watchStream } from '../core/index.js';
 
 export interface Generation {
   id: number;
@@ -47,13 +47,23 @@ export class LiveGateway implements ChatModel {
     if (gen.inflight === 0 && gen !== this.current) gen.drained?.();
   }
 
-  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const gen = this.enter();
-    try {
-      yield* gen.model.stream(req, ctx);
-    } finally {
-      this.leave(gen);
-    }
+  stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
+    let gen: Live;
+    // The generation is entered on the first read, when the call really starts, and left however it ends.
+    return watchStream(
+      () => {
+        const entered = this.enter();
+        try {
+          const stream = entered.model.stream(req, ctx);
+          gen = entered;
+          return stream;
+        } catch (err) {
+          this.leave(entered);
+          throw err;
+        }
+      },
+      { ended: () => this.leave(gen) },
+    );
   }
 
   async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {

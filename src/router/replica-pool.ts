@@ -4,7 +4,9 @@ import {
   complete,
   isOutput,
   promptTextOf,
+  precededBy,
   toAutoglmError,
+  watchStream,
   type CallContext,
   type ChatChunk,
   type ChatCompletion,
@@ -103,15 +105,19 @@ export class ReplicaPool implements ChatModel {
     return [{ id: this.options.model, ownedBy: 'autoglm', created: this.created }];
   }
 
-  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const opened = await this.failover.run(this.options.replicas, new RouteOf(req), ctx, (replica) => this.open(replica, req, ctx));
-    try {
-      yield* opened.held;
-      if (opened.rest) yield* this.rest(opened.rest);
-    } finally {
-      // A caller that leaves before the rest is read still ends the attempt.
-      await opened.rest?.return?.(undefined);
-    }
+  stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
+    // After the first chunk reached the caller, a failure can no longer go to another replica: it ends the stream
+    // with an error event. A caller that leaves before the rest is read still ends the attempt.
+    return watchStream(
+      async () => {
+        const opened = await this.failover.run(this.options.replicas, new RouteOf(req), ctx, (replica) => this.open(replica, req, ctx));
+        return precededBy(opened.held, opened.rest);
+      },
+      {
+        item: (chunk) => chunk.type === 'error',
+        failed: (err): ChatChunk => ({ type: 'error', error: toAutoglmError(err) }),
+      },
+    );
   }
 
   /**
@@ -145,42 +151,30 @@ export class ReplicaPool implements ChatModel {
     );
   }
 
-  /** After the first chunk reached the caller: pass the rest on; a failure ends the stream with an error event. */
-  private async *rest(chunks: AsyncIterator<ChatChunk>): AsyncGenerator<ChatChunk> {
-    try {
-      for (;;) {
-        const next = await chunks.next();
-        if (next.done) return;
-        yield next.value;
-        if (next.value.type === 'error') return;
-      }
-    } catch (err) {
-      yield { type: 'error', error: toAutoglmError(err) };
-    } finally {
-      await chunks.return?.(undefined);
-    }
-  }
-
   /** One streamed attempt on one replica, with its bookkeeping. */
-  private async *tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    const bookkeeping = this.failover.begin(replica);
+  private tracked(replica: Replica, req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
+    let bookkeeping: ReturnType<Failover['begin']>;
     let firstToken = true;
-    try {
-      for await (const chunk of replica.engine.stream(req, ctx)) {
-        if (firstToken && isOutput(chunk)) {
-          firstToken = false;
-          // Only a whole answer needs its first token noted: a stream's is timed where the caller receives it.
-          bookkeeping.firstToken(req.stream === false ? ctx.report : undefined);
-        }
-        if (chunk.type === 'error') bookkeeping.end('error', chunk.error);
-        yield chunk;
-      }
-      bookkeeping.end(ctx.signal.aborted ? 'abort' : 'ok');
-    } catch (err) {
-      bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', toAutoglmError(err));
-      throw err;
-    } finally {
-      bookkeeping.end('abort');
-    }
+    return watchStream(
+      () => {
+        bookkeeping = this.failover.begin(replica);
+        return replica.engine.stream(req, ctx);
+      },
+      {
+        item(chunk) {
+          if (firstToken && isOutput(chunk)) {
+            firstToken = false;
+            // Only a whole answer needs its first token noted: a stream's is timed where the caller receives it.
+            bookkeeping.firstToken(req.stream === false ? ctx.report : undefined);
+          }
+          if (chunk.type === 'error') bookkeeping.end('error', chunk.error);
+        },
+        ended(how, error) {
+          if (how === 'done') bookkeeping.end(ctx.signal.aborted ? 'abort' : 'ok');
+          else if (how === 'error') bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', toAutoglmError(error));
+          bookkeeping.end('abort');
+        },
+      },
+    );
   }
 }

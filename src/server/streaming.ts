@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   CONNECTION_DROPPED,
+  precededBy,
   toAutoglmError,
   type CallContext,
   type CallReport,
@@ -110,14 +111,9 @@ export async function openStream(model: ChatModel, req: ChatRequest, ctx: CallCo
   return { first, rest };
 }
 
-export async function* chunksOf(opened: OpenedStream): AsyncGenerator<ChatChunk> {
-  if (opened.first.done) return;
-  yield opened.first.value;
-  for (;;) {
-    const next = await opened.rest.next();
-    if (next.done) return;
-    yield next.value;
-  }
+/** The opened stream read from its first chunk on. */
+export function chunksOf(opened: OpenedStream): AsyncIterable<ChatChunk> {
+  return opened.first.done ? precededBy([], undefined) : precededBy([opened.first.value], opened.rest);
 }
 
 /** How long a stream may wait on a client that stopped reading, and how much may queue for it meanwhile. */

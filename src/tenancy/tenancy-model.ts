@@ -6,6 +6,7 @@ import {
   isOutput,
   promptTextOf,
   toAutoglmError,
+  watchStream,
   type CallContext,
   type CallTrace,
   type ChatChunk,
@@ -110,29 +111,34 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
     // Counting a prompt is not a call: it is neither limited nor journaled, and passes to the model that can count.
     ...(inner.countTokens && { countTokens: (req: ChatRequest) => inner.countTokens!(req) }),
 
-    async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
+    stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
       const started = now();
-      const admitted = ctx.trace ? tracedAdmit(ctx.trace, req, ctx, started) : admit(req, ctx, started);
-      const call = admitted instanceof Promise ? await admitted : admitted;
+      let call: Admitted;
       let usage: Usage | undefined;
       let completionChunks = 0;
       let status = 499;
-      try {
-        for await (const chunk of inner.stream(req, call.inner)) {
-          if (chunk.type === 'usage') usage = chunk.usage;
-          else if (isOutput(chunk)) completionChunks++;
-          else if (chunk.type === 'error') status = chunk.error.status;
-          yield chunk;
-        }
-        if (status === 499) status = 200;
-      } catch (err) {
-        status = ctx.signal.aborted ? 499 : toAutoglmError(err).status;
-        throw err;
-      } finally {
-        // A stream cut short reports no usage: count what was sent, about a token a chunk.
-        usage ??= { promptTokens: estimateTokens(promptTextOf(req)), completionTokens: completionChunks, cachedPromptTokens: 0 };
-        await finish(req, ctx, call, started, status, usage);
-      }
+      // Admitted on the first read, as a caller starts a stream; a refusal is thrown to it, journaled by admitLimited.
+      return watchStream(
+        async () => {
+          const admitted = ctx.trace ? tracedAdmit(ctx.trace, req, ctx, started) : admit(req, ctx, started);
+          call = admitted instanceof Promise ? await admitted : admitted;
+          return inner.stream(req, call.inner);
+        },
+        {
+          item(chunk) {
+            if (chunk.type === 'usage') usage = chunk.usage;
+            else if (isOutput(chunk)) completionChunks++;
+            else if (chunk.type === 'error') status = chunk.error.status;
+          },
+          ended(how, error) {
+            if (how === 'done' && status === 499) status = 200;
+            else if (how === 'error') status = ctx.signal.aborted ? 499 : toAutoglmError(error).status;
+            // A stream cut short reports no usage: count what was sent, about a token a chunk.
+            usage ??= { promptTokens: estimateTokens(promptTextOf(req)), completionTokens: completionChunks, cachedPromptTokens: 0 };
+            return finish(req, ctx, call, started, status, usage);
+          },
+        },
+      );
     },
 
     async complete(req: ChatRequest, ctx: CallContext): Promise<ChatCompletion> {

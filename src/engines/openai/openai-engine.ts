@@ -9,6 +9,7 @@ import {
   estimateTokensOfLength,
   isOutput,
   modelNotFound,
+  watchStream,
   type CallContext,
   type ChatChunk,
   type ChatCompletion,
@@ -173,59 +174,79 @@ export class OpenAIEngine implements ChatModel {
     return { choices, usage };
   }
 
-  async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk> {
-    if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
+  stream(req: ChatRequest, ctx: CallContext): AsyncIterable<ChatChunk> {
     const stream = req.stream !== false;
-    const abort = new AbortController();
-    const onAbort = () => abort.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
     let phase: 'first-token' | 'total' | undefined;
-    const firstToken = setTimeout(() => {
-      phase = 'first-token';
-      abort.abort();
-    }, this.options.firstTokenTimeoutMs ?? 60_000);
-    const total = setTimeout(() => {
-      phase = 'total';
-      abort.abort();
-    }, this.options.totalTimeoutMs ?? 600_000);
-    try {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.dispatcher.request({
-          method: 'POST',
-          path: this.path(req),
-          headers: this.headersFor(ctx),
-          body: this.body(req, stream),
-          signal: abort.signal,
-        });
-      } catch (err) {
-        ctx.signal.throwIfAborted();
-        throw errorFromConnection(err, this.replica, phase ?? 'connect');
-      }
-      if (res.statusCode >= 400) {
-        const body = await res.body.text().catch(() => '');
-        throw errorFromUpstreamStatus(res.statusCode, body, res.headers['retry-after'], this.replica);
-      }
-      const chunks = stream ? this.fromSse(res.body) : this.fromJson(res.body);
-      let first = true;
-      try {
-        for await (const chunk of chunks) {
+    let first = true;
+    let timers: { firstToken: NodeJS.Timeout; total: NodeJS.Timeout; onAbort: () => void } | undefined;
+    const stopTimers = () => {
+      if (!timers) return;
+      clearTimeout(timers.firstToken);
+      clearTimeout(timers.total);
+      ctx.signal.removeEventListener('abort', timers.onAbort);
+    };
+    return watchStream(
+      async () => {
+        if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
+        const abort = new AbortController();
+        const onAbort = () => abort.abort(ctx.signal.reason);
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        timers = {
+          onAbort,
+          firstToken: setTimeout(() => {
+            phase = 'first-token';
+            abort.abort();
+          }, this.options.firstTokenTimeoutMs ?? 60_000),
+          total: setTimeout(() => {
+            phase = 'total';
+            abort.abort();
+          }, this.options.totalTimeoutMs ?? 600_000),
+        };
+        try {
+          return await this.open(req, ctx, stream, abort.signal, () => phase);
+        } catch (err) {
+          stopTimers();
+          throw err;
+        }
+      },
+      {
+        item(chunk) {
           if (first && isOutput(chunk)) {
-            clearTimeout(firstToken);
+            clearTimeout(timers!.firstToken);
             first = false;
           }
-          yield chunk;
-        }
-      } catch (err) {
-        if (ctx.signal.aborted) return;
-        if (err instanceof AutoglmError) throw err;
-        yield { type: 'error', error: errorFromConnection(err, this.replica, phase ?? 'stream') };
-      }
-    } finally {
-      clearTimeout(firstToken);
-      clearTimeout(total);
-      ctx.signal.removeEventListener('abort', onAbort);
+        },
+        // A failure once the answer has begun ends the stream with an error event; a caller that left ends it quietly.
+        failed: (err): ChatChunk | undefined => {
+          if (ctx.signal.aborted) return undefined;
+          if (err instanceof AutoglmError) throw err;
+          return { type: 'error', error: errorFromConnection(err, this.replica, phase ?? 'stream') };
+        },
+        ended: stopTimers,
+      },
+    );
+  }
+
+  /** The upstream's answer, once it has said it is answering: its chunks, streamed or whole. */
+  private async open(
+    req: ChatRequest,
+    ctx: CallContext,
+    stream: boolean,
+    signal: AbortSignal,
+    phase: () => 'first-token' | 'total' | undefined,
+  ): Promise<AsyncIterable<ChatChunk>> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({ method: 'POST', path: this.path(req), headers: this.headersFor(ctx), body: this.body(req, stream), signal });
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      throw errorFromConnection(err, this.replica, phase() ?? 'connect');
     }
+    if (res.statusCode >= 400) {
+      const body = await res.body.text().catch(() => '');
+      throw errorFromUpstreamStatus(res.statusCode, body, res.headers['retry-after'], this.replica);
+    }
+    return stream ? this.fromSse(res.body) : this.fromJson(res.body);
   }
 
   private parsePayload(data: string): UpstreamPayload {
