@@ -16,6 +16,7 @@ import {
 import { ModelUnavailableError } from '../core/index.js';
 import { LOG_FORMATS, serveGateway, serveModel, serverLogger as createServerLogger, type LogFormat, type RunningServer } from '../server/index.js';
 import { fail } from './errors.js';
+import { boundHeapGrowth } from './heap-growth.js';
 import { indexSummary } from './index-command.js';
 import { anyNumber, byteSize, formatBytes, positiveInteger, positiveNumber } from './number-options.js';
 import { handleShutdown } from './shutdown.js';
@@ -125,6 +126,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--log-format <format>', 'json, or pretty: one readable line per event (default: pretty on a terminal)').choices(LOG_FORMATS))
     .action(async (flags: ServeFlags) => {
       try {
+        boundHeapGrowth();
         await runServe(flags);
       } catch (err) {
         fail(err);
