@@ -80,4 +80,35 @@ describe('json_schema answers from the embedded engine', () => {
     }
     assert.ok(failures > 0, 'at least one answer finished and was checked');
   });
+
+  it('numbers are finite: a random-weights model, free to write any exponent, writes none a client reads as Infinity', async () => {
+    const random = await startServer({ model: 'llama-2-tiny-random' });
+    try {
+      const randomClient = openaiClient(random);
+      const numbers = {
+        type: 'object',
+        properties: { score: { type: 'number' }, n: { type: 'number' } },
+        required: ['score', 'n'],
+        additionalProperties: false,
+      };
+      let finished = 0;
+      for (let seed = 1; seed <= 30; seed++) {
+        const res = await randomClient.chat.completions.create({
+          ...ask(numbers, seed),
+          stream: false,
+          model: 'llama-2-tiny-random',
+          max_tokens: 200,
+          temperature: 1,
+        });
+        const { message, finish_reason } = res.choices[0]!;
+        if (finish_reason !== 'stop') continue;
+        finished++;
+        const value = JSON.parse(message.content!) as { score: number; n: number };
+        assert.ok(Number.isFinite(value.score) && Number.isFinite(value.n), `seed ${seed}: ${message.content} has a number JSON.parse reads as infinite`);
+      }
+      assert.ok(finished >= 20, `most answers finish (${finished} of 30)`);
+    } finally {
+      await random.close();
+    }
+  });
 });

@@ -12,6 +12,13 @@ type JsonSchemaInput = Parameters<Llama['createGrammarForJsonSchema']>[0];
  */
 const INTEGER_RULE = /^integer-number-rule ::= .*$/m;
 const PLAIN_INTEGER_RULE = 'integer-number-rule ::= "0" | "-"? [1-9] [0-9]{0,15}';
+/**
+ * Its number rule takes an exponent of up to 16 digits: "-9562658655E19709" is valid JSON, but -Infinity to
+ * JSON.parse (and to Python's json), which no client can use. On llama-2-tiny-random 14 of 40 json_schema answers had
+ * one. Two exponent digits keep every number finite.
+ */
+const NUMBER_RULE = /^fractional-number-rule ::= .*$/m;
+const FINITE_NUMBER_RULE = 'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?';
 
 /**
  * node-llama-cpp does not refuse a schema part it cannot enforce (a $ref outside #/$defs, maxLength below minLength,
@@ -37,12 +44,12 @@ function grammarRefusingWarnings(llama: Llama, schema: Record<string, unknown>):
   return generated;
 }
 
-/** The grammar of JSON that follows `schema`, with integers written as integers. */
+/** The grammar of JSON that follows `schema`, with integers written as integers and every number finite. */
 export async function jsonSchemaGrammar(llama: Llama, schema: Record<string, unknown>): Promise<LlamaGrammar> {
   const generated = await grammarRefusingWarnings(llama, schema);
-  if (!INTEGER_RULE.test(generated.grammar)) return generated;
+  if (!INTEGER_RULE.test(generated.grammar) && !NUMBER_RULE.test(generated.grammar)) return generated;
   return llama.createGrammar({
-    grammar: generated.grammar.replace(INTEGER_RULE, PLAIN_INTEGER_RULE),
+    grammar: generated.grammar.replace(INTEGER_RULE, PLAIN_INTEGER_RULE).replace(NUMBER_RULE, FINITE_NUMBER_RULE),
     stopGenerationTriggers: generated.stopGenerationTriggers,
     trimWhitespaceSuffix: generated.trimWhitespaceSuffix,
   });

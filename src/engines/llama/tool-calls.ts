@@ -15,12 +15,6 @@ const MAX_PARALLEL_CALLS = 8;
 /** What a function without `parameters` takes: an object, as OpenAI sends `{}`. */
 const NO_PARAMETERS = { type: 'object', properties: {} };
 /** The end marker node-llama-cpp's JSON grammars close with; a call's arguments are followed by the call's suffix instead. */
-/**
- * node-llama-cpp's number rule takes an exponent of up to 16 digits: "-9562658655E19709" is -Infinity to JSON.parse,
- * which no schema's number accepts. Two exponent digits keep every number finite.
- */
-const NUMBER_RULE = /^fractional-number-rule ::= .*$/m;
-const FINITE_NUMBER_RULE = 'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?';
 const JSON_GRAMMAR_END = /[ \t]*"\\n\\n\\n\\n" \[\\n\]\*[ \t]*$/m;
 
 type TextLike = string | LlamaText;
@@ -133,7 +127,7 @@ export class ToolPlan {
       let params: string;
       try {
         check = AnswerCheck.schema(schema);
-        params = (await jsonSchemaGrammar(llama, schema)).grammar.replace(JSON_GRAMMAR_END, '').replace(NUMBER_RULE, FINITE_NUMBER_RULE);
+        params = (await jsonSchemaGrammar(llama, schema)).grammar.replace(JSON_GRAMMAR_END, '');
       } catch (err) {
         const why =
           err instanceof AutoglmError ? err.message.replace(/^response_format\.json_schema\.schema /, '') : `is not supported: ${(err as Error).message}`;
