@@ -140,7 +140,9 @@ export function registerTune(program: Command): void {
     .option('-m, --model <spec>', 'model to serve in each trial', 'stories260K')
     .option(
       '-p, --param <specs...>',
-      'search space: name=int:MIN:MAX | log:MIN:MAX | logint:MIN:MAX | cat:A,B (names are serve flags: threads, parallel, batchSize, contextSize, quantize)',
+      `search space: name=int:MIN:MAX | log:MIN:MAX | logint:MIN:MAX | cat:A,B; a name is a serve flag in camelCase (kvCacheKeyType for --kv-cache-key-type); without it: ${defaultSpace()
+        .map((p) => p.name)
+        .join(', ')}`,
     )
     .option('-b, --budget <trials>', 'trials per method', positiveInteger, 10)
     .option('--methods <list>', `which searches to run: ${METHODS.join(', ')} (random and grid are baselines on the same budget)`, 'tpe')
