@@ -34,12 +34,13 @@ export async function serveGateway(
       seed: options.seed,
     },
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache, responses: config.responses },
-    load: async ({ metrics, engineGauges, tenancy, state, logger }) => {
+    load: async ({ metrics, engineGauges, tenancy, state, logger, withCache }) => {
       const runtime = await GatewayRuntime.start(config, {
         metrics: new GatewayMetrics(metrics.registry),
         engineGauges,
         tenancy,
         logger,
+        withCache,
         paths: options.paths,
         seed: options.seed,
         drainMs: (server.drainSeconds ?? 30) * 1000,
@@ -59,6 +60,8 @@ export async function serveGateway(
       return {
         runtime,
         model: runtime.live,
+        // Below the release routing, so that an answer is cached for the version that gave it.
+        cached: true,
         // Models whose replicas embed, and releases of them, followed across reloads.
         embedder: runtime.embeddings,
         defaultModel: Object.keys(config.models)[0]!,

@@ -31,6 +31,8 @@ import { managedPromptsLayer, type PromptsSetup } from './routes/prompts.js';
 /** What a server serves once loaded. */
 export interface ServedModels {
   model: ChatModel;
+  /** The loader put the response cache in itself (LoadEnv.withCache): none is added above `model`. */
+  cached?: true;
   /** What /v1/embeddings serves, when some served model makes embeddings. */
   embedder?: EmbeddingModel;
   /** Used by /infer when the body names no model. */
@@ -48,6 +50,11 @@ export interface LoadEnv {
   /** The loader may add what the admin API offers (reload, rollouts). */
   state: ServingState;
   logger?: FastifyBaseLogger;
+  /**
+   * The response cache around a model (the model itself when the cache is off), for a loader that routes a name to
+   * versions: put below that routing, the cache keys on the version that answers. The loader then says `cached`.
+   */
+  withCache(model: ChatModel): ChatModel;
 }
 
 export interface StartOptions<T extends ServedModels> {
@@ -84,6 +91,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const tenancy = await Tenancy.open(options.tenancy);
   // Export failures are logged by the app, which exists by the time any span is exported.
   const tracing = await startTracing(options.tracing, (message) => app.log.warn(message));
+  const store = cacheStore(tenancy);
   const state: ServingState = { metrics, inflight: new Set(), tenancy, ...(tracing && { tracing }) };
   const app = await buildApp({ state, server: settings, logger: options.logger });
   await options.routes?.(app, state);
@@ -92,7 +100,14 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
     await app.listen({ host: settings.host, port: settings.port }).catch((err: unknown) => {
       throw listenFailure(err, settings.host);
     });
-    served = await options.load({ metrics, engineGauges: gauges, tenancy, state, logger: options.logger });
+    served = await options.load({
+      metrics,
+      engineGauges: gauges,
+      tenancy,
+      state,
+      logger: options.logger,
+      withCache: (model) => withCache(model, tenancy, store),
+    });
   } catch (err) {
     await app.close();
     await tenancy.close();
@@ -103,8 +118,8 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
   // Re-ranking with a model served here calls it in-process, below tenancy: the request was admitted and is recorded once.
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval, { served: () => served.embedder }) : undefined;
-  const store = cacheStore(tenancy);
-  const reasoning = withReasoning(withCache(withChoices(reportsFirstToken(served.model)), tenancy, store), reasoningConfig, retriever);
+  const shown = withChoices(reportsFirstToken(served.model));
+  const reasoning = withReasoning(served.cached ? shown : withCache(shown, tenancy, store), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(managedPromptsLayer(reasoning, state, tenancy, options.prompts)), metrics);
   if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, store);
   state.defaultModel = served.defaultModel;

@@ -73,3 +73,52 @@ describe('release model names through the response cache', () => {
     assert.deepEqual([...models], ['chat@v1']);
   });
 });
+
+describe('a release with a canary behind the response cache', () => {
+  let gateway: GatewayServer;
+  let client: OpenAI;
+
+  before(async () => {
+    const canary = `
+models:
+  chat@v1: { replicas: [{ type: sim, preset: instant, outputTokens: 4 }] }
+  chat@v2: { replicas: [{ type: sim, preset: instant, outputTokens: 4 }] }
+releases:
+  chat: { stable: v1, canary: { version: v2, steps: [50], holdSeconds: 3600 } }
+cache: {}
+`;
+    gateway = await serveGateway(parseGatewayConfig(canary), { serverOverrides: { port: 0 }, seed: 1 });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+  });
+
+  /** The same cacheable request from one session: the version that answered, and whether the cache did. */
+  const ask = (session: string) =>
+    client.chat.completions
+      .create(
+        { model: 'chat', temperature: 0, max_tokens: 4, messages: [{ role: 'user', content: 'the same question' }] },
+        { headers: { 'x-session-id': session } },
+      )
+      .withResponse()
+      .then(({ data, response }) => ({ model: data.model, cache: response.headers.get('x-autoglm-cache') }));
+
+  it('gives the canary its share of cacheable requests: each version answers from its own entries', async () => {
+    const sessions = Array.from({ length: 20 }, (_, i) => `session-${i}`);
+    const first = [];
+    for (const s of sessions) first.push(await ask(s));
+    const versions = new Set(first.map((a) => a.model));
+    assert.deepEqual([...versions].sort(), ['chat@v1', 'chat@v2'], "sessions on the canary get the canary, not the stable version's cached answer");
+    // Each version computed the answer once; every later ask is a hit for the version its session is on.
+    assert.equal(first.filter((a) => a.cache === 'miss').length, 2);
+    for (const [i, s] of sessions.entries()) assert.deepEqual(await ask(s), { model: first[i]!.model, cache: 'hit' });
+  });
+
+  it('serves the promoted version at once, never a cached answer of the old stable one', async () => {
+    const promoted = await fetch(`${gateway.url}/admin/rollouts/chat/promote`, { method: 'POST' });
+    assert.equal(promoted.status, 200, await promoted.text());
+    for (let i = 0; i < 10; i++) assert.equal((await ask(`session-${i}`)).model, 'chat@v2');
+  });
+});

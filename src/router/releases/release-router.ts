@@ -52,8 +52,8 @@ export class ReleaseRouter implements ChatModel {
   }
 
   private finished(model: string, ctx: CallContext, outcome: Outcome): void {
-    // A caller that left says nothing about the version.
-    if (ctx.signal.aborted) return;
+    // A caller that left says nothing about the version, nor does an answer the cache below gave for it.
+    if (ctx.signal.aborted || ctx.report?.cache === 'hit') return;
     this.releases.record(model, outcome);
     this.sink(model, outcome);
   }
