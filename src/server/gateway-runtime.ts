@@ -44,6 +44,8 @@ export interface RuntimeOptions {
    * a promotion serves the new version at once and a canary gets its share of cacheable requests too.
    */
   withCache?: (model: ChatModel) => ChatModel;
+  /** The same for embeddings. */
+  withEmbeddingCache?: (embedder: EmbeddingModel) => EmbeddingModel;
 }
 
 export interface ReloadStatus {
@@ -123,7 +125,7 @@ export class GatewayRuntime {
       random: seededRandom(options.seed ?? Date.now()),
       metrics: options.metrics,
     });
-    this.embeddings = withReleaseEmbeddings(pools, this.releases, (m, o) => {
+    this.embeddings = withReleaseEmbeddings(options.withEmbeddingCache?.(pools) ?? pools, this.releases, (m, o) => {
       if (this.config.alerts.rules.length > 0) this.outcomes.record(m, o);
     });
     this.status = { generation: 1, loadedAt: new Date().toISOString(), lastError: null, lastAttemptAt: null };

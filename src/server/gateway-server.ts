@@ -34,13 +34,14 @@ export async function serveGateway(
       seed: options.seed,
     },
     tenancy: { auth: config.auth, database: config.database, redis: config.redis, tenants: config.tenants, cache: config.cache, responses: config.responses },
-    load: async ({ metrics, engineGauges, tenancy, state, logger, withCache }) => {
+    load: async ({ metrics, engineGauges, tenancy, state, logger, withCache, withEmbeddingCache }) => {
       const runtime = await GatewayRuntime.start(config, {
         metrics: new GatewayMetrics(metrics.registry),
         engineGauges,
         tenancy,
         logger,
         withCache,
+        withEmbeddingCache,
         paths: options.paths,
         seed: options.seed,
         drainMs: (server.drainSeconds ?? 30) * 1000,
@@ -60,7 +61,7 @@ export async function serveGateway(
       return {
         runtime,
         model: runtime.live,
-        // Below the release routing, so that an answer is cached for the version that gave it.
+        // Below the release routing, so that an answer (or a vector) is cached for the version that gave it.
         cached: true,
         // Models whose replicas embed, and releases of them, followed across reloads.
         embedder: runtime.embeddings,

@@ -31,7 +31,7 @@ import { managedPromptsLayer, type PromptsSetup } from './routes/prompts.js';
 /** What a server serves once loaded. */
 export interface ServedModels {
   model: ChatModel;
-  /** The loader put the response cache in itself (LoadEnv.withCache): none is added above `model`. */
+  /** The loader put the caches in itself (LoadEnv.withCache, withEmbeddingCache): none is added above its models. */
   cached?: true;
   /** What /v1/embeddings serves, when some served model makes embeddings. */
   embedder?: EmbeddingModel;
@@ -55,6 +55,8 @@ export interface LoadEnv {
    * versions: put below that routing, the cache keys on the version that answers. The loader then says `cached`.
    */
   withCache(model: ChatModel): ChatModel;
+  /** The same for embeddings: vectors of two versions are of two models, and must never be served for each other. */
+  withEmbeddingCache(embedder: EmbeddingModel): EmbeddingModel;
 }
 
 export interface StartOptions<T extends ServedModels> {
@@ -107,6 +109,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       state,
       logger: options.logger,
       withCache: (model) => withCache(model, tenancy, store),
+      withEmbeddingCache: (embedder) => (store && tenancy.settings.cache ? withEmbeddingCache(embedder, store, tenancy.settings.cache) : embedder),
     });
   } catch (err) {
     await app.close();
@@ -121,7 +124,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const shown = withChoices(reportsFirstToken(served.model));
   const reasoning = withReasoning(served.cached ? shown : withCache(shown, tenancy, store), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(managedPromptsLayer(reasoning, state, tenancy, options.prompts)), metrics);
-  if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, store);
+  if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, served.cached ? undefined : store);
   state.defaultModel = served.defaultModel;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;

@@ -87,3 +87,38 @@ describe('/v1/embeddings by release name', () => {
     }
   });
 });
+
+describe('/v1/embeddings by release name, with the cache on', () => {
+  let gateway: GatewayServer;
+  let client: OpenAI;
+
+  before(async () => {
+    const cached = `${yaml.slice(0, yaml.indexOf('  down@v1'))}releases:\n  vec:\n    stable: v1\n    canary: { version: v2, steps: [50], holdSeconds: 600 }\ncache: {}\n`;
+    gateway = await serveGateway(parseGatewayConfig(cached), { serverOverrides: { port: 0 }, seed: 3 });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 30_000 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+  });
+
+  /** The version whose vectors a session got, and whether they came from the cache. */
+  const embedAs = (session: string) =>
+    client.embeddings
+      .create({ model: 'vec', input: 'the cat sat on the mat', encoding_format: 'float' }, { headers: { 'x-session-id': session } })
+      .withResponse()
+      .then(({ data, response }) => ({ model: data.model, cache: response.headers.get('x-autoglm-cache') }));
+
+  it("never serves one version's vectors for another: each version's are cached apart, and a promotion switches at once", async () => {
+    const sessions = Array.from({ length: 20 }, (_, i) => `s-${i}`);
+    const first = [];
+    for (const s of sessions) first.push(await embedAs(s));
+    assert.deepEqual([...new Set(first.map((a) => a.model))].sort(), ['vec@v1', 'vec@v2'], 'the canary embeds for its sessions');
+    assert.equal(first.filter((a) => a.cache === 'miss').length, 2, 'each version embedded the input once');
+    for (const [i, s] of sessions.entries()) assert.deepEqual(await embedAs(s), { model: first[i]!.model, cache: 'hit' });
+
+    const promoted = await request(`${gateway.url}/admin/rollouts/vec/promote`, { method: 'POST' });
+    assert.equal(promoted.statusCode, 200, await promoted.body.text());
+    for (const s of sessions.slice(0, 10)) assert.equal((await embedAs(s)).model, 'vec@v2');
+  });
+});

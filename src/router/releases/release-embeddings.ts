@@ -7,7 +7,7 @@ import type { OutcomeSink } from './release-router.js';
 import { stickyKeyOf } from './sticky-key.js';
 
 export function withReleaseEmbeddings(inner: EmbeddingModel, releases: ReleaseManager, sink: OutcomeSink = () => undefined): EmbeddingModel {
-  /** One call on one version, counted in that version's window (a caller that left says nothing about it). */
+  /** One call on one version, counted in that version's window (a caller that left, or a cache hit, says nothing of it). */
   async function on(model: string, req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
     const started = performance.now();
     let ok = true;
@@ -17,7 +17,7 @@ export function withReleaseEmbeddings(inner: EmbeddingModel, releases: ReleaseMa
       if (toAutoglmError(err).status >= 500) ok = false;
       throw err;
     } finally {
-      if (!ctx.signal.aborted) {
+      if (!ctx.signal.aborted && ctx.report?.cache !== 'hit') {
         const outcome = { ok, latencyMs: performance.now() - started };
         releases.record(model, outcome);
         sink(model, outcome);
