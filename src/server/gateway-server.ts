@@ -57,6 +57,11 @@ export async function serveGateway(
       if (options.configPath) state.reload = () => runtime.reloadFromFile();
       if (options.watch) runtime.watchFile();
       state.releases = runtime;
+      // A tenant's model list allows the aliases of the models it names, whatever the config now aliases.
+      tenancy.limits.aliasOf = (name) => {
+        const { aliases } = runtime.currentConfig;
+        return Object.hasOwn(aliases, name) ? aliases[name] : undefined;
+      };
       state.replicas = () => runtime.replicaStatus();
       return {
         runtime,

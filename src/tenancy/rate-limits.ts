@@ -83,7 +83,13 @@ const nextMonth = (ms: number) => {
 };
 
 /** Whether these limits let a caller use a model (no list: every model). */
-export const allowsModel = (limits: Limits | undefined, model: string): boolean => !limits?.models || limits.models.includes(model);
+/**
+ * Whether `limits` let a caller use `model`. A list names models, and allows their aliases: `claude-sonnet-4` is
+ * allowed where the list names `glm-4` and the config aliases one to the other (`target`). The reverse does not hold:
+ * a list that names only the alias allows only that name.
+ */
+export const allowsModel = (limits: Limits | undefined, model: string, target?: string): boolean =>
+  !limits?.models || limits.models.includes(model) || (target !== undefined && limits.models.includes(target));
 
 export interface RateLimitsOptions {
   redis?: Redis;
@@ -160,15 +166,19 @@ export class RateLimits {
     return !!l && (l.tokensPerMinute ?? l.tokensPerDay ?? l.tokensPerMonth) !== undefined;
   }
 
+  /** The model an alias names (a gateway config's `aliases`, followed across reloads); none by default. */
+  aliasOf: (name: string) => string | undefined = () => undefined;
+
   /** Lets a request in or throws 429 (403 for a model the tenant may not use); nothing is held when it refuses. */
   async admit(subject: LimitSubject, asked: string, estimatedTokens: number): Promise<Admission> {
     // A strategy prefix (sc:glm-4) does not change which model is used.
     const model = parseStrategyModel(asked).model;
+    const target = this.aliasOf(model);
     for (const [limits, who] of [
       [subject.tenantLimits, `Tenant '${subject.tenant}'`],
       [subject.keyLimits, 'This API key'],
     ] as const) {
-      if (!allowsModel(limits, model)) {
+      if (!allowsModel(limits, model, target)) {
         throw new AutoglmError(
           403,
           'permission_error',

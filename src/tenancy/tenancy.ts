@@ -90,7 +90,10 @@ export class Tenancy {
   /** Which models this caller may use, by its tenant's and its key's lists (what /v1/models shows it). */
   modelFilter(principal: Principal): (model: string) => boolean {
     const lists = [this.store.tenant(principal.tenant)?.limits, principal.keyId ? this.store.keyLimits(principal.keyId) : undefined];
-    return (model) => lists.every((limits) => allowsModel(limits, model));
+    return (model) => {
+      const target = this.limits.aliasOf(model);
+      return lists.every((limits) => allowsModel(limits, model, target));
+    };
   }
 
   async close(): Promise<void> {

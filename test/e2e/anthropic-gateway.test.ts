@@ -31,6 +31,7 @@ describe('Anthropic Messages through the gateway', () => {
       'tenants:',
       '  acme: {}',
       '  tight: { limits: { requestsPerMinute: 1 } }',
+      '  agents: { limits: { models: [agent] } }',
       'models:',
       '  agent:',
       '    replicas: [{ type: sim, preset: instant, outputTokens: 6, seed: 3 }]',
@@ -40,7 +41,7 @@ describe('Anthropic Messages through the gateway', () => {
       '  claude-sonnet-4: agent',
     ].join('\n');
     gateway = await serveGateway(parseGatewayConfig(yaml), { serverOverrides: { port: 0 } });
-    for (const tenant of ['acme', 'tight']) keys[tenant] = gateway.tenancy.store.createKey({ tenant, scopes: ['inference'] }).key;
+    for (const tenant of ['acme', 'tight', 'agents']) keys[tenant] = gateway.tenancy.store.createKey({ tenant, scopes: ['inference'] }).key;
   });
   after(() => gateway?.close());
 
@@ -161,6 +162,23 @@ describe('Anthropic Messages through the gateway', () => {
       assert.ok(Number(err.headers?.get('retry-after')) > 0, 'retry-after');
       return true;
     });
+  });
+
+  it("a tenant's model list allows the aliases of the models it names, in every dialect and in /v1/models", async () => {
+    const client = anthropic(keys.agents!);
+    const message = await client.messages.create({ model: 'claude-sonnet-4', max_tokens: 8, messages: question });
+    assert.equal(message.model, 'agent');
+    assert.ok((await client.messages.countTokens({ model: 'claude-sonnet-4', messages: question })).input_tokens > 0, 'the alias is counted');
+    await assert.rejects(client.messages.create({ model: 'story', max_tokens: 8, messages: question }), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.PermissionDeniedError, `PermissionDeniedError, got ${String(err)}`);
+      assert.match(err.message, /may not use the model 'story'\. Allowed: agent/);
+      return true;
+    });
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: keys.agents!, maxRetries: 0, timeout: 20_000 });
+    const chat = await openai.chat.completions.create({ model: 'claude-sonnet-4', max_tokens: 8, messages: [{ role: 'user', content: 'Hello' }] });
+    assert.equal(chat.model, 'agent');
+    const listed = (await openai.models.list()).data.map((m) => m.id).sort();
+    assert.deepEqual(listed, ['agent', 'claude-sonnet-4'], 'what the tenant may use, its alias included');
   });
 
   it('an alias is served under the name the client asked for, in every dialect, and answers as its target', async () => {
