@@ -27,6 +27,8 @@ export function registerSim(program: Command): void {
     .option('--hang-rate <p>', 'share of requests that never answer', num)
     .option('--drop-rate <p>', 'share of streams whose connection drops halfway', num)
     .option('--refuse-rate <p>', 'share of connections reset at once', num)
+    .option('--drain-seconds <s>', 'how long Ctrl-C or SIGTERM waits for in-flight requests', num)
+    .option('--drain-delay <s>', 'after SIGTERM, seconds /ready is 503 while requests are still served, before draining (default 0)', num)
     .action(async (o: Record<string, string | number | undefined>) => {
       try {
         const faults = Object.fromEntries(
@@ -45,7 +47,12 @@ export function registerSim(program: Command): void {
             cacheBlocks: o.cacheBlocks as number | undefined,
             faults,
           },
-          { host: o.host as string, port: o.port as number },
+          {
+            host: o.host as string,
+            port: o.port as number,
+            ...(o.drainSeconds !== undefined && { drainSeconds: o.drainSeconds as number }),
+            ...(o.drainDelay !== undefined && { drainDelaySeconds: o.drainDelay as number }),
+          },
         );
         const s = running.served.engine.settings;
         process.stdout.write(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { runCli, until, type CliProcess } from '../support/processes.js';
+import { runCli, startSim, until, type CliProcess } from '../support/processes.js';
 
 const DRAIN_DELAY_S = 3;
 /** How long the load goes on sending after /ready first answers 503, as a balancer's probe period and sync lag. */
@@ -174,5 +174,24 @@ describe('SIGTERM under streaming load', () => {
     assert.ok(exitedAt - lastAnswer < 10_000, `the server exited ${exitedAt - lastAnswer} ms after its last answer, not a keep-alive timeout later`);
     assert.ok(during.length >= 4, `probes ran during the delay: ${during.length}`);
     for (const p of during) assert.equal(p.status, p.path === '/health' ? 200 : 503, `${p.path} during the delay answers ${p.status}`);
+  });
+});
+
+describe('SIGTERM to autoglm sim', () => {
+  it('takes the drain flags serve takes: /ready 503 through the delay while it still answers, then exit 0', async () => {
+    const sim = await startSim(['--port', '0', '--preset', 'instant', '--drain-delay', '2', '--drain-seconds', '5']);
+    try {
+      const signalledAt = Date.now();
+      sim.child.kill('SIGTERM');
+      await until(async () => (await request(`${sim.url}/ready`)).statusCode === 503);
+      const models = await request(`${sim.url}/v1/models`);
+      assert.equal(models.statusCode, 200, 'still serving during the delay');
+      await models.body.dump();
+      assert.equal(await sim.exited, 0, sim.err());
+      assert.ok(Date.now() - signalledAt >= 2000, 'it served through its 2 s delay before it drained');
+      assert.match(sim.err(), /not ready \(\/ready 503\); still serving for 2s/);
+    } finally {
+      if (sim.child.exitCode === null) sim.child.kill('SIGKILL');
+    }
   });
 });
