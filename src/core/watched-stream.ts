@@ -39,6 +39,12 @@ class WatchedStream<T> implements AsyncIterableIterator<T> {
   private source: AsyncIterator<T> | undefined;
   private opened = false;
   private finished = false;
+  private endedOnce = false;
+  /**
+   * The read under way, if any. A generator queues a call made while another is pending; so does this: a fan-out of
+   * n choices calls return() on a choice whose next() is still waiting, and that return must come after it.
+   */
+  private reading: Promise<IteratorResult<T>> | undefined;
   /** What the next read ends the stream with: after a last item, after an item standing in for a failure. */
   private pendingEnd: { how: 'done' | 'error'; error?: unknown; close: boolean } | undefined;
 
@@ -52,16 +58,15 @@ class WatchedStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    const source = this.source;
-    if (source && !this.pendingEnd) return source.next().then(this.onResult, this.onFailure);
-    if (this.pendingEnd) return this.endPending().then(() => DONE);
-    if (this.finished || this.opened) return Promise.resolve(DONE);
-    this.opened = true;
-    return this.start();
+    if (this.reading) return this.after(this.reading).then(() => this.next());
+    const read = this.read();
+    this.reading = read;
+    return read;
   }
 
   async return(value?: unknown): Promise<IteratorResult<T>> {
     const done = { done: true as const, value: value as T };
+    while (this.reading) await this.after(this.reading);
     if (this.finished || !this.opened) {
       this.finished = true;
       return done;
@@ -76,31 +81,70 @@ class WatchedStream<T> implements AsyncIterableIterator<T> {
     try {
       await source?.return?.();
     } finally {
-      await this.watch.ended?.('return');
+      await this.end('return');
     }
     return done;
   }
 
+  /** Settles once `read` has, whichever way, and no sooner. */
+  private after(read: Promise<unknown>): Promise<void> {
+    return read.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private read(): Promise<IteratorResult<T>> {
+    const source = this.source;
+    if (source && !this.pendingEnd) return source.next().then(this.onResult, this.onFailure);
+    if (this.pendingEnd) return this.settled(this.endPending().then(() => DONE));
+    if (this.finished || this.opened) return this.settled(Promise.resolve(DONE));
+    this.opened = true;
+    return this.settled(this.start());
+  }
+
+  /** `read` with the read under way cleared once it settles. */
+  private settled(read: Promise<IteratorResult<T>>): Promise<IteratorResult<T>> {
+    return read.then(
+      (result) => {
+        this.reading = undefined;
+        return result;
+      },
+      (err: unknown) => {
+        this.reading = undefined;
+        throw err;
+      },
+    );
+  }
+
   private async start(): Promise<IteratorResult<T>> {
     const open = this.open;
-    // A failure to open (a refused admission, no replica) goes to the reader as the generator's would: nothing was
-    // opened, so nothing has ended.
-    const iterable = typeof open === 'function' ? await open() : open;
+    let iterable: AsyncIterable<T>;
+    try {
+      iterable = typeof open === 'function' ? await open() : open;
+    } catch (err) {
+      // A failure to open (a refused admission, no replica) goes to the reader as the generator's would: nothing was
+      // opened, so nothing ends, not even on a return() after it.
+      this.finished = true;
+      throw err;
+    }
     this.source = iterable[Symbol.asyncIterator]();
     return this.source.next().then(this.onResult, this.onFailure);
   }
 
+  // The read under way is cleared as its result is handed over: at once for an item, after the ending for the end.
   private readonly onResult = (result: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
-    if (result.done) return this.end('done').then(() => DONE);
+    if (result.done) return this.end('done').then(this.endRead);
     let last: boolean | undefined;
     try {
       last = this.watch.item?.(result.value);
     } catch (err) {
       // A watcher's own failure ends the stream as the source's would, and the source is closed.
       this.pendingEnd = { how: 'error', error: err, close: true };
-      return this.endPending().then(() => Promise.reject(err));
+      return this.endPending().then(() => this.failRead(err));
     }
     if (last === true) this.pendingEnd = { how: 'done', close: true };
+    this.reading = undefined;
     return result;
   };
 
@@ -110,12 +154,23 @@ class WatchedStream<T> implements AsyncIterableIterator<T> {
     try {
       standIn = this.watch.failed ? this.watch.failed(error) : rethrow(error);
     } catch (err) {
-      return this.end('error', err).then(() => Promise.reject(err));
+      return this.end('error', err).then(() => this.failRead(err));
     }
-    if (standIn === undefined) return this.end('done').then(() => DONE);
+    if (standIn === undefined) return this.end('done').then(this.endRead);
     this.pendingEnd = { how: 'done', close: false };
+    this.reading = undefined;
     return Promise.resolve({ done: false, value: standIn });
   };
+
+  private readonly endRead = (): IteratorReturnResult<undefined> => {
+    this.reading = undefined;
+    return DONE;
+  };
+
+  private failRead(err: unknown): never {
+    this.reading = undefined;
+    throw err;
+  }
 
   private async endPending(): Promise<void> {
     const pending = this.pendingEnd!;
@@ -129,9 +184,12 @@ class WatchedStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  private async end(how: 'done' | 'error', error?: unknown): Promise<void> {
+  /** The watcher's `ended`, once at most, however many ways the stream is ended at once. */
+  private async end(how: 'done' | 'error' | 'return', error?: unknown): Promise<void> {
     this.source = undefined;
     this.finished = true;
+    if (this.endedOnce) return;
+    this.endedOnce = true;
     await this.watch.ended?.(how, error);
   }
 }

@@ -158,7 +158,12 @@ export class ReplicaPool implements ChatModel {
     return watchStream(
       () => {
         bookkeeping = this.failover.begin(replica);
-        return replica.engine.stream(req, ctx);
+        try {
+          return replica.engine.stream(req, ctx);
+        } catch (err) {
+          bookkeeping.end(ctx.signal.aborted ? 'abort' : 'error', toAutoglmError(err));
+          throw err;
+        }
       },
       {
         item(chunk) {

@@ -122,7 +122,13 @@ export function withTenancy(inner: ChatModel, parts: TenancyParts): ChatModel {
         async () => {
           const admitted = ctx.trace ? tracedAdmit(ctx.trace, req, ctx, started) : admit(req, ctx, started);
           call = admitted instanceof Promise ? await admitted : admitted;
-          return inner.stream(req, call.inner);
+          try {
+            return inner.stream(req, call.inner);
+          } catch (err) {
+            // Admitted but never opened: the call is still journaled and its admission settled.
+            await finish(req, ctx, call, started, ctx.signal.aborted ? 499 : toAutoglmError(err).status, undefined);
+            throw err;
+          }
         },
         {
           item(chunk) {

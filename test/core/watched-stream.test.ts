@@ -104,6 +104,107 @@ describe('watchStream', () => {
   });
 });
 
+// A read that never comes would leave release() waiting: 30 s, far past what these in-memory steps take, fails it instead.
+describe('watchStream, read and left at once (as a fan-out of n choices does)', { timeout: 30_000 }, () => {
+  /** A source whose reads each wait until `release` is called, as an upstream's next token does. */
+  function slowSource() {
+    const log: string[] = [];
+    const waiting: (() => void)[] = [];
+    async function* gen() {
+      try {
+        for (let i = 1; i <= 3; i++) {
+          await new Promise<void>((r) => waiting.push(r));
+          yield i;
+        }
+      } finally {
+        log.push('source closed');
+      }
+    }
+    const release = async () => {
+      while (waiting.length === 0) await new Promise((r) => setImmediate(r));
+      waiting.shift()!();
+    };
+    return { log, gen, release };
+  }
+
+  it('a return() while a read is pending waits for it, closes the source, and ends once', async () => {
+    const { log, gen, release } = slowSource();
+    const stream = watchStream(gen(), { ended: (how) => void log.push(`ended ${how}`) });
+    assert.deepEqual(await Promise.all([stream.next(), release()]).then(([r]) => r), { done: false, value: 1 });
+    const pending = stream.next();
+    const left = stream.return?.();
+    await release();
+    assert.deepEqual(await pending, { done: false, value: 2 }, 'the pending read gets its item');
+    await left;
+    assert.deepEqual(log, ['source closed', 'ended return']);
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    assert.deepEqual(log, ['source closed', 'ended return'], 'ended once');
+  });
+
+  it('reads made at once are served in order, the first one opening the stream', async () => {
+    const { gen, release } = slowSource();
+    let opened = 0;
+    const stream = watchStream(async () => {
+      opened++;
+      return gen();
+    }, {});
+    const reads = [stream.next(), stream.next()];
+    await release();
+    await release();
+    assert.deepEqual(await Promise.all(reads), [
+      { done: false, value: 1 },
+      { done: false, value: 2 },
+    ]);
+    assert.equal(opened, 1);
+  });
+
+  it('a return() during the opening closes what was opened, once it is', async () => {
+    const { log, gen, release } = slowSource();
+    let admit!: () => void;
+    const stream = watchStream(
+      async () => {
+        await new Promise<void>((r) => (admit = r));
+        return gen();
+      },
+      { ended: (how) => void log.push(`ended ${how}`) },
+    );
+    const first = stream.next();
+    const left = stream.return?.();
+    admit();
+    await release();
+    assert.deepEqual(await first, { done: false, value: 1 });
+    await left;
+    assert.deepEqual(log, ['source closed', 'ended return']);
+  });
+
+  it('a return() after a failed opening ends nothing', async () => {
+    const ended: string[] = [];
+    const refused = watchStream<number>(
+      async () => {
+        throw new Error('no admission');
+      },
+      { ended: (how) => void ended.push(how) },
+    );
+    await assert.rejects(refused.next(), /no admission/);
+    await refused.return?.();
+    assert.equal(ended.length, 0, `nothing ended: ${ended.join(', ')}`);
+  });
+
+  it("a watcher's own failure reaches the reader, closes the source and ends with the error", async () => {
+    const { log, gen } = source([1, 2, 3]);
+    const stream = watchStream(gen(), {
+      item: (n) => {
+        if (n === 2) throw new Error('watcher broke');
+        return undefined;
+      },
+      ended: (how, error) => void log.push(`ended ${how}: ${(error as Error).message}`),
+    });
+    assert.deepEqual(await stream.next(), { done: false, value: 1 });
+    await assert.rejects(stream.next(), /watcher broke/);
+    assert.deepEqual(log, ['source closed', 'ended error: watcher broke']);
+  });
+});
+
 describe('precededBy', () => {
   it('hands on the items read ahead, then the rest; leaving early closes the rest', async () => {
     const { log, gen } = source([2, 3, 4]);
