@@ -5,7 +5,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError, loadGatewayConfig, type GatewayConfig, type ModelPaths } from '../config/index.js';
-import { seededRandom, systemClock, type ChatModel, type Clock, type EmbeddingModel } from '../core/index.js';
+import { seededRandom, systemClock, withChoices, type ChatModel, type Clock, type EmbeddingModel } from '../core/index.js';
 import { evaluateAlerts, type GatewayMetrics, WebhookNotifier, type AlertState, type EngineGauges, type ModelSnapshot } from '../observability/index.js';
 import {
   buildGateway,
@@ -40,8 +40,8 @@ export interface RuntimeOptions {
   /** With `embedded:` in the config: told of each embedded model's loads and unloads (they are logged as well). */
   embeddedModels?: BuildOptions['embeddedModels'];
   /**
-   * The response cache around the pools, below the release routing: a release's answers are cached per version, so
-   * a promotion serves the new version at once and a canary gets its share of cacheable requests too.
+   * n > 1 and the response cache around the pools, below the release routing: a release's answers are cached per
+   * version, so a promotion serves the new version at once and a canary gets its share of cacheable requests too.
    */
   withCache?: (model: ChatModel) => ChatModel;
   /** The same for embeddings. */
@@ -141,7 +141,7 @@ export class GatewayRuntime {
     // Without releases or alert rules there are no versions to route and no outcomes to keep: the pools answer
     // directly. A reload that adds either builds a new generation, and this is decided again.
     const idle = this.releases.names().length === 0 && this.config.alerts.rules.length === 0;
-    const pools = this.options.withCache?.(gateway.router) ?? gateway.router;
+    const pools = this.options.withCache?.(gateway.router) ?? withChoices(gateway.router);
     const model = idle
       ? pools
       : new ReleaseRouter(pools, this.releases, (m, o) => {

@@ -31,7 +31,7 @@ import { managedPromptsLayer, type PromptsSetup } from './routes/prompts.js';
 /** What a server serves once loaded. */
 export interface ServedModels {
   model: ChatModel;
-  /** The loader put the caches in itself (LoadEnv.withCache, withEmbeddingCache): none is added above its models. */
+  /** The loader put the caches (and n > 1) in itself (LoadEnv.withCache, withEmbeddingCache): none is added above. */
   cached?: true;
   /** What /v1/embeddings serves, when some served model makes embeddings. */
   embedder?: EmbeddingModel;
@@ -51,8 +51,9 @@ export interface LoadEnv {
   state: ServingState;
   logger?: FastifyBaseLogger;
   /**
-   * The response cache around a model (the model itself when the cache is off), for a loader that routes a name to
-   * versions: put below that routing, the cache keys on the version that answers. The loader then says `cached`.
+   * n > 1 fanned out into single choices, then the response cache around that (when it is on), for a loader that
+   * routes a name to versions: put below that routing, the cache keys on the version that answers, and an n-choice
+   * answer is one entry with one report. The loader then says `cached`, and neither is added above it.
    */
   withCache(model: ChatModel): ChatModel;
   /** The same for embeddings: vectors of two versions are of two models, and must never be served for each other. */
@@ -108,7 +109,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       tenancy,
       state,
       logger: options.logger,
-      withCache: (model) => withCache(model, tenancy, store),
+      withCache: (model) => withCache(withChoices(model), tenancy, store),
       withEmbeddingCache: (embedder) => (store && tenancy.settings.cache ? withEmbeddingCache(embedder, store, tenancy.settings.cache) : embedder),
     });
   } catch (err) {
@@ -121,7 +122,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
   // Re-ranking with a model served here calls it in-process, below tenancy: the request was admitted and is recorded once.
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval, { served: () => served.embedder }) : undefined;
-  const shown = withChoices(reportsFirstToken(served.model));
+  const shown = served.cached ? reportsFirstToken(served.model) : withChoices(reportsFirstToken(served.model));
   const reasoning = withReasoning(served.cached ? shown : withCache(shown, tenancy, store), reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(managedPromptsLayer(reasoning, state, tenancy, options.prompts)), metrics);
   if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, served.cached ? undefined : store);

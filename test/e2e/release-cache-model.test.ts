@@ -56,6 +56,21 @@ describe('release model names through the response cache', () => {
     assert.deepEqual(await models(1), ['chat@v1'], 'a sampled stream');
   });
 
+  it('caches an n-choice answer whole: a hit replays every choice as it was, with one report', async () => {
+    const ask = () =>
+      client.chat.completions
+        .create(
+          { model: 'chat', n: 3, temperature: 1, max_tokens: 4, messages: [{ role: 'user', content: 'three choices' }] },
+          { headers: { 'x-autoglm-cache': 'force' } },
+        )
+        .withResponse()
+        .then(({ data, response }) => ({ texts: data.choices.map((c) => c.message.content), cache: response.headers.get('x-autoglm-cache') }));
+    const first = await ask();
+    assert.equal(first.cache, 'miss');
+    assert.equal(first.texts.length, 3);
+    assert.deepEqual(await ask(), { texts: first.texts, cache: 'hit' });
+  });
+
   it('names the version in the chunks of a WebSocket stream', async () => {
     const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/v1/ws`);
     const models = new Set<string>();
