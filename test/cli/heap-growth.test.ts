@@ -30,7 +30,8 @@ function churn(nodeArgs: string[], bound: boolean): { peakOldMb: number; set: bo
 
 describe('heap growth bound', () => {
   it('keeps the old generation near what is live, where V8 alone lets garbage pile up to several times it', () => {
-    const free = churn([], false);
+    // The loose baseline is set, not V8's own, which depends on the machine's memory (in a small container it is ~2x).
+    const free = churn(['--heap-growing-percent=300'], false);
     const bounded = churn([], true);
     assert.equal(bounded.set, true);
     assert.ok(

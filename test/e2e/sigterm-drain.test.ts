@@ -179,7 +179,7 @@ describe('SIGTERM under streaming load', () => {
 
 describe('SIGTERM to autoglm sim', () => {
   it('takes the drain flags serve takes: /ready 503 through the delay while it still answers, then exit 0', async () => {
-    const sim = await startSim(['--port', '0', '--preset', 'instant', '--drain-delay', '2', '--drain-seconds', '5']);
+    const sim = await startSim(['--port', '0', '--preset', 'instant', '--drain-delay', '5', '--drain-seconds', '5']);
     try {
       const signalledAt = Date.now();
       sim.child.kill('SIGTERM');
@@ -188,8 +188,8 @@ describe('SIGTERM to autoglm sim', () => {
       assert.equal(models.statusCode, 200, 'still serving during the delay');
       await models.body.dump();
       assert.equal(await sim.exited, 0, sim.err());
-      assert.ok(Date.now() - signalledAt >= 2000, 'it served through its 2 s delay before it drained');
-      assert.match(sim.err(), /not ready \(\/ready 503\); still serving for 2s/);
+      assert.ok(Date.now() - signalledAt >= 5000, 'it served through its 5 s delay before it drained');
+      assert.match(sim.err(), /not ready \(\/ready 503\); still serving for 5s/);
     } finally {
       if (sim.child.exitCode === null) sim.child.kill('SIGKILL');
     }
