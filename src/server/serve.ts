@@ -110,7 +110,7 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
       state,
       logger: options.logger,
       withCache: (model) => withCache(withChoices(model), tenancy, store),
-      withEmbeddingCache: (embedder) => (store && tenancy.settings.cache ? withEmbeddingCache(embedder, store, tenancy.settings.cache) : embedder),
+      withEmbeddingCache: (embedder) => withCachedEmbeddings(embedder, tenancy, store),
     });
   } catch (err) {
     await app.close();
@@ -122,8 +122,9 @@ export async function startServer<T extends ServedModels>(options: StartOptions<
   const reasoningConfig = options.reasoning ?? reasoningConfigSchema.parse({});
   // Re-ranking with a model served here calls it in-process, below tenancy: the request was admitted and is recorded once.
   const retriever = reasoningConfig.retrieval ? openRetriever(reasoningConfig.retrieval, { served: () => served.embedder }) : undefined;
-  const shown = served.cached ? reportsFirstToken(served.model) : withChoices(reportsFirstToken(served.model));
-  const reasoning = withReasoning(served.cached ? shown : withCache(shown, tenancy, store), reasoningConfig, retriever);
+  const first = reportsFirstToken(served.model);
+  const answered = served.cached ? first : withCache(withChoices(first), tenancy, store);
+  const reasoning = withReasoning(answered, reasoningConfig, retriever);
   state.model = withMetrics(tenancy.wrap(managedPromptsLayer(reasoning, state, tenancy, options.prompts)), metrics);
   if (served.embedder) state.embedder = withEmbeddingLayers(served.embedder, tenancy, metrics, served.cached ? undefined : store);
   state.defaultModel = served.defaultModel;
@@ -172,10 +173,14 @@ function withCache(model: ChatModel, tenancy: Tenancy, store: CacheStore | undef
   return store && tenancy.settings.cache ? withResponseCache(model, store, tenancy.settings.cache) : model;
 }
 
+/** The embedding cache, when there is a store for it. */
+function withCachedEmbeddings(embedder: EmbeddingModel, tenancy: Tenancy, store: CacheStore | undefined): EmbeddingModel {
+  return store && tenancy.settings.cache ? withEmbeddingCache(embedder, store, tenancy.settings.cache) : embedder;
+}
+
 /** Embeddings get the layers chat gets that make sense for them: metrics, tenancy (limits, ledger), the cache. */
 function withEmbeddingLayers(embedder: EmbeddingModel, tenancy: Tenancy, metrics: ServerMetrics, store: CacheStore | undefined): EmbeddingModel {
-  const shaped = withDimensions(embedder);
-  const cached = store && tenancy.settings.cache ? withEmbeddingCache(shaped, store, tenancy.settings.cache) : shaped;
+  const cached = withCachedEmbeddings(withDimensions(embedder), tenancy, store);
   return withEmbeddingMetrics(withEmbeddingTenancy(cached, { store: tenancy.store, limits: tenancy.limits, ledger: tenancy.ledger }), metrics);
 }
 
