@@ -1,11 +1,13 @@
 // The simulator's timing, cache and faults, and the remote engine's mapping of what an upstream does.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { AutoglmError, collect, complete, type ChatChunk, type ChatRequest } from '../../src/core/index.js';
 import { SimEngine } from '../../src/engines/sim/index.js';
 import { OpenAIEngine } from '../../src/engines/openai/index.js';
 import { serveSim, type SimServer } from '../../src/server/index.js';
+import { until } from '../support/processes.js';
 
 const ctx = () => ({ signal: new AbortController().signal, requestId: 't' });
 const chat = (content: string, over: Partial<ChatRequest> = {}): ChatRequest => ({
@@ -180,6 +182,36 @@ describe('remote engine against upstreams', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(sim.served.engine.stats.running, 0, 'the upstream stopped generating');
     await engine.close();
+  });
+
+  it('calls sharing one signal all stop when it aborts, with one listener on it and no leak warning', async () => {
+    const engine = remote(`${sim.url}/v1`);
+    const controller = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const calls = Array.from({ length: 16 }, (_, i) =>
+        engine.complete(chat('hi', { model: 'm', stream: false }), { signal: controller.signal, requestId: `s${i}` }),
+      );
+      const settled = Promise.allSettled(calls);
+      await until(() => sim.served.engine.stats.running + sim.served.engine.stats.waiting >= 16);
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 1, 'one listener serves every call');
+      controller.abort(new Error('client disconnected'));
+      assert.ok(
+        (await settled).every((s) => s.status === 'rejected'),
+        'every call was aborted',
+      );
+      await until(() => sim.served.engine.stats.running === 0);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      await engine.close();
+    }
   });
 
   it('an unreachable upstream is a retryable 502', async () => {

@@ -9,6 +9,7 @@ import {
   estimateTokensOfLength,
   isOutput,
   modelNotFound,
+  watchAbort,
   watchStream,
   type CallContext,
   type ChatChunk,
@@ -178,21 +179,19 @@ export class OpenAIEngine implements ChatModel {
     const stream = req.stream !== false;
     let phase: 'first-token' | 'total' | undefined;
     let first = true;
-    let timers: { firstToken: NodeJS.Timeout; total: NodeJS.Timeout; onAbort: () => void } | undefined;
+    let timers: { firstToken: NodeJS.Timeout; total: NodeJS.Timeout; unwatch: () => void } | undefined;
     const stopTimers = () => {
       if (!timers) return;
       clearTimeout(timers.firstToken);
       clearTimeout(timers.total);
-      ctx.signal.removeEventListener('abort', timers.onAbort);
+      timers.unwatch();
     };
     return watchStream(
       async () => {
         if (req.model !== this.options.model) throw modelNotFound(req.model, [this.options.model]);
         const abort = new AbortController();
-        const onAbort = () => abort.abort(ctx.signal.reason);
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
         timers = {
-          onAbort,
+          unwatch: watchAbort(ctx.signal, () => abort.abort(ctx.signal.reason)),
           firstToken: setTimeout(() => {
             phase = 'first-token';
             abort.abort();

@@ -5,7 +5,7 @@
 // it), and ~15 µs less latency at concurrency 1.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { CallContext } from '../../core/index.js';
+import { watchAbort, type CallContext } from '../../core/index.js';
 
 export interface UpstreamAnswer {
   statusCode: number;
@@ -43,7 +43,7 @@ export function callUpstream(dispatcher: Dispatcher, options: Dispatcher.Dispatc
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
     const onAbort = () => controller?.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unwatch = watchAbort(signal, onAbort);
     dispatcher.dispatch(options, {
       onRequestStart(c) {
         controller = c;
@@ -57,11 +57,11 @@ export function callUpstream(dispatcher: Dispatcher, options: Dispatcher.Dispatc
         chunks.push(chunk);
       },
       onResponseEnd() {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         resolve({ statusCode, headers, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
       },
       onResponseError(_c, err) {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         reject(new UpstreamCallError(err, statusCode >= 200));
       },
     });
