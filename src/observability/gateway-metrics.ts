@@ -1,5 +1,6 @@
 // Per-model, per-replica metrics of the gateway: traffic, errors, retries, breaker state, latency, prefix routing.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { TalliedCounter } from './metrics.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -22,7 +23,7 @@ const BREAKER_STATES = [
 ] as const;
 
 export class GatewayMetrics {
-  readonly requests: Counter<'model' | 'replica' | 'outcome'>;
+  readonly requests: TalliedCounter<'model' | 'replica' | 'outcome'>;
   readonly retries: Counter<'model' | 'replica'>;
   readonly ttft: Histogram<'model' | 'replica'>;
   readonly latency: Histogram<'model' | 'replica'>;
@@ -31,7 +32,7 @@ export class GatewayMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({
+    this.requests = new TalliedCounter({
       name: 'autoglm_replica_requests_total',
       help: 'Requests sent to each replica, by outcome',
       labelNames: ['model', 'replica', 'outcome'],

@@ -1,18 +1,15 @@
 // An EmbeddingModel wrapper that records what embeddings cost: inputs, prompt tokens and durations, by model.
-import { Counter } from 'prom-client';
 import type { CallContext, EmbeddingModel, EmbeddingRequest, Embeddings } from '../core/index.js';
-import { boundOnce, type ServerMetrics } from './metrics.js';
+import { boundOnce, TalliedCounter, type ServerMetrics } from './metrics.js';
 
 export function withEmbeddingMetrics(inner: EmbeddingModel, metrics: ServerMetrics): EmbeddingModel {
   // Made once per server, with the wrapper: its registry is that server's own.
-  const inputs = new Counter({
+  const inputs = new TalliedCounter({
     name: 'autoglm_embedding_inputs_total',
     help: 'Inputs embedded (each text or token array of a /v1/embeddings request)',
     labelNames: ['model'],
     registers: [metrics.registry],
   });
-  const inputsOf = boundOnce((model) => inputs.labels(model));
-  const promptOf = boundOnce((model) => metrics.promptTokens.labels(model));
   const durationOf = boundOnce((model, outcome) => metrics.requestDuration.labels(model, outcome));
   return {
     models: () => inner.models(),
@@ -21,8 +18,8 @@ export function withEmbeddingMetrics(inner: EmbeddingModel, metrics: ServerMetri
       let outcome = 'error';
       try {
         const result = await inner.embed(req, ctx);
-        inputsOf(req.model).inc(req.inputs.length);
-        promptOf(req.model).inc(result.usage.promptTokens);
+        inputs.tally(req.model).inc(req.inputs.length);
+        metrics.promptTokens.tally(req.model).inc(result.usage.promptTokens);
         outcome = 'ok';
         return result;
       } finally {

@@ -4,24 +4,19 @@ import { boundOnce, type ServerMetrics } from './metrics.js';
 
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
   const innerComplete = inner.complete?.bind(inner);
-  const tokensOf = boundOnce((model) => {
-    const t = {
-      prompt: metrics.promptTokens.labels(model),
-      cached: metrics.cachedPromptTokens.labels(model),
-      completion: metrics.completionTokens.labels(model),
-    };
-    // The series exists from the model's first call, at 0, as Prometheus queries expect.
-    t.cached.inc(0);
-    return t;
-  });
+  const tokensOf = boundOnce((model) => ({
+    prompt: metrics.promptTokens.tally(model),
+    cached: metrics.cachedPromptTokens.tally(model),
+    completion: metrics.completionTokens.tally(model),
+  }));
   const durationOf = boundOnce((model, outcome) => metrics.requestDuration.labels(model, outcome));
   const ttftOf = boundOnce((model) => metrics.timeToFirstToken.labels(model));
   const itlOf = boundOnce((model) => metrics.interTokenLatency.labels(model));
   const counted = (model: string, usage: Usage) => {
     const t = tokensOf(model);
     t.prompt.inc(usage.promptTokens);
-    // Zero increments still cost a label hash in prom-client.
-    if (usage.cachedPromptTokens) t.cached.inc(usage.cachedPromptTokens);
+    // Counted even by 0: the series exists from the model's first call, as Prometheus queries expect.
+    t.cached.inc(usage.cachedPromptTokens);
     t.completion.inc(usage.completionTokens);
   };
   return {

@@ -161,7 +161,7 @@ export class Failover {
       b = {
         ttft: m.ttft.labels(model, id),
         latency: m.latency.labels(model, id),
-        requests: { ok: m.requests.labels(model, id, 'ok'), error: m.requests.labels(model, id, 'error'), abort: m.requests.labels(model, id, 'abort') },
+        requests: { ok: m.requests.tally(model, id, 'ok'), error: m.requests.tally(model, id, 'error'), abort: m.requests.tally(model, id, 'abort') },
       };
       this.bound.set(replica, b);
     }

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import websocket from '@fastify/websocket';
 import { modelNotFound, type ChatModel, type EmbeddingModel, type ModelInfo } from '../core/index.js';
 import { serverSettingsSchema, type ServerSettings } from '../config/index.js';
-import { boundOnce, type ServerMetrics } from '../observability/index.js';
+import type { ServerMetrics } from '../observability/index.js';
 import { parseStrategyModel, unknownStrategyPrefix } from '../reasoning/index.js';
 import type { ReleaseManager } from '../router/index.js';
 import type { Principal, Scope, Tenancy } from '../tenancy/index.js';
@@ -97,8 +97,7 @@ const hasBody = (req: IncomingMessage) =>
 
 export async function buildApp({ state, server, logger }: AppOptions): Promise<FastifyInstance> {
   const settings = serverSettingsSchema.parse(server ?? {});
-  const requests = boundOnce((route, status) => state.metrics.requests.labels(route, status));
-  const count = (route: string, status: number) => requests(route, String(status)).inc();
+  const count = (route: string, status: number) => state.metrics.requests.tally(route, String(status)).inc();
   const bodies = new BodyDeadlines(settings.bodyTimeoutSeconds);
   const routes = new RouteTable();
   let closing = false;
