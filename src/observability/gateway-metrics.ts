@@ -1,6 +1,6 @@
 // Per-model, per-replica metrics of the gateway: traffic, errors, retries, breaker state, latency, prefix routing.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { TalliedCounter } from './metrics.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { TalliedCounter, TalliedHistogram } from './tallied-metrics.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -25,8 +25,8 @@ const BREAKER_STATES = [
 export class GatewayMetrics {
   readonly requests: TalliedCounter<'model' | 'replica' | 'outcome'>;
   readonly retries: Counter<'model' | 'replica'>;
-  readonly ttft: Histogram<'model' | 'replica'>;
-  readonly latency: Histogram<'model' | 'replica'>;
+  readonly ttft: TalliedHistogram<'model' | 'replica'>;
+  readonly latency: TalliedHistogram<'model' | 'replica'>;
   readonly prefixRouting: Counter<'model' | 'result'>;
   private readonly sources: ReplicaGaugeSource[] = [];
 
@@ -44,14 +44,14 @@ export class GatewayMetrics {
       labelNames: ['model', 'replica'],
       registers,
     });
-    this.ttft = new Histogram({
+    this.ttft = new TalliedHistogram({
       name: 'autoglm_replica_time_to_first_token_seconds',
       help: 'Time to first token per replica',
       labelNames: ['model', 'replica'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.latency = new Histogram({
+    this.latency = new TalliedHistogram({
       name: 'autoglm_replica_request_duration_seconds',
       help: 'Request duration per replica',
       labelNames: ['model', 'replica'],

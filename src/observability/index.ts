@@ -1,5 +1,6 @@
 // Door of the observability room: metrics and the metered ChatModel wrapper.
-export { boundOnce, ServerMetrics, type EngineGauges } from './metrics.js';
+export { ServerMetrics, type EngineGauges } from './metrics.js';
+export { boundOnce } from './tallied-metrics.js';
 export { withMetrics } from './metered-model.js';
 export { reportsFirstToken } from './first-token.js';
 export { GatewayMetrics, type ReplicaGaugeSource, type BreakerStateName } from './gateway-metrics.js';

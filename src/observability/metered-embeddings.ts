@@ -1,6 +1,7 @@
 // An EmbeddingModel wrapper that records what embeddings cost: inputs, prompt tokens and durations, by model.
 import type { CallContext, EmbeddingModel, EmbeddingRequest, Embeddings } from '../core/index.js';
-import { boundOnce, TalliedCounter, type ServerMetrics } from './metrics.js';
+import type { ServerMetrics } from './metrics.js';
+import { TalliedCounter } from './tallied-metrics.js';
 
 export function withEmbeddingMetrics(inner: EmbeddingModel, metrics: ServerMetrics): EmbeddingModel {
   // Made once per server, with the wrapper: its registry is that server's own.
@@ -10,7 +11,6 @@ export function withEmbeddingMetrics(inner: EmbeddingModel, metrics: ServerMetri
     labelNames: ['model'],
     registers: [metrics.registry],
   });
-  const durationOf = boundOnce((model, outcome) => metrics.requestDuration.labels(model, outcome));
   return {
     models: () => inner.models(),
     async embed(req: EmbeddingRequest, ctx: CallContext): Promise<Embeddings> {
@@ -24,7 +24,7 @@ export function withEmbeddingMetrics(inner: EmbeddingModel, metrics: ServerMetri
         return result;
       } finally {
         const ms = performance.now() - started;
-        durationOf(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
+        metrics.requestDuration.tally(req.model, ctx.signal.aborted ? 'abort' : outcome).observe(ms / 1000);
         // An embedding has no first token and generates none: the dashboard counts it as a request and its latency.
         if (!ctx.signal.aborted) metrics.live.record({ ok: outcome === 'ok', latencyMs: ms, ttftMs: undefined, tokens: 0 });
       }

@@ -1,6 +1,7 @@
 // A ChatModel wrapper that records token counts and latencies of every stream that passes through it.
 import { isOutput, watchStream, type CallContext, type ChatModel, type ChatRequest, type Usage } from '../core/index.js';
-import { boundOnce, type ServerMetrics } from './metrics.js';
+import type { ServerMetrics } from './metrics.js';
+import { boundOnce } from './tallied-metrics.js';
 
 export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel {
   const innerComplete = inner.complete?.bind(inner);
@@ -9,9 +10,9 @@ export function withMetrics(inner: ChatModel, metrics: ServerMetrics): ChatModel
     cached: metrics.cachedPromptTokens.tally(model),
     completion: metrics.completionTokens.tally(model),
   }));
-  const durationOf = boundOnce((model, outcome) => metrics.requestDuration.labels(model, outcome));
-  const ttftOf = boundOnce((model) => metrics.timeToFirstToken.labels(model));
-  const itlOf = boundOnce((model) => metrics.interTokenLatency.labels(model));
+  const durationOf = (model: string, outcome: string) => metrics.requestDuration.tally(model, outcome);
+  const ttftOf = (model: string) => metrics.timeToFirstToken.tally(model);
+  const itlOf = (model: string) => metrics.interTokenLatency.tally(model);
   const counted = (model: string, usage: Usage) => {
     const t = tokensOf(model);
     t.prompt.inc(usage.promptTokens);

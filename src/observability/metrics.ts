@@ -1,78 +1,12 @@
 // Prometheus metrics: one registry per server, so tests and embedded uses never share global state.
 import type { ModelLoadState } from '../core/index.js';
 import { LiveStats } from './live-stats.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { TalliedCounter, TalliedHistogram } from './tallied-metrics.js';
 
 /** Latency buckets from 5 ms to 60 s: LLM latencies span four orders of magnitude. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const TOKEN_GAP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-
-/**
- * prom-client children made once per distinct label values and kept: `labels()` builds a child (and a label lookup
- * converts and hashes its labels) on every call, which the request path pays for each metric it touches.
- */
-export function boundOnce<T>(bind: (...values: string[]) => T): (...values: string[]) => T {
-  const bound = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = bound.get(key);
-    if (child === undefined) bound.set(key, (child = bind(...values)));
-    return child;
-  };
-}
-
-/** One series of a {@link TalliedCounter}: its label values and what it counted since the counter was last read. */
-export class Tally<T extends string = string> {
-  pending = 0;
-  counted = false;
-  constructor(readonly labels: LabelValues<T>) {}
-
-  inc(value = 1): void {
-    this.pending += value;
-    this.counted = true;
-  }
-}
-
-/**
- * A prom-client counter whose series are counted in plain numbers, then added to the counter each time it is read (a
- * scrape, the dashboard, `get()`). prom-client's `inc` checks and hashes its labels on every call, even on a child
- * from `labels()`, and a gateway request counts four series: ~1 µs each in a CPU profile. A scrape shows the same, and
- * prom-client still does the exposition.
- */
-export class TalliedCounter<T extends string> extends Counter<T> {
-  private readonly tallies = new Map<string, Tally<T>>();
-  private readonly names: readonly T[];
-
-  constructor(config: Omit<CounterConfiguration<T>, 'collect'>) {
-    super({
-      ...config,
-      collect() {
-        (this as TalliedCounter<T>).addTallies();
-      },
-    });
-    this.names = config.labelNames ?? [];
-  }
-
-  /** The series of these label values, in `labelNames` order: the same object for the same values. */
-  tally(...values: string[]): Tally<T> {
-    const key = values.join('\u0000');
-    let series = this.tallies.get(key);
-    if (!series) {
-      series = new Tally(Object.fromEntries(this.names.map((name, i) => [name, values[i]])) as LabelValues<T>);
-      this.tallies.set(key, series);
-    }
-    return series;
-  }
-
-  /** Moves what was tallied since the last read into the counter; a series counted even by 0 appears from then on. */
-  private addTallies(): void {
-    for (const series of this.tallies.values()) {
-      if (!series.counted) continue;
-      this.inc(series.labels, series.pending);
-      series.pending = 0;
-    }
-  }
-}
 
 export interface EngineGauges {
   model: string;
@@ -114,21 +48,21 @@ export class ServerMetrics {
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
-  readonly timeToFirstToken = new Histogram({
+  readonly timeToFirstToken = new TalliedHistogram({
     name: 'autoglm_time_to_first_token_seconds',
     help: 'Time from request to first generated text',
     labelNames: ['model'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly interTokenLatency = new Histogram({
+  readonly interTokenLatency = new TalliedHistogram({
     name: 'autoglm_inter_token_latency_seconds',
     help: 'Time between consecutive streamed text chunks',
     labelNames: ['model'] as const,
     buckets: TOKEN_GAP_BUCKETS,
     registers: [this.registry],
   });
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new TalliedHistogram({
     name: 'autoglm_request_duration_seconds',
     help: 'End-to-end generation time',
     labelNames: ['model', 'outcome'] as const,

@@ -159,8 +159,8 @@ export class Failover {
       const m = this.options.metrics!;
       const [model, id] = [this.options.model, replica.id];
       b = {
-        ttft: m.ttft.labels(model, id),
-        latency: m.latency.labels(model, id),
+        ttft: m.ttft.tally(model, id),
+        latency: m.latency.tally(model, id),
         requests: { ok: m.requests.tally(model, id, 'ok'), error: m.requests.tally(model, id, 'error'), abort: m.requests.tally(model, id, 'abort') },
       };
       this.bound.set(replica, b);
