@@ -1,18 +1,29 @@
 // prom-client metrics the request path counts into with plain numbers, which reach prom-client each time they are read.
 import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type LabelValues } from 'prom-client';
 
+/** The key of a series' label values: the same for the tallies of a metric and for prom-client's state of them. */
+const seriesKey = (values: readonly unknown[]) => values.join('\u0000');
+
+/** Values made once per distinct label values and kept, for the request path to find again by those values. */
+class SeriesTable<S> {
+  readonly byKey = new Map<string, S>();
+  constructor(private readonly make: (values: string[]) => S) {}
+
+  of(values: string[]): S {
+    const key = seriesKey(values);
+    let series = this.byKey.get(key);
+    if (series === undefined) this.byKey.set(key, (series = this.make(values)));
+    return series;
+  }
+}
+
 /**
  * Values made once per distinct label values and kept (prom-client children, or a group of tallies): a label lookup
  * converts and hashes its labels on every call, which the request path pays for each metric it touches.
  */
 export function boundOnce<T>(bind: (...values: string[]) => T): (...values: string[]) => T {
-  const bound = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = bound.get(key);
-    if (child === undefined) bound.set(key, (child = bind(...values)));
-    return child;
-  };
+  const bound = new SeriesTable((values) => bind(...values));
+  return (...values) => bound.of(values);
 }
 
 /** Label values in `labelNames` order, as prom-client's label object. */
@@ -37,8 +48,8 @@ export class Tally<T extends string = string> {
  * prom-client still does the exposition.
  */
 export class TalliedCounter<T extends string> extends Counter<T> {
-  private readonly tallies = new Map<string, Tally<T>>();
   private readonly names: readonly T[];
+  private readonly tallies = new SeriesTable((values) => new Tally(labelsOf(this.names, values)));
 
   constructor(config: Omit<CounterConfiguration<T>, 'collect'>) {
     super({
@@ -52,18 +63,12 @@ export class TalliedCounter<T extends string> extends Counter<T> {
 
   /** The series of these label values, in `labelNames` order: the same object for the same values. */
   tally(...values: string[]): Tally<T> {
-    const key = values.join('\u0000');
-    let series = this.tallies.get(key);
-    if (!series) {
-      series = new Tally(labelsOf(this.names, values));
-      this.tallies.set(key, series);
-    }
-    return series;
+    return this.tallies.of(values);
   }
 
   /** Moves what was tallied since the last read into the counter; a series counted even by 0 appears from then on. */
   private addTallies(): void {
-    for (const series of this.tallies.values()) {
+    for (const series of this.tallies.byKey.values()) {
       if (!series.counted) continue;
       this.inc(series.labels, series.pending);
       series.pending = 0;
@@ -112,9 +117,9 @@ export class HistogramTally<T extends string = string> {
  * answer through the gateway observes three histograms, and a stream one more for every chunk (the gap between tokens).
  */
 export class TalliedHistogram<T extends string> extends Histogram<T> {
-  private readonly tallies = new Map<string, HistogramTally<T>>();
   private readonly names: readonly T[];
   private readonly bounds: readonly number[];
+  private readonly tallies = new SeriesTable((values) => new HistogramTally(labelsOf(this.names, values), this.bounds));
 
   constructor(config: Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'> & { buckets: number[] }) {
     super({
@@ -129,18 +134,12 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
 
   /** The series of these label values, in `labelNames` order: the same object for the same values. */
   tally(...values: string[]): HistogramTally<T> {
-    const key = values.join('\u0000');
-    let series = this.tallies.get(key);
-    if (!series) {
-      series = new HistogramTally(labelsOf(this.names, values), this.bounds);
-      this.tallies.set(key, series);
-    }
-    return series;
+    return this.tallies.of(values);
   }
 
   private addTallies(): void {
     let states: Map<string, HistogramSeriesState> | undefined;
-    for (const [key, series] of this.tallies) {
+    for (const [key, series] of this.tallies.byKey) {
       if (series.count === 0) continue;
       states ??= this.statesByKey();
       let state = states.get(key);
@@ -167,6 +166,6 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
    */
   private statesByKey(): Map<string, HistogramSeriesState> {
     const all = Object.values((this as unknown as { hashMap: Record<string, HistogramSeriesState> }).hashMap);
-    return new Map(all.map((s) => [this.names.map((name) => (s.labels as Record<string, unknown>)[name]).join('\u0000'), s]));
+    return new Map(all.map((s) => [seriesKey(this.names.map((name) => (s.labels as Record<string, unknown>)[name])), s]));
   }
 }
