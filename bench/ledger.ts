@@ -3,16 +3,15 @@
 // and nginx's $request_id put a fresh UUID on every request). Real schema, real inserter, rows in transactions of
 // one journal segment; CPU (user + system) and wall time per row over each stretch, and a chart of both.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import { svgChart } from '../src/report/index.js';
 import { newId } from '../src/server/inference-endpoint.js';
 import { openDatabase } from '../src/tenancy/database.js';
 import { rowInserter, type UsageRow } from '../src/tenancy/usage-journal.js';
+import { writeChart } from './chart-file.js';
 
-const repoRoot = resolve(import.meta.dirname, '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 /** Rows a 200 ms journal segment holds at 5,000 requests/s: one transaction of the writer. */
 const SEGMENT = Number(process.env.BENCH_SEGMENT ?? 1000);
@@ -87,19 +86,12 @@ for (const [i, s] of first.entries()) {
 const [ours, theirs] = [...results.values()].map((r) => r.at(-1)!);
 console.log(`last stretch, client UUIDs / our ids: CPU ${(theirs!.cpuUs / ours!.cpuUs).toFixed(2)}x, wall ${(theirs!.wallUs / ours!.wallUs).toFixed(2)}x`);
 
-const outDir = join(repoRoot, 'test-output');
-mkdirSync(outDir, { recursive: true });
-const svg = join(outDir, 'ledger-rows.svg');
-writeFileSync(
-  svg,
-  svgChart({
-    title: 'Usage ledger: writer time per row as the table grows',
-    xLabel: 'rows in the table (thousands)',
-    yLabel: 'µs per row',
-    series: [...results].flatMap(([name, r]) => [
-      { name: `${name}, wall`, data: r.map((s) => [s.rows / 1000, s.wallUs] as [number, number]) },
-      { name: `${name}, CPU`, data: r.map((s) => [s.rows / 1000, s.cpuUs] as [number, number]) },
-    ]),
-  }),
-);
-console.log(`chart: ${svg}`);
+writeChart('ledger-rows.svg', {
+  title: 'Usage ledger: writer time per row as the table grows',
+  xLabel: 'rows in the table (thousands)',
+  yLabel: 'µs per row',
+  series: [...results].flatMap(([name, r]) => [
+    { name: `${name}, wall`, data: r.map((s) => [s.rows / 1000, s.wallUs] as [number, number]) },
+    { name: `${name}, CPU`, data: r.map((s) => [s.rows / 1000, s.cpuUs] as [number, number]) },
+  ]),
+});

@@ -8,12 +8,12 @@
 // users run it, on a machine that is otherwise quiet.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Pool } from 'undici';
-import { svgChart } from '../src/report/index.js';
+import { writeChart } from './chart-file.js';
 import { runLoad, type LoadOrder, type LoadResult } from './overload/load-loop.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -123,22 +123,15 @@ async function main(): Promise<void> {
     ).toFixed(0)} ms at 4x; server RSS ${Math.min(...rss).toFixed(0)}-${Math.max(...rss).toFixed(0)} MB`,
   );
   for (const p of problems.slice(0, 5)) console.log(`  problem: ${p}`);
-  const outDir = join(repoRoot, 'test-output');
-  mkdirSync(outDir, { recursive: true });
-  const chart = join(outDir, 'overload.svg');
-  writeFileSync(
-    chart,
-    svgChart({
-      title: 'Answers per second, each window (stories260K, 2 sequences, queue 2)',
-      xLabel: 'round',
-      yLabel: 'answers / s',
-      series: [
-        { name: 'at capacity', data: capacity.map((c, i) => [i + 1, c.answersPerSecond] as [number, number]) },
-        { name: 'at 4x', data: overload.map((o, i) => [i + 1, o.answersPerSecond] as [number, number]) },
-      ],
-    }),
-  );
-  console.log(`chart: ${chart}`);
+  writeChart('overload.svg', {
+    title: 'Answers per second, each window (stories260K, 2 sequences, queue 2)',
+    xLabel: 'round',
+    yLabel: 'answers / s',
+    series: [
+      { name: 'at capacity', data: capacity.map((c, i) => [i + 1, c.answersPerSecond] as [number, number]) },
+      { name: 'at 4x', data: overload.map((o, i) => [i + 1, o.answersPerSecond] as [number, number]) },
+    ],
+  });
   if (problems.length > 0) process.exitCode = 1;
 }
 

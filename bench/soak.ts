@@ -4,12 +4,12 @@
 // also compares heap snapshots taken at half and at the end (a snapshot costs memory itself, so the RSS of such a run
 // is not comparable to a plain one).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Pool } from 'undici';
-import { svgChart } from '../src/report/index.js';
+import { writeChart } from './chart-file.js';
 import { heapGrowth } from './soak/heap-diff.js';
 import { Inspector } from './soak/inspector.js';
 
@@ -209,24 +209,17 @@ async function main(): Promise<number> {
   );
   console.log(`\nthroughput: ${Math.min(...rows.map((s) => s.rps)).toFixed(0)}-${Math.max(...rows.map((s) => s.rps)).toFixed(0)} req/s per batch`);
 
-  const out = join(repoRoot, 'test-output');
-  mkdirSync(out, { recursive: true });
-  const svg = join(out, 'soak-rss.svg');
-  writeFileSync(
-    svg,
-    svgChart({
-      title: `Gateway memory over ${(BATCHES * BATCH) / 1000}k requests`,
-      xLabel: 'requests (thousands)',
-      yLabel: 'MB',
-      yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
-      series: [
-        { name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) },
-        { name: 'RSS anonymous', data: samples.map((s) => [s.requests / 1000, mb(s.anon)]) },
-        { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) },
-      ],
-    }),
-  );
-  console.log(`chart: ${svg}`);
+  writeChart('soak-rss.svg', {
+    title: `Gateway memory over ${(BATCHES * BATCH) / 1000}k requests`,
+    xLabel: 'requests (thousands)',
+    yLabel: 'MB',
+    yMax: Math.max(...samples.map((s) => mb(s.rss))) * 1.15,
+    series: [
+      { name: 'RSS', data: samples.map((s) => [s.requests / 1000, mb(s.rss)]) },
+      { name: 'RSS anonymous', data: samples.map((s) => [s.requests / 1000, mb(s.anon)]) },
+      { name: 'JS heap after GC', data: samples.map((s) => [s.requests / 1000, mb(s.heap)]) },
+    ],
+  });
 
   const half = rows.slice(Math.floor(rows.length / 2) - 1);
   const per10k = (values: number[], over = half) =>
