@@ -2,7 +2,7 @@
 // this server makes (a stem and a counter) against random ids a client or a mesh sends as x-request-id (Envoy, Istio
 // and nginx's $request_id put a fresh UUID on every request). Real schema, real inserter, rows in transactions of
 // one journal segment; CPU (user + system) and wall time per row over each stretch, and a chart of both.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { newId } from '../src/server/inference-endpoint.js';
 import { openDatabase } from '../src/tenancy/database.js';
 import { rowInserter, type UsageRow } from '../src/tenancy/usage-journal.js';
+import { usageUids } from '../src/tenancy/usage-ledger.js';
 import { writeChart } from './chart-file.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -32,7 +33,7 @@ function run(name: string, requestId: () => string, bar: SingleBar): Stretch[] {
   const dir = mkdtempSync(join(tmpdir(), 'autoglm-bench-ledger-'));
   const db = openDatabase(join(dir, 'ledger.db'));
   const insert = rowInserter(db);
-  const uidStem = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
+  const uid = usageUids();
   const stretches: Stretch[] = [];
   let done = 0;
   let cpu = 0;
@@ -43,7 +44,7 @@ function run(name: string, requestId: () => string, bar: SingleBar): Stretch[] {
       const rows: UsageRow[] = [];
       for (let i = 0; i < SEGMENT; i++, done++) {
         const t = Date.now();
-        rows.push([uidStem + done.toString(36), t, requestId(), 'acme', 'key_1', 'chat', '10.0.0.7:8000', 40, 120, 0, 200, 12.5, 0, newId('')]);
+        rows.push([uid(), t, requestId(), 'acme', 'key_1', 'chat', '10.0.0.7:8000', 40, 120, 0, 200, 12.5, 0, newId('')]);
       }
       const c0 = process.cpuUsage();
       const w0 = performance.now();
