@@ -17,6 +17,10 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 /** Rows a 200 ms journal segment holds at 5,000 requests/s: one transaction of the writer. */
 const SEGMENT = Number(process.env.BENCH_SEGMENT ?? 1000);
 const STRETCH = Math.max(SEGMENT, Math.round(ROWS / 10 / SEGMENT) * SEGMENT);
+if (!(Number.isInteger(SEGMENT) && SEGMENT > 0 && Number.isInteger(ROWS) && ROWS >= SEGMENT)) {
+  console.error(`bench:ledger: BENCH_ROWS (${ROWS}) must be a whole number of rows at least BENCH_SEGMENT (${SEGMENT}), itself at least 1`);
+  process.exit(2);
+}
 
 const SCHEMES: Record<string, () => string> = {
   'our request ids': () => newId('req_'),
